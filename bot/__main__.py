@@ -1,0 +1,8 @@
+"""Entry point: `python -m bot` is the same as the `faqbot` command."""
+
+import sys
+
+from bot.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,202 @@
+"""The `faqbot` command: ask, chat, validate, eval (and run, for Telegram)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from bot.dialogue import Dialogue
+from bot.engine import Engine, build
+from bot.knowledge import KnowledgeBaseError
+from bot.models import Reply
+from bot.render import plain
+from bot.settings import Settings
+
+
+def reply_json(text: str | None, reply: Reply) -> dict[str, object]:
+    """The batch contract's output object for one reply."""
+    return {
+        "text": text,
+        "answer": plain(reply.text),
+        "kind": reply.kind,
+        "intent": reply.intent,
+        "score": round(max(0.0, min(1.0, reply.score)), 4),
+        "suggestions": [s.title for s in reply.suggestions],
+    }
+
+
+def ask_jsonl(dialogue: Dialogue, source: TextIO, sink: TextIO) -> None:
+    """Answer one JSON line per input line, in order; a malformed line gets an error object, not a crash."""
+    for line in source:
+        if not line.strip():
+            continue
+        try:
+            request = json.loads(line)
+            if not isinstance(request, dict) or not isinstance(request.get("text"), str):
+                raise ValueError('expected {"conversation": id or null, "text": "..."}')
+            conversation = request.get("conversation")
+            reply = dialogue.respond(request["text"], None if conversation is None else str(conversation))
+            out = reply_json(request["text"], reply)
+        except ValueError as exc:
+            out = {"text": None, "answer": "", "kind": "fallback", "intent": None, "score": 0.0,
+                   "suggestions": [], "error": f"bad input line: {exc}"}
+        sink.write(json.dumps(out, ensure_ascii=False) + "\n")
+        sink.flush()
+
+
+def _chat(dialogue: Dialogue, console: Console) -> int:
+    console.print("[bold]faqbot chat[/bold]: ask about the backend developer job. Empty line or Ctrl-D to quit; a number picks a suggestion.")
+    choices: list[str] = []
+    while True:
+        try:
+            text = console.input("[bold cyan]you>[/bold cyan] ")
+        except (EOFError, KeyboardInterrupt):
+            console.print()
+            return 0
+        if not text.strip():
+            return 0
+        if text.strip().isdigit() and 0 < int(text) <= len(choices):
+            reply = dialogue.answer_intent(choices[int(text) - 1], "console")
+            if reply is None:
+                console.print("That topic no longer exists.")
+                continue
+        else:
+            reply = dialogue.respond(text, "console")
+        console.print(f"[bold green]bot>[/bold green] {plain(reply.text)}", highlight=False)
+        offered = list(reply.suggestions) + list(reply.follow_ups)
+        choices = [s.intent for s in offered]
+        for number, suggestion in enumerate(offered, 1):
+            console.print(f"   [dim]{number}.[/dim] {suggestion.title}")
+
+
+def _validate(root: Path, console: Console) -> int:
+    from bot.validate import validate
+
+    problems = validate(root)
+    for problem in problems:
+        console.print(f"[red]error[/red] {problem}", highlight=False, soft_wrap=True)
+    if problems:
+        console.print(f"{len(problems)} problem(s) found in {root}")
+        return 1
+    console.print(f"[green]ok[/green]: knowledge base in {root} is valid")
+    return 0
+
+
+def _eval(engine: Engine, dialogue: Dialogue, path: Path, console: Console, show: int) -> int:
+    from bot.evaluation import load_cases, run
+
+    report = run(load_cases(path), dialogue)
+    for outcome in [o for o in report.outcomes if o.failure][:show]:
+        console.print(f"FAIL {outcome.case.id}: {outcome.case.text!r}: {outcome.failure}", highlight=False, soft_wrap=True)
+    table = Table(title="Accuracy per category")
+    for column in ("category", "passed", "total", "rate"):
+        table.add_column(column)
+    for name, (passed, total) in report.by(lambda o: o.case.category).items():
+        table.add_row(name, str(passed), str(total), f"{passed / total:.1%}")
+    console.print(table)
+    intents = Table(title="Accuracy per expected intent")
+    for column in ("intent", "passed", "total", "rate"):
+        intents.add_column(column)
+    for name, (passed, total) in report.by(lambda o: o.case.intent).items():
+        intents.add_row(name, str(passed), str(total), f"{passed / total:.1%}")
+    console.print(intents)
+    confusions = report.confusions()
+    if confusions:
+        confusion_table = Table(title="Confusions (expected -> got)")
+        for column in ("expected", "got", "count"):
+            confusion_table.add_column(column)
+        for (expected, got), count in confusions.most_common(15):
+            confusion_table.add_row(expected, got, str(count))
+        console.print(confusion_table)
+    reliability = Table(title="Score calibration (in-scope cases)")
+    for column in ("score", "cases", "right intent"):
+        reliability.add_column(column)
+    for band, count, right in report.reliability():
+        reliability.add_row(band, str(count), f"{right:.0%}")
+    console.print(reliability)
+    precision, recall = report.out_of_scope()
+    answered, declined, overall = report.answered, report.declined, report.overall
+    console.print(f"out-of-scope: precision {precision:.1%}, recall {recall:.1%}")
+    console.print(
+        f"overall {overall[0]}/{overall[1]} = {overall[0] / max(overall[1], 1):.1%}; "
+        f"in-scope {answered[0]}/{answered[1]} = {answered[0] / max(answered[1], 1):.1%}; "
+        f"out-of-scope declined {declined[0]}/{declined[1]} = {declined[0] / max(declined[1], 1):.1%}"
+    )
+    return 0 if overall[0] == overall[1] else 1
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="faqbot", description="A FAQ bot about the backend developer profession.")
+    commands = top.add_subparsers(dest="command", required=True)
+    kb_help = "folder holding intents/ and content/ (default: FAQBOT_KB, else the project's own)"
+
+    ask = commands.add_parser("ask", help="answer a question (or JSON lines on stdin with --jsonl)")
+    ask.add_argument("question", nargs="*")
+    ask.add_argument("--json", action="store_true", help="print the reply object as JSON")
+    ask.add_argument("--jsonl", action="store_true", help='batch mode: {"conversation", "text"} lines on stdin')
+    for name, helptext in (("chat", "talk to the bot in the console"), ("validate", "check intents/ and content/")):
+        commands.add_parser(name, help=helptext)
+    evaluate = commands.add_parser("eval", help="run an evaluation file and print accuracy")
+    evaluate.add_argument("file", type=Path)
+    evaluate.add_argument("--show", type=int, default=20, help="how many failures to list")
+    for command in commands.choices.values():
+        command.add_argument("--kb", type=Path, default=None, help=kb_help)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    console = Console(stderr=False)
+    errors = Console(stderr=True)
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        errors.print(f"faqbot: invalid setting {'.'.join(str(p) for p in first['loc']).upper()}: {first['msg']}", highlight=False)
+        return 2
+    root: Path = args.kb or settings.faqbot_kb
+    if args.command == "validate":
+        return _validate(root, console)
+    try:
+        engine = build(root)
+    except KnowledgeBaseError as exc:
+        errors.print(f"faqbot: the knowledge base in {root} has problems (run `faqbot validate --kb {root}`):", highlight=False)
+        for problem in exc.problems[:10]:
+            errors.print(f"  {problem}", highlight=False, soft_wrap=True)
+        return 1
+    dialogue = Dialogue(lambda: engine, settings.dialogue())
+    if args.command == "ask":
+        if args.jsonl:
+            ask_jsonl(dialogue, sys.stdin, sys.stdout)
+            return 0
+        question = " ".join(args.question)
+        reply = dialogue.respond(question)
+        if args.json:
+            out = reply_json(question, reply) | {"follow_ups": [s.title for s in reply.follow_ups], "markdown": reply.text}
+            print(json.dumps(out, ensure_ascii=False, indent=2))
+        else:
+            print(plain(reply.text))
+            for suggestion in (*reply.suggestions, *reply.follow_ups):
+                print(f"  - {suggestion.title}")
+        return 0
+    if args.command == "chat":
+        return _chat(dialogue, console)
+    if args.command == "eval":
+        try:
+            return _eval(engine, dialogue, args.file, console, args.show)
+        except (OSError, ValueError) as exc:
+            errors.print(f"faqbot: {exc}", highlight=False)
+            return 2
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,214 @@
+"""Dialogue: turn a user's message into a `Reply`, keeping per-conversation context.
+
+Pure Python: the CLI, the tests and the Telegram layer all call `Dialogue.respond`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bot.analyzer import ENTITY_MARK
+from bot.engine import Engine
+from bot.models import Match, Reply, Suggestion
+from bot.text import split_sentences
+
+MAX_INPUT_CHARS = 4000
+MAX_SENTENCES = 6
+MAX_COMBINED_CHARS = 1400
+
+
+@dataclass(frozen=True)
+class DialogueSettings:
+    """Decision thresholds (see README, "How the bot decides")."""
+
+    threshold: float = 0.5
+    """Answer only when the best intent's score is at least this."""
+    margin: float = 0.02
+    """Ask "did you mean" when the runner-up is this close to the best..."""
+    sure: float = 0.75
+    """...unless the best score is at least this."""
+    suggest: float = 0.3
+    """Offer intents scoring at least this as suggestions in a fallback."""
+    context_ttl: float = 600.0
+    """Seconds after which a conversation's context is forgotten."""
+    max_conversations: int = 10_000
+
+
+@dataclass
+class Context:
+    """What a conversation was last about, for follow-ups such as "and for Python?"."""
+
+    intent: str | None = None
+    entities: dict[str, str] = field(default_factory=dict)
+    updated: float = 0.0
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    reply: Reply
+    answered: bool
+
+
+def respond(text: str, context: Context, engine: Engine, settings: DialogueSettings, now: float | None = None) -> Reply:
+    """Answer `text` in `context` (updated in place). Never raises on any input text."""
+    now = time.monotonic() if now is None else now
+    if context.intent is not None and now - context.updated > settings.context_ttl:
+        context.intent, context.entities = None, {}
+    messages = engine.kb.messages
+    text = text or ""
+    too_long = len(text) > MAX_INPUT_CHARS
+    sentences = split_sentences(text[:MAX_INPUT_CHARS])[:MAX_SENTENCES]
+    if not sentences or not engine.matcher.analyzer.analyse(" ".join(sentences)).tokens:
+        return Reply(messages["empty"], "fallback", None, 0.0, suggestions=_popular(engine))
+
+    outcomes = [_respond_one(s, context, engine, settings) for s in sentences]
+    if len(sentences) > 1:
+        whole = _respond_one(" ".join(sentences), context, engine, settings)
+        if not any(o.answered for o in outcomes) or (whole.answered and whole.reply.score > max(o.reply.score for o in outcomes if o.answered)):
+            outcomes = [whole]
+    answered = [o.reply for o in outcomes if o.answered]
+    if not answered:
+        best = max(outcomes, key=lambda o: o.reply.score).reply
+        if too_long and best.kind == "fallback":
+            return Reply(messages["too_long"], "fallback", None, best.score, suggestions=best.suggestions)
+        return best
+    real = [r for r in answered if r.kind == "answer"] or answered
+    primary = real[0]
+    extra: list[Reply] = []
+    for reply in real[1:]:
+        if reply.intent != primary.intent and reply.intent not in {e.intent for e in extra}:
+            extra.append(reply)
+    text_out = primary.text
+    overflow: list[Suggestion] = []
+    for reply in extra:
+        if len(text_out) + len(reply.text) + 2 <= MAX_COMBINED_CHARS:
+            text_out += "\n\n" + reply.text
+        elif reply.intent is not None:
+            overflow.append(Suggestion(reply.intent, engine.kb.title(reply.intent)))
+    if overflow:
+        text_out += "\n\n" + messages["also_asked"]
+    last = extra[-1] if extra else primary
+    if last.intent is not None:
+        context.intent, context.entities, context.updated = last.intent, {**context.entities, **last.entities}, now
+    return Reply(text_out, primary.kind, primary.intent, primary.score, tuple(overflow), primary.follow_ups, primary.entities)
+
+
+def answer_intent(intent_id: str, context: Context, engine: Engine, entity: str | None = None, now: float | None = None) -> Reply | None:
+    """Answer an intent directly (a tapped button); None if it no longer exists."""
+    intent = engine.kb.intents.get(intent_id)
+    if intent is None:
+        return None
+    entities = {intent.entity: entity} if intent.entity and entity else {}
+    reply = _answer(engine, intent_id, 1.0, entities)
+    if reply.kind != "fallback":
+        context.intent, context.entities = intent_id, {**context.entities, **entities}
+        context.updated = time.monotonic() if now is None else now
+    return reply
+
+
+def _respond_one(sentence: str, context: Context, engine: Engine, settings: DialogueSettings) -> _Outcome:
+    analysis = engine.matcher.analyzer.analyse(sentence)
+    follow_up = _follow_up(analysis.content, analysis.entities, context, engine)
+    if follow_up is not None:
+        return _Outcome(_answer(engine, follow_up, 1.0, {**context.entities, **analysis.entities}), True)
+    match = engine.matcher.match_analysis(analysis)
+    if match.intent is None or match.score < settings.threshold or match.out_of_scope >= match.score:
+        return _Outcome(_fallback(engine, match, settings), False)
+    close = [c for c in match.runners_up if c.score >= match.score - settings.margin]
+    if close and match.score < settings.sure:
+        options = (match.intent, *(c.intent for c in close))[:3]
+        suggestions = tuple(Suggestion(i, engine.kb.title(i)) for i in options)
+        return _Outcome(Reply(engine.kb.messages["clarify"], "fallback", match.intent, match.score, suggestions), False)
+    reply = _answer(engine, match.intent, match.score, match.entities)
+    return _Outcome(reply, reply.kind != "fallback")
+
+
+def _follow_up(content: tuple[str, ...], entities: dict[str, str] | object, context: Context, engine: Engine) -> str | None:
+    """The context's intent, if this sentence only names a new value for its entity ("and for Python?")."""
+    if context.intent is None or not isinstance(entities, dict) or not entities:
+        return None
+    intent = engine.kb.intents.get(context.intent)
+    if intent is None or intent.entity is None or intent.entity not in entities:
+        return None
+    if any(not word.startswith(ENTITY_MARK) for word in content):
+        return None
+    return intent.id
+
+
+def _answer(engine: Engine, intent_id: str, score: float, entities: dict[str, str] | object) -> Reply:
+    kb = engine.kb
+    intent = kb.intents[intent_id]
+    found = dict(entities) if isinstance(entities, dict) else {}
+    follow_ups = tuple(Suggestion(i, kb.title(i)) for i in intent.follow_ups if i in kb.intents)
+    text = intent.answer
+    used: dict[str, str] = {}
+    if intent.entity and intent.entity in found:
+        value = found[intent.entity]
+        if value in intent.variants:
+            text, used = intent.variants[value], {intent.entity: value}
+        else:
+            label = kb.entities[intent.entity][value].label
+            note = kb.messages["not_covered"].format(value=label, topic=intent.title)
+            return Reply(f"{note}\n\n{intent.answer}", "fallback", intent_id, score, follow_ups, (), {intent.entity: value})
+    return Reply(text, intent.kind, intent_id, score, (), follow_ups, used)
+
+
+def _fallback(engine: Engine, match: Match, settings: DialogueSettings) -> Reply:
+    kb = engine.kb
+    close = [] if match.out_of_scope >= match.score else [
+        c for c in ((match.intent, match.score), *((r.intent, r.score) for r in match.runners_up))
+        if c[0] is not None and c[1] >= settings.suggest and kb.intents[c[0]].kind == "answer"
+    ]
+    if close:
+        suggestions = tuple(Suggestion(i, kb.title(i)) for i, _ in close[:3] if i is not None)
+        return Reply(kb.messages["fallback_suggest"], "fallback", None, match.score, suggestions)
+    return Reply(topics_text(engine), "fallback", None, match.score, _popular(engine))
+
+
+def topics_text(engine: Engine) -> str:
+    """The "I can't help with that" text followed by the topic groups."""
+    kb = engine.kb
+    lines = [kb.messages["fallback_topics"]]
+    for group in kb.topics:
+        titles = ", ".join(kb.title(i) for i in group.intents[:4])
+        lines.append(f"- **{group.title}**: {titles}…")
+    return "\n".join(lines)
+
+
+def _popular(engine: Engine) -> tuple[Suggestion, ...]:
+    kb = engine.kb
+    return tuple(Suggestion(group.intents[0], kb.title(group.intents[0])) for group in kb.topics[:3])
+
+
+class Dialogue:
+    """Conversations and their contexts, answered by whatever engine `engine` returns now."""
+
+    def __init__(self, engine: Callable[[], Engine], settings: DialogueSettings | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+        self._engine = engine
+        self.settings = settings or DialogueSettings()
+        self._clock = clock
+        self._contexts: OrderedDict[str, Context] = OrderedDict()
+
+    def context(self, conversation: str | None) -> Context:
+        """The context of `conversation` (a fresh, unsaved one when None)."""
+        if conversation is None:
+            return Context()
+        context = self._contexts.pop(conversation, None) or Context()
+        self._contexts[conversation] = context
+        while len(self._contexts) > self.settings.max_conversations:
+            self._contexts.popitem(last=False)
+        return context
+
+    def respond(self, text: str, conversation: str | None = None) -> Reply:
+        """Answer `text` in `conversation`; never raises on any text."""
+        return respond(text, self.context(conversation), self._engine(), self.settings, self._clock())
+
+    def answer_intent(self, intent_id: str, conversation: str | None = None, entity: str | None = None) -> Reply | None:
+        """Answer `intent_id` as if asked (a tapped button); None if the intent no longer exists."""
+        return answer_intent(intent_id, self.context(conversation), self._engine(), entity, self._clock())
+
+    def forget(self, conversation: str) -> None:
+        self._contexts.pop(conversation, None)

@@ -1,0 +1,152 @@
+"""`faqbot eval`: grade the bot on a case file and summarise where it goes wrong.
+
+Case lines use the format of `../shared/eval/score.py` plus an optional expected
+`intent`: {"id", "category", "text", "conversation"?, "want", "intent"?, "expect"?, "forbid"?}.
+A case passes under the same rules as that script.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.dialogue import Dialogue
+from bot.models import Reply
+from bot.render import plain
+
+MAX_ANSWER = 1500
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    category: str
+    text: str
+    want: str
+    conversation: str | None = None
+    intent: str | None = None
+    expect: tuple[tuple[str, ...], ...] = ()
+    forbid: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    case: Case
+    reply: Reply
+    answer: str
+    failure: str | None
+
+
+@dataclass
+class Report:
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def rate(self, predicate: Callable[[Outcome], bool]) -> tuple[int, int]:
+        chosen = [o for o in self.outcomes if predicate(o)]
+        return sum(o.failure is None for o in chosen), len(chosen)
+
+    @property
+    def answered(self) -> tuple[int, int]:
+        return self.rate(lambda o: o.case.want != "decline")
+
+    @property
+    def declined(self) -> tuple[int, int]:
+        return self.rate(lambda o: o.case.want == "decline")
+
+    @property
+    def overall(self) -> tuple[int, int]:
+        return self.rate(lambda o: True)
+
+    def by(self, key: Callable[[Outcome], str | None]) -> dict[str, tuple[int, int]]:
+        groups: dict[str, list[Outcome]] = defaultdict(list)
+        for outcome in self.outcomes:
+            name = key(outcome)
+            if name is not None:
+                groups[name].append(outcome)
+        return {name: (sum(o.failure is None for o in group), len(group)) for name, group in sorted(groups.items())}
+
+    def confusions(self) -> Counter[tuple[str, str]]:
+        """(expected intent, what the bot did) for every case whose intent was wrong."""
+        pairs: Counter[tuple[str, str]] = Counter()
+        for o in self.outcomes:
+            expected = o.case.intent or "(decline)"
+            got = o.reply.intent if o.reply.kind != "fallback" else "(fallback)"
+            if o.case.want == "decline":
+                if o.reply.kind == "answer":
+                    pairs[(expected, got or "?")] += 1
+            elif got != o.case.intent and o.case.intent is not None:
+                pairs[(expected, got or "?")] += 1
+        return pairs
+
+    def out_of_scope(self) -> tuple[float, float]:
+        """Precision and recall of declining, where declining is the positive class."""
+        declined = [o for o in self.outcomes if o.reply.kind != "answer" and o.case.want != "smalltalk"]
+        should = [o for o in self.outcomes if o.case.want == "decline"]
+        true_positive = sum(1 for o in declined if o.case.want == "decline")
+        precision = true_positive / len(declined) if declined else 1.0
+        recall = true_positive / len(should) if should else 1.0
+        return precision, recall
+
+    def reliability(self, edges: Iterable[float] = (0.0, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.01)) -> list[tuple[str, int, float]]:
+        """For in-scope cases: share with the right intent per band of top score (is the score calibrated?)."""
+        bounds = list(edges)
+        rows = []
+        scored = [o for o in self.outcomes if o.case.intent is not None]
+        for low, high in zip(bounds, bounds[1:], strict=False):
+            band = [o for o in scored if low <= o.reply.score < high]
+            if band:
+                right = sum(o.reply.intent == o.case.intent for o in band)
+                rows.append((f"{low:.1f}-{min(high, 1.0):.1f}", len(band), right / len(band)))
+        return rows
+
+
+def load_cases(path: Path) -> list[Case]:
+    """Read a JSONL case file; raise ValueError naming the line of a malformed case."""
+    cases = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            raw: dict[str, Any] = json.loads(line)
+            cases.append(Case(
+                id=str(raw.get("id", number)), category=str(raw.get("category", "other")), text=str(raw["text"]),
+                want=str(raw.get("want", "answer")), conversation=raw.get("conversation"), intent=raw.get("intent"),
+                expect=tuple(tuple(str(a) for a in group) for group in raw.get("expect", [])),
+                forbid=tuple(str(f) for f in raw.get("forbid", [])),
+            ))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"{path}:{number}: not a valid case: {exc}") from exc
+    return cases
+
+
+def grade(case: Case, reply: Reply, answer: str) -> str | None:
+    """None when the reply passes `case`, else a short reason (same rules as shared/eval/score.py)."""
+    if case.want == "decline":
+        return None if reply.kind != "answer" else f"answered ({reply.intent}) instead of declining"
+    if reply.kind != case.want:
+        return f"wanted {case.want}, got {reply.kind} ({reply.intent})"
+    if case.intent is not None and reply.intent != case.intent:
+        return f"wanted intent {case.intent}, got {reply.intent}"
+    folded = answer.casefold().replace("\u2013", "-").replace("\u2014", "-").replace("\u00a0", " ")
+    if len(folded) > MAX_ANSWER:
+        return f"answer is {len(folded)} chars (max {MAX_ANSWER})"
+    for group in case.expect:
+        if not any(alt.casefold() in folded for alt in group):
+            return f"missing one of {list(group)} (intent {reply.intent})"
+    for bad in case.forbid:
+        if bad.casefold() in folded:
+            return f"contains forbidden {bad!r} (intent {reply.intent})"
+    return None
+
+
+def run(cases: Iterable[Case], dialogue: Dialogue) -> Report:
+    report = Report()
+    for case in cases:
+        reply = dialogue.respond(case.text, case.conversation)
+        answer = plain(reply.text)
+        report.outcomes.append(Outcome(case, reply, answer, grade(case, reply, answer)))
+    return report

@@ -1,0 +1,86 @@
+"""Typed values shared by the engine and its callers (no Telegram types here)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+IntentKind = Literal["answer", "smalltalk"]
+ReplyKind = Literal["answer", "smalltalk", "fallback"]
+
+
+@dataclass(frozen=True)
+class Intent:
+    """One topic the bot can answer, loaded from `intents/<id>.yaml` and `content/<id>.md`."""
+
+    id: str
+    title: str
+    kind: IntentKind
+    examples: tuple[str, ...]
+    keywords: tuple[str, ...]
+    follow_ups: tuple[str, ...]
+    entity: str | None
+    answer: str
+    variants: Mapping[str, str]
+    """Entity value -> Markdown answer, from `content/<id>.<value>.md`."""
+    source: Path
+
+
+@dataclass(frozen=True)
+class EntityValue:
+    """A canonical entity value (e.g. language `python`) and the words that name it."""
+
+    type: str
+    value: str
+    label: str
+    aliases: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """An intent offered to the user, e.g. as a button: its id and its title."""
+
+    intent: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An intent and its confidence for one question."""
+
+    intent: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Match:
+    """The matcher's verdict on one question.
+
+    `score` is the confidence of the best in-scope intent, in 0..1 (see `bot.matcher`).
+    `intent` is None when nothing in scope scored at all. `out_of_scope` is the
+    score of the closest negative example; `coverage` the share of the question's
+    meaningful words that the knowledge base knows.
+    """
+
+    intent: str | None
+    score: float
+    runners_up: tuple[Candidate, ...]
+    entities: Mapping[str, str]
+    out_of_scope: float
+    coverage: float
+    content_words: int
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the bot says back: Markdown text plus what the edges need to render it."""
+
+    text: str
+    kind: ReplyKind
+    intent: str | None
+    score: float
+    suggestions: tuple[Suggestion, ...] = ()
+    follow_ups: tuple[Suggestion, ...] = ()
+    entities: Mapping[str, str] = field(default_factory=dict)

@@ -1,0 +1,79 @@
+"""Settings from environment variables (and a `.env` file), validated once at start-up."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.dialogue import DialogueSettings
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+TOKEN_PATTERN = re.compile(r"^\d{5,}:[A-Za-z0-9_-]{30,}$")
+
+
+class Settings(BaseSettings):
+    """All settings of the bot. Environment variable names are the field names in upper case."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    faqbot_kb: Path = Field(default=PROJECT_ROOT, description="Folder holding intents/ and content/.")
+    faqbot_data_dir: Path = Field(default=Path("data"), description="Where the database and heartbeat live.")
+    faqbot_threshold: float = Field(default=DialogueSettings.threshold, ge=0, le=1)
+    faqbot_margin: float = Field(default=DialogueSettings.margin, ge=0, le=1)
+    faqbot_sure: float = Field(default=DialogueSettings.sure, ge=0, le=1)
+    faqbot_context_ttl: float = Field(default=DialogueSettings.context_ttl, gt=0)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org/bot"
+    telegram_file_url: str = "https://api.telegram.org/file/bot"
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
+    admin_ids: list[int] = Field(default_factory=list)
+    user_rate: int = Field(default=20, ge=1, description="Messages a user may send per minute.")
+    retention_days: int = Field(default=90, ge=1)
+    user_hash_salt: SecretStr = SecretStr("faqbot")
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [int(v) for v in value.replace(",", " ").split()] if value.strip() else []
+        if isinstance(value, int):
+            return [value]
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _webhook_needs_url_and_secret(self) -> Settings:
+        if self.mode == "webhook" and (not self.webhook_url or self.webhook_secret is None):
+            raise ValueError("MODE=webhook needs WEBHOOK_URL and WEBHOOK_SECRET")
+        return self
+
+    def dialogue(self) -> DialogueSettings:
+        return DialogueSettings(
+            threshold=self.faqbot_threshold,
+            margin=self.faqbot_margin,
+            sure=self.faqbot_sure,
+            context_ttl=self.faqbot_context_ttl,
+        )
+
+    def token(self) -> str:
+        """The bot token, checked; raise ValueError with a one-line reason if missing or malformed."""
+        if self.telegram_bot_token is None or not self.telegram_bot_token.get_secret_value().strip():
+            raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+        token = self.telegram_bot_token.get_secret_value().strip()
+        if not TOKEN_PATTERN.match(token):
+            raise ValueError("TELEGRAM_BOT_TOKEN does not look like a bot token (expected 123456789:AA...)")
+        return token

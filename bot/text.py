@@ -1,0 +1,48 @@
+"""Text normalisation: the same steps for examples and for users' questions."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": "'"})
+_CONTRACTIONS = (
+    (re.compile(r"\bcan't\b"), "can not"),
+    (re.compile(r"\bwon't\b"), "will not"),
+    (re.compile(r"n't\b"), " not"),
+    (re.compile(r"'re\b"), " are"),
+    (re.compile(r"'m\b"), " am"),
+    (re.compile(r"'ll\b"), " will"),
+    (re.compile(r"'ve\b"), " have"),
+    (re.compile(r"'d\b"), " would"),
+    (re.compile(r"'s\b"), ""),
+)
+_NON_WORD = re.compile(r"[^0-9a-z]+")
+_REPEATS = re.compile(r"([a-z])\1{2,}")
+_SENTENCE_END = re.compile(r"(?<=[?!;])\s*|(?<=\.)\s+|\n+")
+
+
+def normalise(text: str, symbols: Mapping[str, str] | None = None) -> str:
+    """Return `text` case-folded, accent-free, with contractions expanded.
+
+    Symbols (`c#`, emoji) are rewritten first; punctuation becomes spaces and
+    letters repeated three or more times are squeezed to two ("sooo" -> "soo").
+    """
+    text = text.casefold().translate(_APOSTROPHES)
+    for symbol, replacement in (symbols or {}).items():
+        if symbol in text:
+            text = text.replace(symbol, replacement)
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    for pattern, replacement in _CONTRACTIONS:
+        text = pattern.sub(replacement, text)
+    text = text.replace("'", "")
+    text = _NON_WORD.sub(" ", text)
+    text = _REPEATS.sub(r"\1\1", text)
+    return " ".join(text.split())
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split a message into sentences (after ? ! ; a full stop and a space, line breaks)."""
+    return [part.strip() for part in _SENTENCE_END.split(text) if part and part.strip()]
