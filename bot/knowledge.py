@@ -35,6 +35,26 @@ MESSAGE_KEYS = (
     "empty",
     "too_long",
     "also_asked",
+    # Telegram (bot/telegram/)
+    "start",
+    "help",
+    "about",
+    "topics_header",
+    "non_text",
+    "slow_down",
+    "button_expired",
+    "feedback_thanks",
+    "error",
+    "inline_button",
+    "button_helpful",
+    "button_unhelpful",
+    "button_back",
+    "button_previous",
+    "button_next",
+    "command_start",
+    "command_help",
+    "command_topics",
+    "command_about",
 )
 
 
@@ -221,6 +241,7 @@ def _load_lexicon(reader: _Reader, folder: Path) -> tuple[Lexicon, dict[str, dic
         reader.problem(epath, "file not found")
     entities: dict[str, dict[str, EntityValue]] = {}
     aliases: dict[str, tuple[str, str]] = {}
+    uncovered: set[str] = set()
     raw_entities = edata.get("entities") or {}
     if not isinstance(raw_entities, dict):
         reader.problem(epath, "must map an entity type to its values", fld="entities")
@@ -238,6 +259,8 @@ def _load_lexicon(reader: _Reader, folder: Path) -> tuple[Lexicon, dict[str, dic
             names = reader.str_list(epath, spec, "aliases", f"{etype}.{value}")
             label = str(spec.get("label") or value)
             entities[etype][str(value)] = EntityValue(etype, str(value), label, names)
+            if spec.get("covered", True) is False:
+                uncovered.add(str(value))
             for name in (str(value), *names):
                 key = normalise(name, {str(k): str(v) for k, v in symbols.items()})
                 if not key or key in stopwords:
@@ -245,7 +268,8 @@ def _load_lexicon(reader: _Reader, folder: Path) -> tuple[Lexicon, dict[str, dic
                 if key in aliases and aliases[key] != (etype, str(value)):
                     reader.problem(epath, f"alias {name!r} names both {aliases[key][1]} and {value}", fld="aliases")
                 aliases[key] = (etype, str(value))
-    lexicon = Lexicon(stopwords, synonyms, {str(k): str(v) for k, v in symbols.items()}, aliases)
+    anchors = frozenset(synonyms.get(normalise(w), normalise(w)) for w in reader.str_list(path, data, "anchors", None))
+    lexicon = Lexicon(stopwords, synonyms, {str(k): str(v) for k, v in symbols.items()}, aliases, anchors, frozenset(uncovered))
     return lexicon, entities
 
 
