@@ -1,0 +1,474 @@
+"""The conversation log: every handled question and every 👍/👎, in SQLite.
+
+`Store` implements `bot.events.Recorder`. Writes never wait on disk: `question()` and
+`feedback()` put the event in an asyncio queue and return; a background task writes
+what has queued up in one transaction at least every `flush_interval` seconds (or as
+soon as `batch_size` rows are waiting). `close()` writes everything still queued.
+
+Crash safety: the database runs in WAL mode with `synchronous=NORMAL`, so a killed
+process loses at most the rows queued since the last flush (half a second by default)
+and never leaves a corrupt file: a batch is committed whole or not at all.
+
+Privacy: users are stored as a salted HMAC-SHA256 of their id, never the raw id, name
+or username. `forget()` deletes one user's rows; `purge()` blanks question texts
+older than the retention period.
+
+The schema is created and upgraded by `MIGRATIONS` (an ordered list; the number of
+applied steps is kept in `schema_version`), so an older database file is upgraded in
+place on start, nothing lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import json
+import logging
+import sqlite3
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+
+import aiosqlite
+
+from bot.events import FeedbackEvent, QuestionEvent
+
+log = logging.getLogger(__name__)
+
+DATABASE_FILE = "faqbot.sqlite3"
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    # 1: the first layout.
+    (
+        """CREATE TABLE questions (
+            id INTEGER PRIMARY KEY,
+            at REAL NOT NULL,
+            user_hash TEXT NOT NULL,
+            chat_type TEXT NOT NULL,
+            text TEXT,
+            normalised TEXT,
+            intent TEXT,
+            score REAL NOT NULL,
+            fallback INTEGER NOT NULL,
+            suggestions TEXT NOT NULL DEFAULT '[]',
+            latency_ms REAL NOT NULL DEFAULT 0
+        )""",
+        """CREATE TABLE feedback (
+            id INTEGER PRIMARY KEY,
+            at REAL NOT NULL,
+            user_hash TEXT NOT NULL,
+            answer_id TEXT NOT NULL,
+            helpful INTEGER NOT NULL
+        )""",
+        "CREATE INDEX questions_at ON questions(at)",
+    ),
+    # 2: link feedback to answers and intents; indexes for forget() and reports.
+    (
+        "ALTER TABLE questions ADD COLUMN answer_id TEXT",
+        "ALTER TABLE feedback ADD COLUMN intent TEXT",
+        "CREATE INDEX questions_user ON questions(user_hash)",
+        "CREATE INDEX feedback_user ON feedback(user_hash)",
+        "CREATE INDEX feedback_at ON feedback(at)",
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+_INSERT_QUESTION = (
+    "INSERT INTO questions (at, user_hash, chat_type, text, normalised, intent, score, fallback, suggestions, latency_ms, answer_id) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_FEEDBACK = "INSERT INTO feedback (at, user_hash, answer_id, intent, helpful) VALUES (?, ?, ?, ?, ?)"
+_QUESTION_COLUMNS = "at, user_hash, chat_type, text, normalised, intent, score, fallback, suggestions, latency_ms, answer_id"
+
+
+class StorageError(Exception):
+    """The database cannot be used (e.g. it was written by a newer version of the bot)."""
+
+
+@dataclass(frozen=True)
+class StoredQuestion:
+    """A question as stored: the user is a hash; `text`/`normalised` are None once purged."""
+
+    at: float
+    user_hash: str
+    chat_type: str
+    text: str | None
+    normalised: str | None
+    intent: str | None
+    score: float
+    fallback: bool
+    suggestions: tuple[str, ...]
+    latency_ms: float
+    answer_id: str | None
+
+
+@dataclass(frozen=True)
+class FeedbackCount:
+    """👍 and 👎 received by one intent (None: answers not tied to an intent)."""
+
+    intent: str | None
+    helpful: int
+    unhelpful: int
+
+
+@dataclass(frozen=True)
+class IntentCount:
+    intent: str
+    count: int
+
+
+@dataclass(frozen=True)
+class Stats:
+    """The numbers behind /stats."""
+
+    questions_today: int
+    questions_week: int
+    fallbacks_week: int
+    top_intents: tuple[IntentCount, ...]
+    """Most asked intents of the last 7 days, most asked first."""
+
+    @property
+    def fallback_rate(self) -> float:
+        """Share of the last 7 days' questions that got a fallback (0 when there were none)."""
+        return self.fallbacks_week / self.questions_week if self.questions_week else 0.0
+
+
+@dataclass(frozen=True)
+class _Barrier:
+    done: asyncio.Future[None]
+
+
+class _Stop:
+    pass
+
+
+_Item = QuestionEvent | FeedbackEvent | _Barrier | _Stop
+
+
+def hash_user(user_id: int, salt: str) -> str:
+    """The stored identity of a user: HMAC-SHA256 of the id keyed with the salt (hex)."""
+    return hmac.new(salt.encode("utf-8"), str(user_id).encode("ascii"), hashlib.sha256).hexdigest()
+
+
+def start_of_day(now: float) -> float:
+    """Unix time of the last local midnight before `now`."""
+    return datetime.fromtimestamp(now).replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+
+
+class Store:
+    """The SQLite conversation log. Use `async with Store(path, salt) as store:` or `await store.open()` / `await store.close()`."""
+
+    def __init__(
+        self,
+        path: Path,
+        salt: str,
+        *,
+        flush_interval: float = 0.5,
+        batch_size: int = 500,
+        max_queue: int = 100_000,
+        retention_days: int | None = None,
+        purge_every: float = 3600.0,
+    ) -> None:
+        if not salt:
+            raise ValueError("the user hash salt must not be empty")
+        self.path = Path(path)
+        self._salt = salt
+        self._interval = flush_interval
+        self._batch_size = batch_size
+        self._queue: asyncio.Queue[_Item] = asyncio.Queue(maxsize=max_queue)
+        self._wake = asyncio.Event()
+        self._conn: aiosqlite.Connection | None = None
+        self._writer: asyncio.Task[None] | None = None
+        self._janitor: asyncio.Task[None] | None = None
+        self._retention_days = retention_days
+        self._purge_every = purge_every
+        self._closing = False
+        self.dropped = 0
+        """Events dropped because the queue was full or the store closed (they never block a reply)."""
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def open(self) -> Store:
+        """Connect, create or upgrade the schema, and start the background writer."""
+        if self._conn is not None:
+            return self
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = await aiosqlite.connect(self.path, isolation_level=None, timeout=10.0)
+        try:
+            await conn.execute("PRAGMA journal_mode=WAL")
+            await conn.execute("PRAGMA synchronous=NORMAL")
+            await conn.execute("PRAGMA foreign_keys=ON")
+            await migrate(conn)
+        except BaseException:
+            await conn.close()
+            raise
+        self._conn = conn
+        self._closing = False
+        self._writer = asyncio.create_task(self._write_loop(), name="faqbot-store-writer")
+        if self._retention_days is not None:
+            self._janitor = asyncio.create_task(self._purge_loop(self._retention_days), name="faqbot-store-purge")
+        return self
+
+    async def close(self) -> None:
+        """Write everything queued, stop the writer and close the database."""
+        if self._conn is None:
+            return
+        self._closing = True
+        if self._janitor is not None:
+            self._janitor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._janitor
+            self._janitor = None
+        if self._writer is not None:
+            if not self._writer.done():
+                await self._queue.put(_Stop())
+                self._wake.set()
+            await self._writer
+            self._writer = None
+        await self._conn.close()
+        self._conn = None
+
+    async def __aenter__(self) -> Store:
+        return await self.open()
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        await self.close()
+
+    # -- Recorder ------------------------------------------------------------------------
+
+    async def question(self, event: QuestionEvent) -> None:
+        """Queue a handled question; returns at once."""
+        self._enqueue(event)
+
+    async def feedback(self, event: FeedbackEvent) -> None:
+        """Queue a 👍/👎; returns at once."""
+        self._enqueue(event)
+
+    async def forget(self, user_id: int) -> int:
+        """Delete every question and feedback row of this user (queued ones too); return how many."""
+        conn = await self._flushed()
+        user = self.hash_user(user_id)
+        await conn.execute("BEGIN IMMEDIATE")
+        try:
+            questions = await conn.execute("DELETE FROM questions WHERE user_hash = ?", (user,))
+            feedback = await conn.execute("DELETE FROM feedback WHERE user_hash = ?", (user,))
+            await conn.execute("COMMIT")
+        except BaseException:
+            await _rollback(conn)
+            raise
+        return max(questions.rowcount, 0) + max(feedback.rowcount, 0)
+
+    # -- maintenance -----------------------------------------------------------------------
+
+    def hash_user(self, user_id: int) -> str:
+        return hash_user(user_id, self._salt)
+
+    async def flush(self) -> None:
+        """Return once everything queued before this call is written."""
+        if self._writer is None or self._writer.done():
+            raise RuntimeError("the store is not open")
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        await self._queue.put(_Barrier(done))
+        self._wake.set()
+        await done
+
+    async def purge(self, older_than_days: float, now: float | None = None) -> int:
+        """Blank the text of questions older than `older_than_days`; return how many were blanked."""
+        conn = await self._flushed()
+        cutoff = (time.time() if now is None else now) - older_than_days * 86400
+        cursor = await conn.execute(
+            "UPDATE questions SET text = NULL, normalised = NULL WHERE at < ? AND (text IS NOT NULL OR normalised IS NOT NULL)", (cutoff,)
+        )
+        return max(cursor.rowcount, 0)
+
+    async def schema_version(self) -> int:
+        return await _version(self._connection())
+
+    # -- queries ---------------------------------------------------------------------------
+
+    async def questions(self, since: float, until: float | None = None) -> list[StoredQuestion]:
+        """The questions asked in [since, until), oldest first."""
+        conn = await self._flushed()
+        until = time.time() + 1 if until is None else until
+        cursor = await conn.execute(f"SELECT {_QUESTION_COLUMNS} FROM questions WHERE at >= ? AND at < ? ORDER BY at, id", (since, until))
+        rows = await cursor.fetchall()
+        return [_stored_question(row) for row in rows]
+
+    async def feedback_counts(self, since: float, until: float | None = None) -> list[FeedbackCount]:
+        """👍/👎 per intent in [since, until), most feedback first."""
+        conn = await self._flushed()
+        until = time.time() + 1 if until is None else until
+        cursor = await conn.execute(
+            "SELECT intent, SUM(helpful != 0), SUM(helpful = 0) FROM feedback WHERE at >= ? AND at < ? "
+            "GROUP BY intent ORDER BY COUNT(*) DESC, intent",
+            (since, until),
+        )
+        return [FeedbackCount(row[0], int(row[1]), int(row[2])) for row in await cursor.fetchall()]
+
+    async def stats(self, now: float | None = None, top: int = 5) -> Stats:
+        """Questions today and in the last 7 days, fallbacks, and the most asked intents."""
+        conn = await self._flushed()
+        now = time.time() if now is None else now
+        week = now - 7 * 86400
+        cursor = await conn.execute(
+            "SELECT COUNT(*), COALESCE(SUM(fallback != 0), 0), COALESCE(SUM(at >= ?), 0) FROM questions WHERE at >= ? AND at <= ?",
+            (start_of_day(now), week, now),
+        )
+        row = await cursor.fetchone()
+        total, fallbacks, today = (int(v) for v in row) if row else (0, 0, 0)
+        cursor = await conn.execute(
+            "SELECT intent, COUNT(*) AS n FROM questions WHERE at >= ? AND at <= ? AND intent IS NOT NULL AND fallback = 0 "
+            "GROUP BY intent ORDER BY n DESC, intent LIMIT ?",
+            (week, now, top),
+        )
+        top_intents = tuple(IntentCount(r[0], int(r[1])) for r in await cursor.fetchall())
+        return Stats(today, total, fallbacks, top_intents)
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _connection(self) -> aiosqlite.Connection:
+        if self._conn is None:
+            raise RuntimeError("the store is not open")
+        return self._conn
+
+    async def _flushed(self) -> aiosqlite.Connection:
+        conn = self._connection()
+        await self.flush()
+        return conn
+
+    def _enqueue(self, event: QuestionEvent | FeedbackEvent) -> None:
+        if self._closing or self._writer is None or self._writer.done():
+            self.dropped += 1
+            log.warning("store is closed: dropped a %s event", type(event).__name__)
+            return
+        try:
+            self._queue.put_nowait(event)
+        except asyncio.QueueFull:
+            self.dropped += 1
+            log.warning("store queue is full (%d): dropped a %s event", self._queue.maxsize, type(event).__name__)
+            return
+        if self._queue.qsize() >= self._batch_size:
+            self._wake.set()
+
+    async def _write_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            first = await self._queue.get()
+            items = [first]
+            deadline = loop.time() + self._interval
+            while not isinstance(items[-1], _Barrier | _Stop):
+                self._wake.clear()
+                while len(items) < self._batch_size and not isinstance(items[-1], _Barrier | _Stop):
+                    try:
+                        items.append(self._queue.get_nowait())
+                    except asyncio.QueueEmpty:
+                        break
+                remaining = deadline - loop.time()
+                if len(items) >= self._batch_size or isinstance(items[-1], _Barrier | _Stop) or remaining <= 0:
+                    break
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), remaining)
+            events = [i for i in items if isinstance(i, QuestionEvent | FeedbackEvent)]
+            if events:
+                await self._write(events)
+            last = items[-1]
+            if isinstance(last, _Barrier) and not last.done.done():
+                last.done.set_result(None)
+            if isinstance(last, _Stop):
+                return
+
+    async def _write(self, events: Sequence[QuestionEvent | FeedbackEvent]) -> None:
+        questions = [
+            (e.at, self.hash_user(e.user_id), e.chat_type, e.text, e.normalised, e.intent, float(e.score), int(e.fallback),
+             json.dumps(list(e.suggestions), ensure_ascii=False), float(e.latency_ms), e.answer_id)
+            for e in events if isinstance(e, QuestionEvent)
+        ]
+        feedback = [
+            (e.at, self.hash_user(e.user_id), e.answer_id, e.intent, int(e.helpful))
+            for e in events if isinstance(e, FeedbackEvent)
+        ]
+        conn = self._connection()
+        try:
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                if questions:
+                    await conn.executemany(_INSERT_QUESTION, questions)
+                if feedback:
+                    await conn.executemany(_INSERT_FEEDBACK, feedback)
+                await conn.execute("COMMIT")
+            except BaseException:
+                await _rollback(conn)
+                raise
+        except Exception:
+            self.dropped += len(events)
+            log.exception("could not write %d conversation records; they are lost", len(events))
+
+    async def _purge_loop(self, days: int) -> None:
+        while True:
+            try:
+                blanked = await self.purge(days)
+                if blanked:
+                    log.info("retention: blanked the text of %d questions older than %d days", blanked, days)
+            except (sqlite3.Error, RuntimeError):
+                log.exception("retention purge failed")
+            await asyncio.sleep(self._purge_every)
+
+
+def _stored_question(row: sqlite3.Row | Sequence[object]) -> StoredQuestion:
+    at, user_hash, chat_type, text, normalised, intent, score, fallback, suggestions, latency_ms, answer_id = tuple(row)
+    try:
+        parsed = json.loads(str(suggestions)) if suggestions else []
+    except ValueError:
+        parsed = []
+    return StoredQuestion(
+        at=float(at),
+        user_hash=str(user_hash),
+        chat_type=str(chat_type),
+        text=None if text is None else str(text),
+        normalised=None if normalised is None else str(normalised),
+        intent=None if intent is None else str(intent),
+        score=float(score),
+        fallback=bool(fallback),
+        suggestions=tuple(str(s) for s in parsed) if isinstance(parsed, list) else (),
+        latency_ms=float(latency_ms or 0.0),
+        answer_id=None if answer_id is None else str(answer_id),
+    )
+
+
+async def _rollback(conn: aiosqlite.Connection) -> None:
+    with contextlib.suppress(sqlite3.Error):
+        await conn.execute("ROLLBACK")
+
+
+async def _version(conn: aiosqlite.Connection) -> int:
+    cursor = await conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version")
+    row = await cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def migrate(conn: aiosqlite.Connection) -> int:
+    """Bring the schema of `conn` (autocommit mode) up to `SCHEMA_VERSION`, one transaction per step; return the version."""
+    await conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at REAL NOT NULL)")
+    current = await _version(conn)
+    if current > SCHEMA_VERSION:
+        raise StorageError(f"the database has schema version {current}, newer than this bot's {SCHEMA_VERSION}: upgrade the bot")
+    for version in range(current + 1, SCHEMA_VERSION + 1):
+        await conn.execute("BEGIN IMMEDIATE")
+        try:
+            if await _version(conn) >= version:  # another process got there first
+                await conn.execute("ROLLBACK")
+                continue
+            for statement in MIGRATIONS[version - 1]:
+                await conn.execute(statement)
+            await conn.execute("INSERT INTO schema_version (version, applied_at) VALUES (?, ?)", (version, time.time()))
+            await conn.execute("COMMIT")
+        except BaseException:
+            await _rollback(conn)
+            raise
+        log.info("database schema upgraded to version %d", version)
+    return SCHEMA_VERSION

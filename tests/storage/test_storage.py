@@ -1,0 +1,284 @@
+"""The SQLite conversation log: schema and migration, privacy, retention, queued writes, crash safety."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.events import FeedbackEvent, QuestionEvent
+from bot.storage import SCHEMA_VERSION, StorageError, Store, hash_user, start_of_day
+
+SALT = "test-salt"
+NOW = 1_700_000_000.0
+
+
+def q(user: int = 1, text: str = "how much does a backend dev earn", *, at: float = NOW, intent: str | None = "salary",
+      score: float = 0.9, fallback: bool = False, answer_id: str | None = None) -> QuestionEvent:
+    return QuestionEvent(at=at, user_id=user, chat_type="private", text=text, normalised=text.lower(), intent=intent,
+                         score=score, fallback=fallback, suggestions=("salary", "career_path"), latency_ms=12.5, answer_id=answer_id)
+
+
+def fb(user: int = 1, answer_id: str = "1:1", intent: str | None = "salary", helpful: bool = True, at: float = NOW) -> FeedbackEvent:
+    return FeedbackEvent(at=at, user_id=user, answer_id=answer_id, intent=intent, helpful=helpful)
+
+
+def rows(path: Path, sql: str, *params: object) -> list[tuple[object, ...]]:
+    """Read with a separate, plain connection: what is really on disk."""
+    with sqlite3.connect(path) as conn:
+        return list(conn.execute(sql, params))
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    async with Store(tmp_path / "log.sqlite3", SALT, flush_interval=0.05) as opened:
+        yield opened
+
+
+async def test_new_database_gets_the_latest_schema_in_wal_mode(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "new.sqlite3"
+    async with Store(path, SALT) as store:
+        assert await store.schema_version() == SCHEMA_VERSION
+    assert rows(path, "PRAGMA journal_mode") == [("wal",)]
+    columns = {r[1] for r in rows(path, "PRAGMA table_info(questions)")}
+    assert {"at", "user_hash", "chat_type", "text", "normalised", "intent", "score", "fallback", "suggestions",
+            "latency_ms", "answer_id"} <= columns
+    assert {"at", "user_hash", "answer_id", "intent", "helpful"} <= {r[1] for r in rows(path, "PRAGMA table_info(feedback)")}
+    assert [r[0] for r in rows(path, "SELECT version FROM schema_version ORDER BY version")] == list(range(1, SCHEMA_VERSION + 1))
+
+
+def make_v1_file(path: Path) -> None:
+    """The version-1 layout, written independently of the code under test, with some rows."""
+    with sqlite3.connect(path) as conn:
+        conn.executescript("""
+            CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at REAL NOT NULL);
+            INSERT INTO schema_version VALUES (1, 1600000000);
+            CREATE TABLE questions (id INTEGER PRIMARY KEY, at REAL NOT NULL, user_hash TEXT NOT NULL, chat_type TEXT NOT NULL,
+                text TEXT, normalised TEXT, intent TEXT, score REAL NOT NULL, fallback INTEGER NOT NULL,
+                suggestions TEXT NOT NULL DEFAULT '[]', latency_ms REAL NOT NULL DEFAULT 0);
+            CREATE TABLE feedback (id INTEGER PRIMARY KEY, at REAL NOT NULL, user_hash TEXT NOT NULL,
+                answer_id TEXT NOT NULL, helpful INTEGER NOT NULL);
+            CREATE INDEX questions_at ON questions(at);
+        """)
+        conn.executemany(
+            "INSERT INTO questions (at, user_hash, chat_type, text, normalised, intent, score, fallback, suggestions, latency_ms) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?)",
+            [(NOW - i, hash_user(7, SALT), "private", f"old question {i}", f"old question {i}", "salary", 0.5, i % 2, '["salary"]', 3.0)
+             for i in range(5)],
+        )
+        conn.execute("INSERT INTO feedback (at, user_hash, answer_id, helpful) VALUES (?, ?, ?, ?)", (NOW, hash_user(7, SALT), "9:9", 0))
+
+
+async def test_version_1_file_is_upgraded_in_place_and_keeps_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    make_v1_file(path)
+    async with Store(path, SALT) as store:
+        assert await store.schema_version() == SCHEMA_VERSION
+        old = await store.questions(0)
+        assert sorted(r.text or "" for r in old) == [f"old question {i}" for i in range(5)]
+        assert {r.answer_id for r in old} == {None}
+        assert sum(r.fallback for r in old) == 2
+        assert old[0].suggestions == ("salary",)
+        await store.question(q(user=8, answer_id="5:6"))
+        await store.feedback(fb(user=8, answer_id="5:6", intent="salary"))
+    assert rows(path, "SELECT COUNT(*) FROM questions") == [(6,)]
+    assert rows(path, "SELECT answer_id, intent, helpful FROM feedback ORDER BY id") == [("9:9", None, 0), ("5:6", "salary", 1)]
+    # A second start on the upgraded file changes nothing.
+    async with Store(path, SALT) as store:
+        assert len(await store.questions(0)) == 6
+    assert rows(path, "SELECT COUNT(*) FROM schema_version") == [(SCHEMA_VERSION,)]
+
+
+async def test_a_database_from_a_newer_bot_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "future.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at REAL NOT NULL)")
+        conn.execute("INSERT INTO schema_version VALUES (?, 0)", (SCHEMA_VERSION + 1,))
+    with pytest.raises(StorageError, match="newer"):
+        await Store(path, SALT).open()
+
+
+async def test_rows_are_stored_with_a_salted_hash_never_the_raw_id(tmp_path: Path) -> None:
+    path = tmp_path / "log.sqlite3"
+    async with Store(path, SALT) as store:
+        await store.question(q(user=987654321, answer_id="10:20"))
+        await store.feedback(fb(user=987654321, answer_id="10:20"))
+        stored = await store.questions(0)
+    assert len(stored) == 1
+    assert stored[0].user_hash == hash_user(987654321, SALT) != hash_user(987654321, "other-salt")
+    assert stored[0].suggestions == ("salary", "career_path")
+    assert stored[0].answer_id == "10:20"
+    for name in os.listdir(tmp_path):
+        assert b"987654321" not in (tmp_path / name).read_bytes()
+
+
+async def test_forget_deletes_every_row_of_one_user_including_queued_ones(tmp_path: Path) -> None:
+    async with Store(tmp_path / "log.sqlite3", SALT, flush_interval=30) as store:
+        for i in range(3):
+            await store.question(q(user=1, text=f"mine {i}"))
+        await store.question(q(user=2, text="theirs"))
+        await store.feedback(fb(user=1))
+        await store.feedback(fb(user=2))
+        assert await store.forget(1) == 4
+        assert await store.forget(1) == 0
+        remaining = await store.questions(0)
+        assert [r.text for r in remaining] == ["theirs"]
+        assert [(c.intent, c.helpful, c.unhelpful) for c in await store.feedback_counts(0)] == [("salary", 1, 0)]
+
+
+async def test_purge_blanks_only_texts_older_than_the_retention(store: Store) -> None:
+    await store.question(q(text="ancient", at=NOW - 100 * 86400))
+    await store.question(q(text="old", at=NOW - 91 * 86400))
+    await store.question(q(text="recent", at=NOW - 10 * 86400))
+    assert await store.purge(90, now=NOW) == 2
+    assert await store.purge(90, now=NOW) == 0
+    stored = await store.questions(0)
+    assert [(r.text, r.normalised) for r in stored] == [(None, None), (None, None), ("recent", "recent")]
+    assert [r.intent for r in stored] == ["salary"] * 3  # the statistics stay
+
+
+async def test_retention_setting_purges_in_the_background(tmp_path: Path) -> None:
+    path = tmp_path / "log.sqlite3"
+    async with Store(path, SALT) as store:
+        await store.question(q(text="too old", at=time.time() - 40 * 86400))
+        await store.question(q(text="fresh", at=time.time()))
+    async with Store(path, SALT, retention_days=30, purge_every=0.05) as store:
+        for _ in range(100):
+            if rows(path, "SELECT COUNT(*) FROM questions WHERE text IS NULL") == [(1,)]:
+                break
+            await asyncio.sleep(0.02)
+        assert sorted(str(r.text) for r in await store.questions(0)) == ["None", "fresh"]
+
+
+async def test_writes_are_queued_and_flushed_in_the_background(tmp_path: Path) -> None:
+    path = tmp_path / "log.sqlite3"
+    async with Store(path, SALT, flush_interval=0.1, batch_size=1000) as store:
+        for i in range(20):
+            await store.question(q(text=f"q{i}"))
+        assert rows(path, "SELECT COUNT(*) FROM questions") == [(0,)]  # nothing waited on disk
+        deadline = time.monotonic() + 3
+        while rows(path, "SELECT COUNT(*) FROM questions") != [(20,)]:
+            assert time.monotonic() < deadline, "the background writer did not flush"
+            await asyncio.sleep(0.02)
+
+
+async def test_a_full_batch_is_written_without_waiting_for_the_interval(tmp_path: Path) -> None:
+    path = tmp_path / "log.sqlite3"
+    async with Store(path, SALT, flush_interval=60, batch_size=10) as store:
+        for i in range(10):
+            await store.question(q(text=f"q{i}"))
+        deadline = time.monotonic() + 3
+        while rows(path, "SELECT COUNT(*) FROM questions") != [(10,)]:
+            assert time.monotonic() < deadline, "a full batch was not written"
+            await asyncio.sleep(0.02)
+        await store.question(q(text="one more"))
+        await asyncio.sleep(0.1)
+        assert rows(path, "SELECT COUNT(*) FROM questions") == [(10,)]
+
+
+async def test_close_writes_everything_still_queued(tmp_path: Path) -> None:
+    path = tmp_path / "log.sqlite3"
+    store = await Store(path, SALT, flush_interval=60).open()
+    for i in range(250):
+        await store.question(q(text=f"q{i}"))
+    await store.feedback(fb())
+    await store.close()
+    assert rows(path, "SELECT COUNT(*) FROM questions") == [(250,)]
+    assert rows(path, "SELECT COUNT(*) FROM feedback") == [(1,)]
+    await store.question(q(text="after close"))  # dropped, never raises
+    assert store.dropped == 1
+
+
+async def test_many_concurrent_writers_all_rows_stored(tmp_path: Path) -> None:
+    path = tmp_path / "log.sqlite3"
+    tasks, per_task = 60, 50
+
+    async def user(recorder: Store, n: int) -> None:
+        for i in range(per_task):
+            await recorder.question(q(user=n, text=f"user {n} question {i}", answer_id=f"{n}:{i}"))
+            if i % 10 == 0:
+                await recorder.feedback(fb(user=n, answer_id=f"{n}:{i}", helpful=i % 20 == 0))
+            await asyncio.sleep(0)
+
+    async with Store(path, SALT, flush_interval=0.02, batch_size=64) as opened:
+        await asyncio.gather(*(user(opened, n) for n in range(tasks)))
+    texts = {r[0] for r in rows(path, "SELECT text FROM questions")}
+    assert len(texts) == rows(path, "SELECT COUNT(*) FROM questions")[0][0] == tasks * per_task
+    assert rows(path, "SELECT COUNT(*) FROM feedback") == [(tasks * per_task // 10,)]
+    assert rows(path, "SELECT COUNT(DISTINCT user_hash) FROM questions") == [(tasks,)]
+
+
+async def test_stats_and_feedback_counts(store: Store) -> None:
+    today = start_of_day(NOW)
+    now = today + 3600 * 5
+    events = [
+        q(intent="salary", at=now - 60), q(intent="salary", at=now - 120), q(intent="git", at=now - 180),
+        q(intent=None, fallback=True, score=0.1, at=now - 240),
+        q(intent="salary", at=today - 3600),  # yesterday
+        q(intent="git", at=today - 2 * 86400), q(intent=None, fallback=True, score=0.2, at=today - 3 * 86400),
+        q(intent="salary", at=now - 30 * 86400),  # outside the week
+    ]
+    for event in events:
+        await store.question(event)
+    for helpful in (True, True, False):
+        await store.feedback(fb(intent="salary", helpful=helpful, at=now - 10))
+    await store.feedback(fb(intent="git", helpful=False, at=now - 10))
+    await store.feedback(fb(intent="git", helpful=False, at=now - 40 * 86400))
+    stats = await store.stats(now=now)
+    assert (stats.questions_today, stats.questions_week, stats.fallbacks_week) == (4, 7, 2)
+    assert stats.fallback_rate == pytest.approx(2 / 7)
+    assert [(t.intent, t.count) for t in stats.top_intents] == [("salary", 3), ("git", 2)]
+    counts = await store.feedback_counts(now - 86400, now)
+    assert [(c.intent, c.helpful, c.unhelpful) for c in counts] == [("salary", 2, 1), ("git", 0, 1)]
+    period = await store.questions(today, now)
+    assert len(period) == 4
+    assert period == sorted(period, key=lambda r: r.at)
+
+
+async def test_stats_of_an_empty_database(store: Store) -> None:
+    stats = await store.stats()
+    assert (stats.questions_today, stats.questions_week, stats.fallback_rate, stats.top_intents) == (0, 0, 0.0, ())
+
+
+def test_killed_writer_never_corrupts_the_file_and_loses_nothing_confirmed(tmp_path: Path) -> None:
+    path = tmp_path / "crash.sqlite3"
+    script = Path(__file__).with_name("crash_writer.py")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    total_confirmed = 0
+    for round_ in range(3):
+        proc = subprocess.Popen([sys.executable, str(script), str(path), str(round_ * 10_000_000)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        assert proc.stdout is not None
+        confirmed = 0
+        try:
+            while confirmed < 1500 + 300 * round_:
+                line = proc.stdout.readline()
+                assert line, f"writer died: {proc.stderr.read() if proc.stderr else ''}"
+                confirmed = int(line)
+            time.sleep(0.05 * round_)  # kill at different moments of the write cycle
+            os.kill(proc.pid, signal.SIGKILL)
+        finally:
+            proc.kill()
+            proc.wait()
+            proc.stdout.close()
+            if proc.stderr:
+                proc.stderr.close()
+        assert proc.returncode == -signal.SIGKILL
+        total_confirmed += confirmed
+        with sqlite3.connect(path) as conn:
+            assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+            count = conn.execute("SELECT COUNT(*) FROM questions").fetchone()[0]
+            # every confirmed row survived; unconfirmed ones at most one batch cycle's worth
+            assert count >= total_confirmed
+            complete = conn.execute("SELECT COUNT(*) FROM questions WHERE text LIKE 'question % lorem%' AND suggestions = ?",
+                                    ('["salary", "career_path"]',)).fetchone()[0]
+            assert complete == count  # no half-written row
+        total_confirmed = count
