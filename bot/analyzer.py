@@ -1,10 +1,13 @@
 """Turn a normalised text into the canonical words the matcher compares.
 
-Steps, in order: multi-word synonyms and entity aliases are replaced as phrases;
-each remaining word that the knowledge base does not know is de-pluralised or
+Steps, in order: each word that the knowledge base does not know is
 spell-corrected to the closest known word (same first letter, at most one edit
-for short words, two for long ones); synonyms map to their canonical word; an
-entity mention becomes a placeholder (`@language`) and its value is recorded.
+for words of five or six letters, two for longer ones), and ordinary words are
+reduced to their stem ("hosted" -> "host"); multi-word
+synonyms and entity aliases are replaced as phrases; synonyms map to their
+canonical word; an entity mention records its value and becomes a placeholder
+(`@language`), unless it is also a synonym (a framework name stands for
+"framework" and names its language).
 """
 
 from __future__ import annotations
@@ -13,12 +16,20 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
+import snowballstemmer
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from bot.text import normalise
 
 ENTITY_MARK = "@"
+_STEMMER = snowballstemmer.stemmer("english")
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """The Snowball (Porter 2) stem of an English word: "hosting" and "hosted" -> "host"."""
+    return str(_STEMMER.stemWord(word))
 
 
 @dataclass(frozen=True)
@@ -31,6 +42,10 @@ class Lexicon:
     symbols: Mapping[str, str]
     entity_aliases: Mapping[str, tuple[str, str]]
     """Alias or value (normalised) -> (entity type, canonical value)."""
+    anchors: frozenset[str] = frozenset()
+    """Canonical words that place a question in the bot's domain ("backend")."""
+    uncovered: frozenset[str] = frozenset()
+    """Entity values the knowledge base says nothing about: they count as unknown words."""
 
 
 @dataclass(frozen=True)
@@ -54,16 +69,20 @@ class Analysis:
 class Analyzer:
     """Analyse texts against a lexicon and a vocabulary of known words."""
 
-    def __init__(self, lexicon: Lexicon, vocabulary: Iterable[str] = ()) -> None:
+    def __init__(self, lexicon: Lexicon, vocabulary: Mapping[str, int] | Iterable[str] = ()) -> None:
+        """`vocabulary`: the knowledge base's words, with how often each is used if known (for spelling ties)."""
+        self._frequency: Mapping[str, int] = vocabulary if isinstance(vocabulary, Mapping) else {}
         self.lexicon = lexicon
         phrases = {**lexicon.synonyms, **{k: f"{ENTITY_MARK}{k}" for k in lexicon.entity_aliases}}
         self._phrases = sorted(
             (tuple(p.split()) for p in phrases if " " in p), key=len, reverse=True
         )
         self._phrase_first = {p[0] for p in self._phrases}
+        self._phrase_words = {w for p in self._phrases for w in p}
         self.vocabulary = frozenset(vocabulary) | set(lexicon.synonyms.values()) | {
-            w for w in list(lexicon.synonyms) + list(lexicon.entity_aliases) if " " not in w
+            w for phrase in list(lexicon.synonyms) + list(lexicon.entity_aliases) for w in phrase.split()
         } | lexicon.stopwords
+        self._stems = frozenset(stem(w) for w in self.vocabulary)
         by_letter: dict[str, list[str]] = {}
         for word in self.vocabulary:
             if len(word) >= 3 and word.isalpha():
@@ -73,29 +92,28 @@ class Analyzer:
 
     def analyse(self, text: str) -> Analysis:
         """Return the canonical analysis of `text` (never raises; empty text gives empty tuples)."""
-        words = normalise(text, self.lexicon.symbols).split()
-        tokens: list[str] = []
+        words: list[str] = []
         unknown: list[str] = []
+        for word in normalise(text, self.lexicon.symbols).split():
+            words.append(self._canonical_spelling(word, unknown))
+        tokens: list[str] = []
         entities: dict[str, str] = {}
         i = 0
         while i < len(words):
             phrase = self._phrase_at(words, i)
-            if phrase:
-                raw, i = " ".join(phrase), i + len(phrase)
-            else:
-                raw, i = words[i], i + 1
-                if raw not in self.vocabulary:
-                    corrected = self.correct(raw)
-                    if corrected is None:
-                        unknown.append(raw)
-                    else:
-                        raw = corrected
+            raw = " ".join(phrase) if phrase else words[i]
+            i += len(phrase) if phrase else 1
             entity = self.lexicon.entity_aliases.get(raw)
             if entity is not None:
                 entities.setdefault(entity[0], entity[1])
-                token = ENTITY_MARK + entity[0]
-            else:
+                if entity[1] in self.lexicon.uncovered:
+                    unknown.append(entity[1])
+                    tokens.append(entity[1])
+                    continue
+            if raw in self.lexicon.synonyms or entity is None:
                 token = self.lexicon.synonyms.get(raw, raw)
+            else:
+                token = ENTITY_MARK + entity[0]
             if not (tokens and tokens[-1] == token and token.startswith(ENTITY_MARK)):
                 tokens.append(token)
         stop = self.lexicon.stopwords
@@ -110,16 +128,34 @@ class Analyzer:
                 return phrase
         return None
 
+    def _canonical_spelling(self, word: str, unknown: list[str]) -> str:
+        """`word` corrected if unknown, then stemmed unless the lexicon maps it; hopeless words go to `unknown`."""
+        if word not in self.vocabulary and stem(word) not in self._stems:
+            corrected = self.correct(word)
+            if corrected is None:
+                unknown.append(stem(word))
+                return stem(word)
+            word = corrected
+        lexicon = self.lexicon
+        if word in lexicon.stopwords or word in lexicon.synonyms or word in lexicon.entity_aliases or word in self._phrase_words:
+            return word
+        return stem(word)
+
     def _correct(self, word: str) -> str | None:
-        """Return the known word `word` most likely stands for, or None."""
-        for suffix, replacement in (("ies", "y"), ("es", ""), ("s", ""), ("ing", ""), ("ed", "")):
-            if word.endswith(suffix) and word[: -len(suffix)] + replacement in self.vocabulary:
-                return word[: -len(suffix)] + replacement
-        if len(word) < 4 or not word.isalpha():
+        """Return the known word `word` most likely stands for, or None.
+
+        Only words of five letters or more are corrected (shorter ones have too many
+        one-edit neighbours); ties go to the word the knowledge base uses most,
+        then alphabetical order, so the result never depends on set ordering.
+        """
+        if len(word) < 5 or not word.isalpha():
             return None
         candidates = self._by_letter.get(word[0])
         if not candidates:
             return None
         allowed = 1 if len(word) <= 6 else 2
-        found = process.extractOne(word, candidates, scorer=OSA.distance, score_cutoff=allowed)
-        return None if found is None else str(found[0])
+        found = process.extract(word, candidates, scorer=OSA.distance, score_cutoff=allowed, limit=None)
+        if not found:
+            return None
+        best = min(found, key=lambda item: (item[1], -self._frequency.get(item[0], 0), item[0]))
+        return str(best[0])

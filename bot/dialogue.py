@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from bot.analyzer import ENTITY_MARK
@@ -18,6 +18,7 @@ from bot.text import split_sentences
 MAX_INPUT_CHARS = 4000
 MAX_SENTENCES = 6
 MAX_COMBINED_CHARS = 1400
+HISTORY = 4
 
 
 @dataclass(frozen=True)
@@ -25,8 +26,10 @@ class DialogueSettings:
     """Decision thresholds (see README, "How the bot decides")."""
 
     threshold: float = 0.5
-    """Answer only when the best intent's score is at least this."""
-    margin: float = 0.02
+    """Answer only when the best intent's score is at least this..."""
+    anchored_threshold: float = 0.3
+    """...or this, when the question names the domain ("backend")."""
+    margin: float = 0.0
     """Ask "did you mean" when the runner-up is this close to the best..."""
     sure: float = 0.75
     """...unless the best score is at least this."""
@@ -44,6 +47,12 @@ class Context:
     intent: str | None = None
     entities: dict[str, str] = field(default_factory=dict)
     updated: float = 0.0
+    history: list[str] = field(default_factory=list)
+    """Recent intents, oldest first (a follow-up may refer to any of them)."""
+
+    def remember(self, intent: str, entities: dict[str, str], now: float) -> None:
+        self.intent, self.entities, self.updated = intent, {**self.entities, **entities}, now
+        self.history = [*(i for i in self.history if i != intent), intent][-HISTORY:]
 
 
 @dataclass(frozen=True)
@@ -56,7 +65,7 @@ def respond(text: str, context: Context, engine: Engine, settings: DialogueSetti
     """Answer `text` in `context` (updated in place). Never raises on any input text."""
     now = time.monotonic() if now is None else now
     if context.intent is not None and now - context.updated > settings.context_ttl:
-        context.intent, context.entities = None, {}
+        context.intent, context.entities, context.history = None, {}, []
     messages = engine.kb.messages
     text = text or ""
     too_long = len(text) > MAX_INPUT_CHARS
@@ -92,7 +101,7 @@ def respond(text: str, context: Context, engine: Engine, settings: DialogueSetti
         text_out += "\n\n" + messages["also_asked"]
     last = extra[-1] if extra else primary
     if last.intent is not None:
-        context.intent, context.entities, context.updated = last.intent, {**context.entities, **last.entities}, now
+        context.remember(last.intent, dict(last.entities), now)
     return Reply(text_out, primary.kind, primary.intent, primary.score, tuple(overflow), primary.follow_ups, primary.entities)
 
 
@@ -104,18 +113,18 @@ def answer_intent(intent_id: str, context: Context, engine: Engine, entity: str 
     entities = {intent.entity: entity} if intent.entity and entity else {}
     reply = _answer(engine, intent_id, 1.0, entities)
     if reply.kind != "fallback":
-        context.intent, context.entities = intent_id, {**context.entities, **entities}
-        context.updated = time.monotonic() if now is None else now
+        context.remember(intent_id, entities, time.monotonic() if now is None else now)
     return reply
 
 
 def _respond_one(sentence: str, context: Context, engine: Engine, settings: DialogueSettings) -> _Outcome:
     analysis = engine.matcher.analyzer.analyse(sentence)
-    follow_up = _follow_up(analysis.content, analysis.entities, context, engine)
+    follow_up = _follow_up(analysis.content, dict(analysis.entities), context, engine)
     if follow_up is not None:
         return _Outcome(_answer(engine, follow_up, 1.0, {**context.entities, **analysis.entities}), True)
     match = engine.matcher.match_analysis(analysis)
-    if match.intent is None or match.score < settings.threshold or match.out_of_scope >= match.score:
+    threshold = settings.anchored_threshold if match.anchored else settings.threshold
+    if match.intent is None or match.score < threshold or match.out_of_scope >= match.score:
         return _Outcome(_fallback(engine, match, settings), False)
     close = [c for c in match.runners_up if c.score >= match.score - settings.margin]
     if close and match.score < settings.sure:
@@ -126,22 +135,24 @@ def _respond_one(sentence: str, context: Context, engine: Engine, settings: Dial
     return _Outcome(reply, reply.kind != "fallback")
 
 
-def _follow_up(content: tuple[str, ...], entities: dict[str, str] | object, context: Context, engine: Engine) -> str | None:
-    """The context's intent, if this sentence only names a new value for its entity ("and for Python?")."""
-    if context.intent is None or not isinstance(entities, dict) or not entities:
+def _follow_up(content: tuple[str, ...], entities: dict[str, str], context: Context, engine: Engine) -> str | None:
+    """A recent intent taking this entity, if the sentence only names a new value ("and for Python?")."""
+    if not context.history or not entities:
         return None
-    intent = engine.kb.intents.get(context.intent)
-    if intent is None or intent.entity is None or intent.entity not in entities:
+    values = set(entities.values())
+    if any(not word.startswith(ENTITY_MARK) and word not in values for word in content):
         return None
-    if any(not word.startswith(ENTITY_MARK) for word in content):
-        return None
-    return intent.id
+    for intent_id in reversed(context.history):
+        intent = engine.kb.intents.get(intent_id)
+        if intent is not None and intent.entity in entities:
+            return intent.id
+    return None
 
 
-def _answer(engine: Engine, intent_id: str, score: float, entities: dict[str, str] | object) -> Reply:
+def _answer(engine: Engine, intent_id: str, score: float, entities: Mapping[str, str]) -> Reply:
     kb = engine.kb
     intent = kb.intents[intent_id]
-    found = dict(entities) if isinstance(entities, dict) else {}
+    found = dict(entities)
     follow_ups = tuple(Suggestion(i, kb.title(i)) for i in intent.follow_ups if i in kb.intents)
     text = intent.answer
     used: dict[str, str] = {}

@@ -153,6 +153,9 @@ class _Reader:
         if not isinstance(value, list) or not all(isinstance(v, str | int | float) for v in value):
             self.problem(path, "must be a list of texts", intent, key)
             return ()
+        for v in value:
+            if isinstance(v, bool):
+                self.problem(path, f"{str(v).lower()!r} was read as yes/no: YAML reads on, off, yes, no as booleans; put the word in quotes", intent, key)
         items = tuple(str(v).strip() for v in value)
         if any(not v for v in items):
             self.problem(path, "contains an empty entry", intent, key)

@@ -3,20 +3,34 @@
 The confidence of an intent is the similarity between the question and the
 intent's closest example, in 0..1:
 
-    score = WORD_WEIGHT * word_overlap + (1 - WORD_WEIGHT) * phrasing
+    similarity = WORD_WEIGHT * word_overlap + (1 - WORD_WEIGHT) * phrasing
+    score = similarity * known / (known + UNKNOWN_PENALTY * unknown)
 
-- `word_overlap` is a weighted Dice coefficient over meaningful words (stop words
-  removed, synonyms and spelling already canonicalised). Each word weighs its
-  inverse intent frequency, so "salary" counts more than "backend", and a word
-  the knowledge base has never seen weighs as much as the rarest known word: a
-  question about "nurse salary in canada" shares only a third of its weight with
-  any salary example.
+- `word_overlap` is a weighted Dice coefficient over the meaningful words the
+  knowledge base knows (stop words removed, synonyms and spelling already
+  canonicalised). Each word weighs its inverse intent frequency, so "salary"
+  counts more than "backend".
 - `phrasing` is rapidfuzz's `token_sort_ratio` on the canonical texts, stop words
   included, so word order changes cost nothing and phrasing ("who ..." vs
   "what ...") still counts.
+- `known` and `unknown` are the weights of the question's known and unknown
+  meaningful words; an unknown word weighs as much as the rarest known one.
+  A question about "dentist salary" keeps less than half its similarity, because
+  its subject is a word the bot has never seen. When the question contains an
+  anchor word of the domain ("backend"), unknown words are taken as harmless
+  context ("I'm a student from Brazil...") and cost nothing.
 
-1.0 means the question equals an example after normalisation; 0 means no
-meaningful word in common. Examples in `intents/_out_of_scope.yaml` are scored
+Finally the example-level score is blended with the intent as a whole:
+
+    score = (1 - CENTROID_WEIGHT) * score + CENTROID_WEIGHT * cosine * discount
+
+where `cosine` is the TF-IDF cosine between the question and the intent's
+centroid (how often each word appears across the intent's examples), so an
+intent whose many examples agree beats one lucky example of another intent.
+
+1.0 means the question equals every example of the intent after normalisation;
+0 means no meaningful known word in common. Scores are comparable across
+questions; `faqbot eval` prints how often the top intent is right per score band. Examples in `intents/_out_of_scope.yaml` are scored
 the same way; their best score is reported as `Match.out_of_scope`.
 A question with no meaningful word at all ("who are you?") is compared on
 phrasing only, and only with examples that have no meaningful word either.
@@ -25,18 +39,20 @@ phrasing only, and only with examples that have no meaningful word either.
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz
 
-from bot.analyzer import Analysis, Analyzer
+from bot.analyzer import ENTITY_MARK, Analysis, Analyzer
 from bot.knowledge import KnowledgeBase
 from bot.models import Candidate, Match
 from bot.text import normalise
 
 WORD_WEIGHT = 0.7
+UNKNOWN_PENALTY = 1.0
+CENTROID_WEIGHT = 0.45
 OUT_OF_SCOPE = "__out_of_scope__"
 
 
@@ -57,9 +73,11 @@ class Matcher:
             for text in (*intent.examples, *intent.keywords, intent.title):
                 phrasings.append((intent.id, text))
         phrasings.extend((OUT_OF_SCOPE, text) for text in kb.out_of_scope)
-        vocabulary = {w for _, text in phrasings for w in normalise(text, kb.lexicon.symbols).split()}
+        vocabulary = Counter(w for _, text in phrasings for w in normalise(text, kb.lexicon.symbols).split())
         self.analyzer = Analyzer(kb.lexicon, vocabulary)
         analysed = [(intent, self.analyzer.analyse(text)) for intent, text in phrasings]
+        # Words only the negative examples use are not the domain's: they still count as unknown.
+        self.domain = frozenset(w for intent, a in analysed if intent != OUT_OF_SCOPE for w in a.content)
 
         documents: dict[str, set[str]] = defaultdict(set)
         for intent, analysis in analysed:
@@ -80,6 +98,16 @@ class Matcher:
             seen.add((intent, analysis.text))
             content = frozenset(analysis.content)
             self.entries.append(_Entry(intent, analysis.text, content, self._weigh(content)))
+        counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        sizes: dict[str, int] = defaultdict(int)
+        for entry in self.entries:
+            sizes[entry.intent] += 1
+            for word in entry.content:
+                counts[entry.intent][word] += 1
+        self.centroids = {
+            intent: {w: n / sizes[intent] * self.weights[w] for w, n in words.items()} for intent, words in counts.items()
+        }
+        self.centroid_norms = {i: math.sqrt(sum(v * v for v in c.values())) for i, c in self.centroids.items()}
         self.postings: dict[str, list[int]] = defaultdict(list)
         for index, entry in enumerate(self.entries):
             for word in entry.content:
@@ -95,7 +123,8 @@ class Matcher:
 
     def match_analysis(self, analysis: Analysis, limit: int = 4, leave_out: str | None = None) -> Match:
         """Match an analysed question; `leave_out` ignores examples with that canonical text."""
-        content = analysis.content
+        unknown = set(analysis.unknown) | {w for w in analysis.content if w not in self.domain and not w.startswith(ENTITY_MARK)}
+        content = tuple(w for w in analysis.content if w not in unknown)
         best: dict[str, float] = {}
         if content:
             shared: dict[int, float] = defaultdict(float)
@@ -104,16 +133,18 @@ class Matcher:
                 for index in self.postings.get(word, ()):
                     shared[index] += weight
             query_weight = self._weigh(content)
+            unknown_weight = 0.0 if self.analyzer.lexicon.anchors.intersection(content) else UNKNOWN_PENALTY * self._weigh(unknown)
+            discount = query_weight / (query_weight + unknown_weight)
             for index, overlap in shared.items():
                 entry = self.entries[index]
                 if entry.text == leave_out:
                     continue
                 dice = 2 * overlap / (query_weight + entry.weight)
                 phrasing = fuzz.token_sort_ratio(analysis.text, entry.text) / 100
-                score = WORD_WEIGHT * dice + (1 - WORD_WEIGHT) * phrasing
+                score = (WORD_WEIGHT * dice + (1 - WORD_WEIGHT) * phrasing) * discount
                 if score > best.get(entry.intent, 0.0):
                     best[entry.intent] = score
-        elif analysis.tokens:
+        elif analysis.tokens and not unknown:
             for index in self._wordless:
                 entry = self.entries[index]
                 if entry.text == leave_out:
@@ -121,16 +152,25 @@ class Matcher:
                 score = fuzz.ratio(analysis.text, entry.text) / 100
                 if score > best.get(entry.intent, 0.0):
                     best[entry.intent] = score
+        if content and CENTROID_WEIGHT:
+            query = {w: self.weights.get(w, self.unknown_weight) for w in content}
+            query_norm = math.sqrt(sum(v * v for v in query.values()))
+            for intent, example_score in best.items():
+                centroid = self.centroids[intent]
+                cosine = sum(v * centroid.get(w, 0.0) for w, v in query.items()) / (query_norm * self.centroid_norms[intent])
+                best[intent] = (1 - CENTROID_WEIGHT) * example_score + CENTROID_WEIGHT * cosine * discount
         out_of_scope = best.pop(OUT_OF_SCOPE, 0.0)
         ranked = sorted(best.items(), key=lambda item: item[1], reverse=True)[:limit]
         candidates = tuple(Candidate(intent, round(score, 4)) for intent, score in ranked)
-        known = len(content) - sum(1 for w in content if w not in self.weights and w in analysis.unknown)
+        total = len(content) + len(unknown)
+        anchored = bool(self.analyzer.lexicon.anchors.intersection(content))
         return Match(
             intent=candidates[0].intent if candidates else None,
             score=candidates[0].score if candidates else 0.0,
             runners_up=candidates[1:],
             entities=dict(analysis.entities),
             out_of_scope=round(out_of_scope, 4),
-            coverage=known / len(content) if content else 0.0,
-            content_words=len(content),
+            coverage=len(content) / total if total else 0.0,
+            content_words=total,
+            anchored=anchored,
         )

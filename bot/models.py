@@ -71,6 +71,8 @@ class Match:
     out_of_scope: float
     coverage: float
     content_words: int
+    anchored: bool = False
+    """True when the question names the domain ("backend"), so it is surely in scope."""
 
 
 @dataclass(frozen=True)

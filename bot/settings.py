@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     telegram_bot_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org/bot"
     telegram_file_url: str = "https://api.telegram.org/file/bot"
+    telegram_timeout: float = Field(default=10.0, gt=0, description="Seconds to wait for a Bot API response before retrying.")
+    telegram_poll_timeout: int = Field(default=30, ge=0, description="Long-polling timeout of getUpdates, in seconds.")
     mode: Literal["polling", "webhook"] = "polling"
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
