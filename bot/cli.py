@@ -147,6 +147,8 @@ def parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("eval", help="run an evaluation file and print accuracy")
     evaluate.add_argument("file", type=Path)
     evaluate.add_argument("--show", type=int, default=20, help="how many failures to list")
+    commands.add_parser("run", help="run the Telegram bot (TELEGRAM_BOT_TOKEN; polling or webhook per MODE)")
+    commands.add_parser("health", help="exit 0 if the running bot's heartbeat file is fresh (Docker HEALTHCHECK)")
     for command in commands.choices.values():
         command.add_argument("--kb", type=Path, default=None, help=kb_help)
     return top
@@ -165,6 +167,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     root: Path = args.kb or settings.faqbot_kb
     if args.command == "validate":
         return _validate(root, console)
+    if args.command == "health":
+        from bot.telegram.heartbeat import heartbeat_path, is_fresh
+
+        return 0 if is_fresh(heartbeat_path(settings.faqbot_data_dir)) else 1
+    if args.command == "run":
+        try:
+            settings.token()
+        except ValueError as exc:
+            hint = "Without a token you can still try the bot in the console: faqbot chat"
+            errors.print(f"faqbot: {exc}. {hint}", highlight=False, soft_wrap=True)
+            return 2
     try:
         engine = build(root)
     except KnowledgeBaseError as exc:
@@ -189,6 +202,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "chat":
         return _chat(dialogue, console)
+    if args.command == "run":
+        from bot.app import run
+
+        return run(settings, engine)
     if args.command == "eval":
         try:
             return _eval(engine, dialogue, args.file, console, args.show)

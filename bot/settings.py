@@ -40,8 +40,11 @@ class Settings(BaseSettings):
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     admin_ids: list[int] = Field(default_factory=list)
     user_rate: int = Field(default=20, ge=1, description="Messages a user may send per minute.")
-    retention_days: int = Field(default=90, ge=1)
+    retention_days: int = Field(default=90, ge=1, description="Days after which the texts of logged questions are deleted.")
     user_hash_salt: SecretStr = SecretStr("faqbot")
+    faqbot_report_threshold: float = Field(default=0.65, ge=0, le=1, description="Report: answers below this score are low-confidence.")
+    faqbot_report_similarity: float = Field(default=75.0, ge=0, le=100, description="Report: similarity (0-100) to group questions.")
+    faqbot_reload_watch: bool = Field(default=True, description="Reload the knowledge base when intents/ or content/ change.")
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -70,6 +73,10 @@ class Settings(BaseSettings):
             sure=self.faqbot_sure,
             context_ttl=self.faqbot_context_ttl,
         )
+
+    def database_path(self) -> Path:
+        """The conversation log: `<FAQBOT_DATA_DIR>/faqbot.sqlite3`."""
+        return self.faqbot_data_dir / "faqbot.sqlite3"
 
     def token(self) -> str:
         """The bot token, checked; raise ValueError with a one-line reason if missing or malformed."""

@@ -1,0 +1,220 @@
+"""Composition root of the Telegram bot: settings + engine + recorder -> a running Application.
+
+`faqbot run` calls `run(settings)`. Tests call `build_application` with their own
+request objects (or a base URL pointing at a fake Bot API server).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import logging
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+from telegram import Update
+from telegram.error import InvalidToken, TelegramError
+from telegram.ext import AIORateLimiter, Application
+from telegram.request import BaseRequest, HTTPXRequest, RequestData
+
+from bot.dialogue import Dialogue
+from bot.engine import Engine, EngineHolder, build
+from bot.events import Recorder
+from bot.settings import Settings
+from bot.telegram import logs
+from bot.telegram.handlers import Handlers, Services
+from bot.telegram.heartbeat import INTERVAL, Heartbeat, heartbeat_path
+from bot.telegram.keyboards import CallbackCodec
+from bot.telegram.limits import UserRateLimiter
+from bot.telegram.logs import UpdateLogger
+from bot.telegram.ordering import PerChatUpdateProcessor
+from bot.telegram.sending import retrying
+
+ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY]
+RATE_LIMIT_RETRIES = 3
+"""How often AIORateLimiter retries a request that got 429 (RetryAfter)."""
+BOOTSTRAP_RETRIES = 3
+"""How often deleteWebhook / setWebhook are retried at start-up."""
+CHAT_HINT = "Without a token you can still try the bot in the console: faqbot chat"
+
+_LOG = logging.getLogger(__name__)
+AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+
+
+class TrackingRequest(HTTPXRequest):
+    """An HTTPXRequest that remembers when Telegram last answered (for the heartbeat)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.last_ok: float | None = None
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = BaseRequest.DEFAULT_NONE,
+        write_timeout: Any = BaseRequest.DEFAULT_NONE,
+        connect_timeout: Any = BaseRequest.DEFAULT_NONE,
+        pool_timeout: Any = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        code, payload = await super().do_request(url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout)
+        if code < 500:
+            self.last_ok = time.monotonic()
+        return code, payload
+
+
+def callback_secret(token: str) -> bytes:
+    """The key that signs callback data: derived from the token, so it is secret and stable across restarts."""
+    return hashlib.sha256(b"faqbot-callback-data:" + token.encode()).digest()
+
+
+def webhook_path(webhook_url: str) -> str:
+    """The path the local webhook server listens on: the path of WEBHOOK_URL (a reverse proxy forwards it as is)."""
+    return urlsplit(webhook_url).path.strip("/")
+
+
+def build_application(
+    settings: Settings,
+    holder: EngineHolder,
+    recorder: Recorder | None = None,
+    *,
+    request: BaseRequest | None = None,
+    updates_request: BaseRequest | None = None,
+    heartbeat_interval: float = INTERVAL,
+) -> AnyApplication:
+    """Wire the handlers, rate limiters, heartbeat and recorder into a python-telegram-bot Application.
+
+    `request`/`updates_request` replace the HTTP clients (tests); by default they are
+    HTTPX clients with TELEGRAM_TIMEOUT, the polling one tracking Telegram's answers.
+    Raises ValueError if the token is missing or malformed.
+    """
+    token = settings.token()
+    timeout = settings.telegram_timeout
+    if request is None:
+        request = HTTPXRequest(read_timeout=timeout, write_timeout=timeout, connect_timeout=timeout, pool_timeout=timeout)
+    tracker: TrackingRequest | None = None
+    if updates_request is None:
+        tracker = TrackingRequest(
+            connection_pool_size=2, read_timeout=timeout, write_timeout=timeout, connect_timeout=timeout, pool_timeout=timeout
+        )
+        updates_request = tracker
+
+    services = Services(
+        holder=holder,
+        dialogue=Dialogue(holder.get, settings.dialogue()),
+        codec=CallbackCodec(callback_secret(token)),
+        limiter=UserRateLimiter(settings.user_rate, 60.0),
+        log=UpdateLogger(settings.user_hash_salt.get_secret_value()),
+        recorder=recorder,
+    )
+    handlers = Handlers(services)
+    heartbeat: Heartbeat | None = None
+
+    async def post_init(app: AnyApplication) -> None:
+        try:
+            await retrying(lambda: app.bot.set_my_commands(handlers.commands()), "setMyCommands", attempts=3)
+        except TelegramError as exc:
+            _LOG.warning("could not register the command menu: %s: %s", type(exc).__name__, exc)
+        if heartbeat is not None:
+            heartbeat.start()
+
+    async def post_stop(app: AnyApplication) -> None:
+        if heartbeat is not None:
+            await heartbeat.stop()
+
+    async def post_shutdown(app: AnyApplication) -> None:
+        await close_recorder(recorder)
+
+    app: AnyApplication = (
+        Application.builder()
+        .token(token)
+        .base_url(settings.telegram_api_url)
+        .base_file_url(settings.telegram_file_url)
+        .request(request)
+        .get_updates_request(updates_request)
+        .rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
+        .concurrent_updates(PerChatUpdateProcessor())
+        .job_queue(None)
+        .post_init(post_init)
+        .post_stop(post_stop)
+        .post_shutdown(post_shutdown)
+        .build()
+    )
+    handlers.register(app)
+    # Other features' handlers (e.g. admin commands) are added here, before the fallbacks.
+    handlers.register_fallbacks(app)
+
+    stale_after = settings.telegram_poll_timeout + timeout + 2 * heartbeat_interval
+
+    def alive() -> bool:
+        updater = app.updater
+        if not app.running or updater is None or not updater.running:
+            return False
+        if settings.mode == "polling" and tracker is not None:
+            return tracker.last_ok is not None and time.monotonic() - tracker.last_ok < stale_after
+        return True
+
+    heartbeat = Heartbeat(heartbeat_path(settings.faqbot_data_dir), alive, heartbeat_interval)
+    return app
+
+
+async def close_recorder(recorder: Recorder | None) -> None:
+    """Flush the recorder on shutdown if it has an async (or plain) `close()`."""
+    close: Callable[[], Awaitable[None] | None] | None = getattr(recorder, "close", None)
+    if close is None:
+        return
+    try:
+        result = close()
+        if inspect.isawaitable(result):
+            await result
+    except Exception:
+        _LOG.exception("recorder failed to close")
+
+
+def run(settings: Settings, engine: Engine | None = None, recorder: Recorder | None = None) -> int:
+    """Run the bot (polling or webhook, per MODE) until SIGINT/SIGTERM; return the exit code."""
+    try:
+        token = settings.token()
+    except ValueError as exc:
+        print(f"faqbot: {exc}. {CHAT_HINT}", file=sys.stderr)
+        return 2
+    secrets = [token]
+    if settings.webhook_secret is not None:
+        secrets.append(settings.webhook_secret.get_secret_value())
+    logs.configure(settings.log_level, secrets)
+    if engine is None:
+        engine = build(settings.faqbot_kb)
+    app = build_application(settings, EngineHolder(engine), recorder)
+    _LOG.info("starting in %s mode with %d intents", settings.mode, len(engine.kb.intents))
+    try:
+        if settings.mode == "webhook" and settings.webhook_url and settings.webhook_secret is not None:
+            app.run_webhook(
+                listen=settings.webhook_listen,
+                port=settings.webhook_port,
+                url_path=webhook_path(settings.webhook_url),
+                webhook_url=settings.webhook_url,
+                secret_token=settings.webhook_secret.get_secret_value(),
+                allowed_updates=ALLOWED_UPDATES,
+                bootstrap_retries=BOOTSTRAP_RETRIES,
+            )
+        else:
+            app.run_polling(
+                timeout=settings.telegram_poll_timeout,
+                allowed_updates=ALLOWED_UPDATES,
+                bootstrap_retries=BOOTSTRAP_RETRIES,
+            )
+    except InvalidToken:
+        print(f"faqbot: Telegram rejected TELEGRAM_BOT_TOKEN (revoked or mistyped?). {CHAT_HINT}", file=sys.stderr)
+        return 2
+    except TelegramError as exc:
+        print(f"faqbot: the Bot API at {settings.telegram_api_url} failed at start-up: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"faqbot: cannot listen on {settings.webhook_listen}:{settings.webhook_port}: {exc}", file=sys.stderr)
+        return 1
+    _LOG.info("stopped")
+    return 0

@@ -1,0 +1,439 @@
+"""Command, message, callback and inline handlers: Telegram updates in, `Dialogue` replies out.
+
+`Handlers` receives everything it needs (`Services`) from the composition root
+(`bot.app`); it keeps no global state. Every user-visible text comes from
+`content/_messages.yaml` through the knowledge base in service.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import (
+    BotCommand,
+    CallbackQuery,
+    InlineKeyboardMarkup,
+    InlineQueryResultsButton,
+    MaybeInaccessibleMessage,
+    Message,
+    Update,
+)
+from telegram.constants import ChatType
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    InlineQueryHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.dialogue import Dialogue, topics_text
+from bot.engine import Engine, EngineHolder
+from bot.events import ChatType as EventChatType
+from bot.events import FeedbackEvent, QuestionEvent, Recorder
+from bot.models import Reply
+from bot.telegram import inline
+from bot.telegram.addressing import addressed_text, is_private, replies_to_bot
+from bot.telegram.keyboards import Answer, CallbackCodec, ExpiredButton, Feedback, Menu, menu_keyboard, reply_keyboard, without_feedback
+from bot.telegram.limits import UserRateLimiter, Verdict
+from bot.telegram.logs import UpdateLogger, UpdateRecord
+from bot.telegram.rendering import fill, plain, render
+from bot.telegram.sending import retrying, send_chunks
+from bot.text import normalise
+
+Context = ContextTypes.DEFAULT_TYPE
+AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+COMMANDS = ("start", "help", "topics", "about")
+INLINE_CACHE_SECONDS = 300
+_EVENT_CHAT_TYPES: dict[str, EventChatType] = {"private": "private", "group": "group", "supergroup": "supergroup", "channel": "channel"}
+
+_LOG = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    """What the handlers need, built once by the composition root."""
+
+    holder: EngineHolder
+    dialogue: Dialogue
+    codec: CallbackCodec
+    limiter: UserRateLimiter
+    log: UpdateLogger
+    recorder: Recorder | None = None
+
+
+def conversation_id(chat_id: int, user_id: int | None) -> str:
+    """Context is carried per chat and user: two people in one group have separate threads."""
+    return f"{chat_id}:{user_id if user_id is not None else 0}"
+
+
+def answer_id(message: MaybeInaccessibleMessage) -> str:
+    """How an answer is named in QuestionEvent and FeedbackEvent: "<chat id>:<message id>"."""
+    return f"{message.chat.id}:{message.message_id}"
+
+
+class Handlers:
+    """The bot's update handlers, bound to one set of services."""
+
+    def __init__(self, services: Services) -> None:
+        self.s = services
+
+    # --- registration -------------------------------------------------------------------
+
+    def register(self, app: AnyApplication) -> None:
+        """Add the commands, messages, buttons, inline and error handlers (call `register_fallbacks` last)."""
+        new = filters.UpdateType.MESSAGE
+        app.add_handler(CommandHandler("start", self.start, filters=new))
+        app.add_handler(CommandHandler("help", self.help, filters=new))
+        app.add_handler(CommandHandler("topics", self.topics, filters=new))
+        app.add_handler(CommandHandler("about", self.about, filters=new))
+        app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & filters.UpdateType.MESSAGES, self.text))
+        app.add_handler(MessageHandler(~filters.TEXT & ~filters.COMMAND & ~filters.StatusUpdate.ALL & new, self.non_text))
+        app.add_handler(CallbackQueryHandler(self.button))
+        app.add_handler(InlineQueryHandler(self.inline_query))
+        app.add_error_handler(self.error)
+
+    def register_fallbacks(self, app: AnyApplication) -> None:
+        """Add the catch-all for unknown commands; register it after every other command handler."""
+        app.add_handler(MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE, self.unknown_command))
+
+    def commands(self) -> list[BotCommand]:
+        """The command menu, in the knowledge base's words."""
+        messages = self.engine.kb.messages
+        return [BotCommand(name, plain(messages[f"command_{name}"])[:256]) for name in COMMANDS]
+
+    # --- helpers ------------------------------------------------------------------------
+
+    @property
+    def engine(self) -> Engine:
+        return self.s.holder.get()
+
+    def text_of(self, key: str, **values: str) -> str:
+        return fill(self.engine.kb.messages[key], values)
+
+    async def _admit(self, update: Update, context: Context, record: UpdateRecord) -> bool:
+        """Apply the per-user rate limit; on the first excess update say "slow down" once."""
+        user = update.effective_user
+        if user is None:
+            return True
+        verdict = self.s.limiter.check(user.id)
+        if verdict is Verdict.ALLOW:
+            return True
+        record.reply, record.note = "rate_limited", verdict.value
+        seconds = str(max(1, math.ceil(self.s.limiter.retry_in(user.id))))
+        query = update.callback_query
+        if query is not None:
+            await self._ack(query, plain(self.text_of("slow_down", seconds=seconds)) if verdict is Verdict.WARN else None)
+        elif verdict is Verdict.WARN:
+            message = update.effective_message
+            if message is not None:
+                await self._send(context, message, self.text_of("slow_down", seconds=seconds))
+        return False
+
+    async def _send(self, context: Context, message: Message, markdown: str, markup: InlineKeyboardMarkup | None = None) -> list[Message]:
+        """Send `markdown` to the chat of `message` (quoting it in groups, in the same forum topic)."""
+        return await send_chunks(
+            context.bot,
+            message.chat.id,
+            render(markdown),
+            markup,
+            reply_to=None if is_private(message) else message.message_id,
+            thread_id=message.message_thread_id if message.is_topic_message else None,
+        )
+
+    async def _send_reply(self, context: Context, chat_id: int, reply: Reply, reply_to: int | None, thread_id: int | None) -> list[Message]:
+        """Send a dialogue reply with its buttons; a reply that knows nothing close shows the topic menu."""
+        engine = self.engine
+        kb = engine.kb
+        if reply.kind == "fallback" and reply.intent is None and reply.text == topics_text(engine):
+            markdown, markup = kb.messages["fallback_topics"], menu_keyboard(Menu(), kb, self.s.codec, kb.messages)
+        else:
+            markdown, markup = reply.text, reply_keyboard(reply, kb, self.s.codec, kb.messages)
+        return await send_chunks(context.bot, chat_id, render(markdown), markup, reply_to, thread_id)
+
+    async def _answer_question(self, update: Update, context: Context, message: Message, question: str, record: UpdateRecord) -> None:
+        started = time.perf_counter()
+        user = update.effective_user
+        reply = self.s.dialogue.respond(question, conversation_id(message.chat.id, user.id if user else None))
+        record.intent, record.score, record.reply = reply.intent, reply.score, reply.kind
+        sent = await self._send_reply(
+            context,
+            message.chat.id,
+            reply,
+            reply_to=None if is_private(message) else message.message_id,
+            thread_id=message.message_thread_id if message.is_topic_message else None,
+        )
+        await self._record_question(update, message.chat.type, question, reply, started, sent)
+
+    async def _record_question(
+        self, update: Update, chat_type: str, question: str, reply: Reply, started: float, sent: list[Message]
+    ) -> None:
+        recorder, user = self.s.recorder, update.effective_user
+        if recorder is None or user is None:
+            return
+        event = QuestionEvent(
+            at=time.time(),
+            user_id=user.id,
+            chat_type=_EVENT_CHAT_TYPES.get(chat_type, "private"),
+            text=question,
+            normalised=normalise(question, self.engine.kb.lexicon.symbols),
+            intent=reply.intent,
+            score=max(0.0, min(1.0, reply.score)),
+            fallback=reply.kind == "fallback",
+            suggestions=tuple(s.intent for s in reply.suggestions),
+            latency_ms=(time.perf_counter() - started) * 1000,
+            answer_id=answer_id(sent[-1]) if sent else None,
+        )
+        try:
+            await recorder.question(event)
+        except Exception:
+            _LOG.exception("recorder failed to record a question")
+
+    async def _ack(self, query: CallbackQuery, text: str | None = None) -> None:
+        """Answer a callback query (stops the button's spinner); failures are logged, not raised."""
+        try:
+            await retrying(lambda: query.answer(text=text[:200] if text else None), "answerCallbackQuery", attempts=3)
+        except TelegramError as exc:
+            _LOG.warning("could not answer callback query: %s: %s", type(exc).__name__, exc)
+
+    # --- commands -----------------------------------------------------------------------
+
+    async def start(self, update: Update, context: Context) -> None:
+        """Greet the user and show the themes, or answer the topic named by a deep link (/start salary)."""
+        message = update.effective_message
+        if message is None:
+            return
+        with self.s.log.update(update, "start") as record:
+            if not await self._admit(update, context, record):
+                return
+            payload = context.args[0] if context.args else None
+            kb = self.engine.kb
+            if payload and payload in kb.intents:
+                started = time.perf_counter()
+                user = update.effective_user
+                reply = self.s.dialogue.answer_intent(payload, conversation_id(message.chat.id, user.id if user else None))
+                if reply is not None:
+                    record.intent, record.score, record.reply = reply.intent, reply.score, reply.kind
+                    thread_id = message.message_thread_id if message.is_topic_message else None
+                    sent = await self._send_reply(context, message.chat.id, reply, None, thread_id)
+                    await self._record_question(update, message.chat.type, f"/start {payload}", reply, started, sent)
+                    return
+            record.reply = "start"
+            await self._send(context, message, self.text_of("start"), menu_keyboard(Menu(), kb, self.s.codec, kb.messages))
+
+    async def help(self, update: Update, context: Context) -> None:
+        """Explain how to ask questions, the commands, inline mode and group use."""
+        message = update.effective_message
+        if message is None:
+            return
+        with self.s.log.update(update, "help") as record:
+            if not await self._admit(update, context, record):
+                return
+            record.reply = "help"
+            await self._send(context, message, self.text_of("help", bot=f"@{context.bot.username}"))
+
+    async def topics(self, update: Update, context: Context) -> None:
+        """Show the topic menu: one button per theme."""
+        message = update.effective_message
+        if message is None:
+            return
+        with self.s.log.update(update, "topics") as record:
+            if not await self._admit(update, context, record):
+                return
+            record.reply = "topics"
+            kb = self.engine.kb
+            await self._send(context, message, self.text_of("topics_header"), menu_keyboard(Menu(), kb, self.s.codec, kb.messages))
+
+    async def about(self, update: Update, context: Context) -> None:
+        """Say what the bot knows and where its knowledge comes from."""
+        message = update.effective_message
+        if message is None:
+            return
+        with self.s.log.update(update, "about") as record:
+            if not await self._admit(update, context, record):
+                return
+            record.reply = "about"
+            kb = self.engine.kb
+            answers = sum(1 for i in kb.intents.values() if i.kind == "answer")
+            text = self.text_of("about", answers=str(answers), groups=str(len(kb.topics)), themes=", ".join(g.title for g in kb.topics))
+            await self._send(context, message, text)
+
+    async def unknown_command(self, update: Update, context: Context) -> None:
+        """Answer an unknown command in a private chat with the help text."""
+        await self.help(update, context)
+
+    # --- messages -----------------------------------------------------------------------
+
+    async def text(self, update: Update, context: Context) -> None:
+        """Answer a question; an edited question is answered again as a new reply (e.g. a typo fixed after a fallback)."""
+        message = update.effective_message
+        if message is None or message.text is None:
+            return
+        question = addressed_text(message, context.bot.id, context.bot.username)
+        if question is None:
+            return  # a group message not meant for the bot
+        kind = "edited" if update.edited_message is not None else "text"
+        with self.s.log.update(update, kind) as record:
+            record.text = question
+            if not await self._admit(update, context, record):
+                return
+            await self._answer_question(update, context, message, question, record)
+
+    async def non_text(self, update: Update, context: Context) -> None:
+        """Reply to a sticker, photo, voice message or document with a short note that only text is read."""
+        message = update.effective_message
+        if message is None:
+            return
+        if not is_private(message) and not replies_to_bot(message, context.bot.id):
+            return
+        with self.s.log.update(update, "non_text") as record:
+            if not await self._admit(update, context, record):
+                return
+            record.reply = "non_text"
+            await self._send(context, message, self.text_of("non_text"))
+
+    # --- buttons ------------------------------------------------------------------------
+
+    async def button(self, update: Update, context: Context) -> None:
+        """Handle a tapped inline button: answer a topic, record 👍/👎, or page through the topic menu."""
+        query = update.callback_query
+        if query is None:
+            return
+        with self.s.log.update(update, "button") as record:
+            if not await self._admit(update, context, record):
+                return
+            kb = self.engine.kb
+            try:
+                callback = self.s.codec.decode(query.data, kb)
+            except ExpiredButton as exc:
+                record.reply, record.note = "expired", exc.reason
+                await self._ack(query, plain(kb.messages["button_expired"]))
+                return
+            if isinstance(callback, Answer):
+                await self._button_answer(update, context, query, callback, record)
+            elif isinstance(callback, Feedback):
+                await self._button_feedback(query, callback, record)
+            else:
+                await self._button_menu(context, query, callback, record)
+
+    async def _button_answer(self, update: Update, context: Context, query: CallbackQuery, callback: Answer, record: UpdateRecord) -> None:
+        message = query.message
+        kb = self.engine.kb
+        started = time.perf_counter()
+        conversation = conversation_id(message.chat.id, query.from_user.id) if message is not None else None
+        reply = None if conversation is None else self.s.dialogue.answer_intent(callback.intent, conversation)
+        if message is None or reply is None:
+            record.reply = "expired"
+            await self._ack(query, plain(kb.messages["button_expired"]))
+            return
+        await self._ack(query)
+        record.intent, record.score, record.reply = reply.intent, reply.score, reply.kind
+        thread_id = message.message_thread_id if isinstance(message, Message) and message.is_topic_message else None
+        sent = await self._send_reply(context, message.chat.id, reply, None, thread_id)
+        await self._record_question(update, message.chat.type, kb.title(callback.intent), reply, started, sent)
+
+    async def _button_feedback(self, query: CallbackQuery, callback: Feedback, record: UpdateRecord) -> None:
+        message = query.message
+        kb = self.engine.kb
+        record.intent, record.reply = callback.intent, "feedback"
+        record.note = "helpful" if callback.helpful else "unhelpful"
+        if message is None:
+            await self._ack(query, plain(kb.messages["button_expired"]))
+            return
+        if self.s.recorder is not None:
+            event = FeedbackEvent(time.time(), query.from_user.id, answer_id(message), callback.intent, callback.helpful)
+            try:
+                await self.s.recorder.feedback(event)
+            except Exception:
+                _LOG.exception("recorder failed to record feedback")
+        await self._ack(query, plain(kb.messages["feedback_thanks"]))
+        if isinstance(message, Message):
+            markup = without_feedback(message.reply_markup)
+            try:
+                await retrying(lambda: query.edit_message_reply_markup(reply_markup=markup), "editMessageReplyMarkup", attempts=3)
+            except BadRequest as exc:  # e.g. already removed by a tap from someone else
+                _LOG.info("could not remove the feedback buttons: %s", exc)
+
+    async def _button_menu(self, context: Context, query: CallbackQuery, menu: Menu, record: UpdateRecord) -> None:
+        kb = self.engine.kb
+        record.reply = "menu"
+        await self._ack(query)
+        markup = menu_keyboard(menu, kb, self.s.codec, kb.messages)
+        message = query.message
+        if isinstance(message, Message):
+            try:
+                await retrying(lambda: query.edit_message_reply_markup(reply_markup=markup), "editMessageReplyMarkup", attempts=3)
+            except BadRequest as exc:  # "message is not modified" after a double tap
+                _LOG.info("could not update the topic menu: %s", exc)
+        elif message is not None:  # too old to edit: send a fresh menu
+            await send_chunks(context.bot, message.chat.id, render(kb.messages["topics_header"]), markup)
+
+    # --- inline mode --------------------------------------------------------------------
+
+    async def inline_query(self, update: Update, context: Context) -> None:
+        """List answers matching an inline query (popular topics when it is empty)."""
+        query = update.inline_query
+        if query is None:
+            return
+        with self.s.log.update(update, "inline") as record:
+            record.text = query.query
+            engine = self.engine
+            messages = engine.kb.messages
+            suggest = self.s.dialogue.settings.suggest
+            articles = inline.results(engine, query.query, suggest, context.bot.username, plain(messages["inline_button"]))
+            record.reply, record.note = "inline", f"results:{len(articles)}"
+            if articles:
+                first = articles[0].id.split(".")[0]
+                record.intent = first if first in engine.kb.intents else None
+            button = InlineQueryResultsButton(plain(messages["inline_button"]), start_parameter="inline")
+            await retrying(
+                lambda: query.answer(articles, cache_time=INLINE_CACHE_SECONDS, is_personal=False, button=button),
+                "answerInlineQuery",
+                attempts=2,
+            )
+
+    # --- errors -------------------------------------------------------------------------
+
+    async def error(self, update: object, context: Context) -> None:
+        """Log an error with its context and apologise to the user if possible; never re-raise."""
+        error = context.error
+        if not isinstance(update, Update):
+            if isinstance(error, NetworkError | RetryAfter):
+                _LOG.warning("Telegram unreachable or busy (will retry): %s: %s", type(error).__name__, error)
+            else:
+                _LOG.error("error outside an update", exc_info=error)
+            return
+        chat = update.effective_chat
+        user = update.effective_user
+        _LOG.error(
+            "update=%s chat=%s user=%s failed: %s",
+            update.update_id,
+            chat.type if chat else "-",
+            self.s.log.user(user.id if user else None),
+            type(error).__name__,
+            exc_info=error,
+        )
+        if isinstance(error, Forbidden):
+            return  # the user blocked the bot or it left the chat: nobody to apologise to
+        try:
+            text = self.engine.kb.messages["error"]
+            if update.callback_query is not None:
+                await update.callback_query.answer(plain(text)[:200])
+            elif update.effective_message is not None and chat is not None:
+                message = update.effective_message
+                await send_chunks(
+                    context.bot,
+                    chat.id,
+                    render(text),
+                    reply_to=None if chat.type == ChatType.PRIVATE else message.message_id,
+                    thread_id=message.message_thread_id if message.is_topic_message else None,
+                )
+        except Exception as exc:
+            _LOG.warning("could not send the apology: %s: %s", type(exc).__name__, exc)

@@ -1,0 +1,82 @@
+"""Inline mode: `@bot salary` in any chat lists matching answers, ready to send as articles."""
+
+from __future__ import annotations
+
+import hashlib
+from itertools import zip_longest
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InlineQueryResultArticle, InputTextMessageContent
+
+from bot.dialogue import Context, answer_intent
+from bot.engine import Engine
+from bot.telegram.rendering import plain, render
+
+MAX_RESULTS = 10
+DESCRIPTION_CHARS = 120
+
+
+def popular(engine: Engine, limit: int = MAX_RESULTS) -> list[str]:
+    """Topics to show for an empty query: the first of each group, then the second, and so on."""
+    columns = zip_longest(*(group.intents for group in engine.kb.topics))
+    ordered = [intent for row in columns for intent in row if intent is not None and intent in engine.kb.intents]
+    return ordered[:limit]
+
+
+def ranked(engine: Engine, query: str, suggest: float, limit: int = MAX_RESULTS) -> tuple[list[str], dict[str, str]]:
+    """Answer intents matching `query`, best first, and the entities the query names."""
+    match = engine.matcher.match(query, limit=limit)
+    if match.intent is None:
+        return [], dict(match.entities)
+    found = [(match.intent, match.score), *((c.intent, c.score) for c in match.runners_up)]
+    intents = [
+        intent
+        for intent, score in found
+        if score >= suggest and score > match.out_of_scope and engine.kb.intents[intent].kind == "answer"
+    ]
+    return intents, dict(match.entities)
+
+
+def results(engine: Engine, query: str, suggest: float, bot_username: str | None, button_text: str) -> list[InlineQueryResultArticle]:
+    """The articles for an inline query: matching answers, or popular topics when the query is empty."""
+    query = " ".join(query.split())
+    if query:
+        intents, entities = ranked(engine, query, suggest)
+    else:
+        intents, entities = popular(engine), {}
+    articles: list[InlineQueryResultArticle] = []
+    for intent_id in intents:
+        intent = engine.kb.intents[intent_id]
+        value = entities.get(intent.entity) if intent.entity else None
+        reply = answer_intent(intent_id, Context(), engine, value)
+        if reply is None:
+            continue
+        chunks = render(reply.text)
+        if not chunks:
+            continue
+        title = intent.title
+        if value and intent.entity and value in reply.entities.values():
+            title = f"{title}: {engine.kb.entities[intent.entity][value].label}"
+        markup = None
+        if bot_username:
+            link = f"https://t.me/{bot_username}?start={intent_id}"
+            markup = InlineKeyboardMarkup([[InlineKeyboardButton(button_text, url=link)]]) if len(intent_id) <= 64 else None
+        articles.append(
+            InlineQueryResultArticle(
+                id=_result_id(intent_id, value),
+                title=title,
+                description=_describe(plain(reply.text)),
+                input_message_content=InputTextMessageContent(chunks[0].text, entities=chunks[0].entities or None),
+                reply_markup=markup,
+            )
+        )
+    return articles
+
+
+def _describe(text: str) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= DESCRIPTION_CHARS else line[: DESCRIPTION_CHARS - 1].rstrip() + "…"
+
+
+def _result_id(intent_id: str, value: str | None) -> str:
+    raw = f"{intent_id}.{value}" if value else intent_id
+    return raw if len(raw.encode()) <= 64 else hashlib.sha256(raw.encode()).hexdigest()[:32]

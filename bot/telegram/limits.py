@@ -1,0 +1,64 @@
+"""Per-user rate limit: one user flooding the bot cannot starve the others.
+
+A sliding window of `period` seconds admits `rate` updates per user. The first
+update over the limit gets one "slow down" reply (verdict WARN); the rest of the
+flood is dropped silently (DROP) until the window frees a slot again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Verdict(Enum):
+    ALLOW = "allow"
+    WARN = "warn"
+    DROP = "drop"
+
+
+@dataclass
+class _User:
+    times: deque[float] = field(default_factory=deque)
+    warned: bool = False
+
+
+class UserRateLimiter:
+    """Admits at most `rate` updates per user per `period` seconds."""
+
+    def __init__(self, rate: int, period: float = 60.0, clock: Callable[[], float] = time.monotonic, max_users: int = 50_000) -> None:
+        if rate < 1 or period <= 0:
+            raise ValueError("rate must be >= 1 and period > 0")
+        self.rate = rate
+        self.period = period
+        self._clock = clock
+        self._max_users = max_users
+        self._users: OrderedDict[int, _User] = OrderedDict()
+
+    def check(self, user_id: int) -> Verdict:
+        """Count one update of `user_id` and say what to do with it."""
+        now = self._clock()
+        user = self._users.pop(user_id, None) or _User()
+        self._users[user_id] = user
+        while len(self._users) > self._max_users:
+            self._users.popitem(last=False)
+        while user.times and now - user.times[0] >= self.period:
+            user.times.popleft()
+        if len(user.times) < self.rate:
+            user.times.append(now)
+            user.warned = False
+            return Verdict.ALLOW
+        if not user.warned:
+            user.warned = True
+            return Verdict.WARN
+        return Verdict.DROP
+
+    def retry_in(self, user_id: int) -> float:
+        """Seconds until `user_id` may send again (0 if now)."""
+        user = self._users.get(user_id)
+        if user is None or len(user.times) < self.rate:
+            return 0.0
+        return max(0.0, user.times[0] + self.period - self._clock())

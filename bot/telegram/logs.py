@@ -1,0 +1,140 @@
+"""Structured logs: one `key=value` line per handled update, user ids hashed, secrets redacted.
+
+A line looks like
+
+    update=812 kind=text chat=private user=5f0c2a9e71d3 intent=salary score=0.93 reply=answer latency_ms=14.2
+
+The question text is added (as `text=...`) only when the level is DEBUG.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from telegram import Update
+
+UPDATES_LOGGER = "faqbot.updates"
+_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+_NOISY = ("httpx", "httpcore", "apscheduler", "tornado.access")
+
+
+class Redact(logging.Filter):
+    """Replaces every secret (e.g. the bot token) by `***` in a record's rendered message."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__()
+        self._secrets = [s for s in secrets if s]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self._secrets:
+            return True
+        message = record.getMessage()
+        redacted = message
+        for secret in self._secrets:
+            redacted = redacted.replace(secret, "***")
+        if record.exc_info and record.exc_info[1] is not None:
+            text = logging.Formatter().formatException(record.exc_info)
+            if any(s in text for s in self._secrets):
+                redacted += " | " + _redact(text, self._secrets)
+                record.exc_info, record.exc_text = None, None
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+def _redact(text: str, secrets: Iterable[str]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
+
+
+def configure(level: str, secrets: Iterable[str] = ()) -> None:
+    """Log to stderr at `level`, redact `secrets`, and keep HTTP client logs (URLs hold the token) quiet."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(_FORMAT))
+    handler.addFilter(Redact(secrets))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    quiet()
+
+
+def quiet() -> None:
+    """Raise the HTTP libraries' loggers to WARNING: at INFO httpx logs request URLs, which contain the token."""
+    for name in _NOISY:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def hash_user(user_id: int | None, salt: str) -> str:
+    """A stable pseudonym for a user id (12 hex digits), or '-' when there is no user."""
+    if user_id is None:
+        return "-"
+    return hashlib.sha256(f"{salt}:{user_id}".encode()).hexdigest()[:12]
+
+
+@dataclass
+class UpdateRecord:
+    """What a handler found out while handling one update; logged when it is done."""
+
+    kind: str
+    intent: str | None = None
+    score: float | None = None
+    reply: str | None = None
+    text: str | None = None
+    note: str | None = None
+
+
+class UpdateLogger:
+    """Writes the one line per handled update."""
+
+    def __init__(self, salt: str, logger: logging.Logger | None = None) -> None:
+        self._salt = salt
+        self.logger = logger or logging.getLogger(UPDATES_LOGGER)
+
+    def user(self, user_id: int | None) -> str:
+        return hash_user(user_id, self._salt)
+
+    @contextmanager
+    def update(self, update: Update, kind: str) -> Iterator[UpdateRecord]:
+        """Time the handling of `update` and log its line at the end (also when the handler fails)."""
+        started = time.perf_counter()
+        record = UpdateRecord(kind)
+        outcome = "ok"
+        try:
+            yield record
+        except BaseException as exc:
+            outcome = f"error:{type(exc).__name__}"
+            raise
+        finally:
+            latency = (time.perf_counter() - started) * 1000
+            self.logger.info("%s", self.line(update, record, latency, outcome))
+
+    def line(self, update: Update, record: UpdateRecord, latency_ms: float, outcome: str = "ok") -> str:
+        chat = update.effective_chat
+        user = update.effective_user
+        chat_type = chat.type if chat is not None else ("inline" if update.inline_query is not None else "-")
+        fields: list[tuple[str, object]] = [
+            ("update", update.update_id),
+            ("kind", record.kind),
+            ("chat", chat_type),
+            ("user", self.user(user.id if user is not None else None)),
+            ("intent", record.intent or "-"),
+            ("score", "-" if record.score is None else f"{record.score:.2f}"),
+            ("reply", record.reply or "-"),
+            ("latency_ms", f"{latency_ms:.1f}"),
+        ]
+        if outcome != "ok":
+            fields.append(("outcome", outcome))
+        if record.note:
+            fields.append(("note", record.note))
+        if record.text is not None and self.logger.isEnabledFor(logging.DEBUG):
+            fields.append(("text", repr(record.text[:200])))
+        return " ".join(f"{key}={value}" for key, value in fields)

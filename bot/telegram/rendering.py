@@ -1,0 +1,155 @@
+"""Markdown -> Telegram text + entities, split into messages that fit Telegram's limit.
+
+Conversion is done by telegramify-markdown (no hand-written escaping). Splitting
+prefers paragraph, then line, then sentence, then word boundaries that lie outside
+every entity; only when a single entity is longer than a whole message is it cut,
+and then it is continued (same type) in the next chunk, never dropped or truncated.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import telegramify_markdown
+from telegram import MessageEntity
+from telegram.constants import MessageLimit
+
+MAX_TEXT = int(MessageLimit.MAX_TEXT_LENGTH)
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~])")
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+_BOUNDARIES = (re.compile(r"\n\s*\n"), re.compile(r"\n"), re.compile(r"(?<=[.!?…:;])\s+"), re.compile(r"\s+"))
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One Telegram message: text and its entities (offsets in UTF-16 code units)."""
+
+    text: str
+    entities: tuple[MessageEntity, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Span:
+    type: str
+    start: int
+    """UTF-16 offset."""
+    end: int
+    url: str | None = None
+    language: str | None = None
+    custom_emoji_id: str | None = None
+
+
+def utf16_len(text: str) -> int:
+    """Length of `text` as Telegram counts it."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def escape(value: str) -> str:
+    """`value` with Markdown punctuation backslash-escaped, so it shows literally."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", value)
+
+
+def fill(template: str, values: Mapping[str, str]) -> str:
+    """Replace the `{name}` placeholders of a Markdown template with escaped values; leave unknown ones."""
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        return escape(values[name]) if name in values else match.group(0)
+
+    return _PLACEHOLDER.sub(replace, template)
+
+
+def render(markdown: str, limit: int = MAX_TEXT) -> list[Chunk]:
+    """Convert Markdown to one or more chunks of at most `limit` UTF-16 units each."""
+    text, entities = telegramify_markdown.convert(markdown)
+    spans = [
+        _Span(e.type, e.offset, e.offset + e.length, e.url, e.language, e.custom_emoji_id)
+        for e in entities
+        if e.length > 0 and e.user is None
+    ]
+    return split(text.rstrip(), spans, limit)
+
+
+def plain(markdown: str) -> str:
+    """The text without Markdown marks (for pop-ups and buttons, which take no entities)."""
+    text, _entities = telegramify_markdown.convert(markdown)
+    return str(text).strip()
+
+
+def split(text: str, spans: Sequence[_Span], limit: int = MAX_TEXT) -> list[Chunk]:
+    """Split `text` into chunks of at most `limit` UTF-16 units, carrying the entities along."""
+    if limit < 2:
+        raise ValueError("limit must be at least 2")
+    offsets = _utf16_offsets(text)
+    cuts: list[int] = []
+    start = 0
+    while offsets[len(text)] - offsets[start] > limit:
+        end = _cut(text, offsets, start, limit, spans)
+        cuts.append(end)
+        start = end
+    chunks: list[Chunk] = []
+    bounds = [0, *cuts, len(text)]
+    for begin, end in itertools.pairwise(bounds):
+        piece = text[begin:end]
+        lead = len(piece) - len(piece.lstrip())
+        piece = piece.strip()
+        if not piece:
+            continue
+        u_begin = offsets[begin + lead]
+        u_end = u_begin + utf16_len(piece)
+        chunks.append(Chunk(piece, tuple(_clip(spans, u_begin, u_end))))
+    return chunks
+
+
+def _utf16_offsets(text: str) -> list[int]:
+    offsets = [0]
+    for ch in text:
+        offsets.append(offsets[-1] + (2 if ord(ch) > 0xFFFF else 1))
+    return offsets
+
+
+def _cut(text: str, offsets: list[int], start: int, limit: int, spans: Sequence[_Span]) -> int:
+    """Where to end the chunk that begins at `start` (a Python index, > start)."""
+    budget = offsets[start] + limit
+    end = start
+    while end < len(text) and offsets[end + 1] <= budget:
+        end += 1
+    window = text[start:end]
+    minimum = start + max(1, (end - start) // 3)
+    for pattern in _BOUNDARIES:
+        best = None
+        for match in pattern.finditer(window):
+            position = start + match.end()
+            if position <= minimum or position > end:
+                continue
+            if not _inside(offsets[start + match.start()], offsets[position], spans):
+                best = position
+        if best is not None:
+            return best
+    return max(end, start + 1)
+
+
+def _inside(u_from: int, u_to: int, spans: Sequence[_Span]) -> bool:
+    """Whether cutting anywhere in the UTF-16 range [u_from, u_to] would cut an entity."""
+    return any(span.start < u_to and span.end > u_from for span in spans)
+
+
+def _clip(spans: Sequence[_Span], u_begin: int, u_end: int) -> list[MessageEntity]:
+    out: list[MessageEntity] = []
+    for span in spans:
+        start, end = max(span.start, u_begin), min(span.end, u_end)
+        if end > start:
+            out.append(
+                MessageEntity(
+                    span.type,
+                    start - u_begin,
+                    end - start,
+                    url=span.url,
+                    language=span.language,
+                    custom_emoji_id=span.custom_emoji_id,
+                )
+            )
+    return out
