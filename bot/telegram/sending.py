@@ -25,9 +25,9 @@ BACKOFF = 0.5
 _LOG = logging.getLogger(__name__)
 
 
-async def retrying(call: Callable[[], Awaitable[T]], what: str, attempts: int = ATTEMPTS, backoff: float = BACKOFF) -> T:
+async def retrying(call: Callable[[], Awaitable[T]], what: str, attempts: int = ATTEMPTS, backoff: float | None = None) -> T:
     """Await `call()`, retrying with exponential backoff on NetworkError (timeouts, 5xx, dropped connections)."""
-    delay = backoff
+    delay = BACKOFF if backoff is None else backoff
     for attempt in range(1, attempts + 1):
         try:
             return await call()

@@ -1,0 +1,1 @@
+"""Tests of the Telegram layer (bot/telegram, bot/app)."""

@@ -1,0 +1,115 @@
+"""Fixtures for the Telegram layer: the shipped engine, settings, an in-memory recorder, a bot driven by process_update."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from telegram import Update
+
+from bot.app import AnyApplication, build_application
+from bot.engine import Engine, EngineHolder, build
+from bot.events import FeedbackEvent, QuestionEvent
+from bot.settings import Settings
+from tests.telegram.factories import TOKEN, Factory
+from tests.telegram.recording import Call, RecordingRequest
+
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def engine() -> Engine:
+    return build(PROJECT)
+
+
+class MemoryRecorder:
+    """Keeps events in lists (the SQLite recorder lives in bot.storage)."""
+
+    def __init__(self) -> None:
+        self.questions: list[QuestionEvent] = []
+        self.feedbacks: list[FeedbackEvent] = []
+        self.closed = False
+
+    async def question(self, event: QuestionEvent) -> None:
+        self.questions.append(event)
+
+    async def feedback(self, event: FeedbackEvent) -> None:
+        self.feedbacks.append(event)
+
+    async def forget(self, user_id: int) -> int:
+        before = len(self.questions) + len(self.feedbacks)
+        self.questions = [e for e in self.questions if e.user_id != user_id]
+        self.feedbacks = [e for e in self.feedbacks if e.user_id != user_id]
+        return before - len(self.questions) - len(self.feedbacks)
+
+    async def close(self) -> None:
+        self.closed = True
+
+
+def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "telegram_bot_token": TOKEN,
+        "faqbot_data_dir": tmp_path / "data",
+        "faqbot_kb": PROJECT,
+        "telegram_api_url": "http://127.0.0.1:9/bot",
+        "telegram_file_url": "http://127.0.0.1:9/file/bot",
+        "mode": "polling",
+        "webhook_url": None,
+        "webhook_secret": None,
+        "user_rate": 20,
+        "user_hash_salt": "test-salt",
+        "log_level": "INFO",
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)
+
+
+@dataclass
+class Harness:
+    """A bot application whose Bot API calls are recorded, fed updates through process_update."""
+
+    app: AnyApplication
+    request: RecordingRequest
+    recorder: MemoryRecorder
+    holder: EngineHolder
+    make: Factory = field(default_factory=Factory)
+
+    async def send(self, data: dict[str, Any]) -> list[Call]:
+        """Process one update (Bot API JSON); return the calls it caused."""
+        before = len(self.request.calls)
+        await self.app.process_update(Update.de_json(data, self.app.bot))
+        return self.request.calls[before:]
+
+    async def sent_texts(self, data: dict[str, Any]) -> list[str]:
+        return [c.params["text"] for c in await self.send(data) if c.method == "sendMessage"]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path)
+
+
+@pytest.fixture
+async def harness(engine: Engine, settings: Settings) -> AsyncIterator[Harness]:
+    async with started(engine, settings) as bot:
+        yield bot
+
+
+class started:
+    """`async with started(engine, settings) as harness`: an initialised application with a recording request."""
+
+    def __init__(self, engine: Engine, settings: Settings) -> None:
+        self.holder = EngineHolder(engine)
+        self.request = RecordingRequest()
+        self.recorder = MemoryRecorder()
+        self.app = build_application(settings, self.holder, self.recorder, request=self.request, updates_request=RecordingRequest())
+
+    async def __aenter__(self) -> Harness:
+        await self.app.initialize()
+        return Harness(self.app, self.request, self.recorder, self.holder)
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.app.shutdown()

@@ -1,0 +1,501 @@
+"""Handlers driven through Application.process_update, with every Bot API call recorded."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+from telegram.error import BadRequest, NetworkError, TimedOut
+
+from bot.dialogue import Dialogue
+from bot.engine import Engine
+from bot.telegram.keyboards import MAX_DATA_BYTES, Answer, CallbackCodec, Menu
+from bot.telegram.rendering import plain, utf16_len
+from tests.telegram.conftest import Harness, make_settings, started
+from tests.telegram.factories import BOT_USERNAME, GROUP_ID, group_chat, private_chat
+from tests.telegram.recording import Call
+
+JSON = dict[str, Any]
+
+
+def buttons(call: Call) -> list[JSON]:
+    markup = call.params.get("reply_markup") or {}
+    return [b for row in markup.get("inline_keyboard", []) for b in row]
+
+
+def labels(call: Call) -> list[str]:
+    return [b["text"] for b in buttons(call)]
+
+
+def data_of(call: Call, label: str) -> str:
+    return next(b["callback_data"] for b in buttons(call) if b["text"] == label)
+
+
+def only_send(calls: list[Call]) -> Call:
+    sends = [c for c in calls if c.method == "sendMessage"]
+    assert len(sends) == 1, [c.method for c in calls]
+    return sends[0]
+
+
+def message_of(call: Call) -> JSON:
+    """The message a sendMessage call produced, as Telegram would show it in a later update."""
+    return {
+        "message_id": 4242,
+        "date": 0 + 1,
+        "chat": private_chat() if int(call.params["chat_id"]) > 0 else group_chat(),
+        "from": {"id": 999_000, "is_bot": True, "first_name": "FAQ", "username": BOT_USERNAME},
+        "text": call.params.get("text", "menu"),
+        "reply_markup": call.params.get("reply_markup"),
+    }
+
+
+def messages(engine: Engine) -> Any:
+    return engine.kb.messages
+
+
+# --- commands --------------------------------------------------------------------------------
+
+
+async def test_start_greets_and_shows_the_themes(harness: Harness, engine: Engine) -> None:
+    send = only_send(await harness.send(harness.make.command("start")))
+    assert send.params["text"] == plain(messages(engine)["start"])
+    assert labels(send) == [g.title for g in engine.kb.topics]
+    assert {"type": "bold"}.items() <= send.params["entities"][0].items()
+
+
+async def test_start_with_a_deep_link_answers_that_topic(harness: Harness, engine: Engine) -> None:
+    send = only_send(await harness.send(harness.make.command("start", "salary")))
+    assert "$30–40K" in send.params["text"]
+    assert "What affects salary" in labels(send)
+    assert labels(send)[-2:] == [messages(engine)["button_helpful"], messages(engine)["button_unhelpful"]]
+    event = harness.recorder.questions[-1]
+    assert (event.intent, event.fallback, event.chat_type) == ("salary", False, "private")
+
+
+async def test_start_with_an_unknown_payload_just_greets(harness: Harness, engine: Engine) -> None:
+    send = only_send(await harness.send(harness.make.command("start", "no_such_topic")))
+    assert send.params["text"] == plain(messages(engine)["start"])
+
+
+async def test_help_names_the_bot_and_the_commands(harness: Harness) -> None:
+    send = only_send(await harness.send(harness.make.command("help")))
+    assert f"@{BOT_USERNAME}" in send.params["text"]
+    assert "/topics" in send.params["text"]
+    assert "{bot}" not in send.params["text"]
+
+
+async def test_topics_shows_groups_then_a_group_then_back(harness: Harness, engine: Engine) -> None:
+    send = only_send(await harness.send(harness.make.command("topics")))
+    assert send.params["text"] == plain(messages(engine)["topics_header"])
+    group = engine.kb.topics[0]
+    calls = await harness.send(harness.make.callback(data_of(send, group.title), message=message_of(send)))
+    assert [c.method for c in calls] == ["answerCallbackQuery", "editMessageReplyMarkup"]
+    edit = calls[1]
+    shown = labels(edit)
+    assert shown[0] == engine.kb.title(group.intents[0])
+    assert messages(engine)["button_next"] in shown  # 10 topics, 6 per page
+    assert shown[-1] == messages(engine)["button_back"]
+    calls = await harness.send(harness.make.callback(data_of(edit, messages(engine)["button_next"]), message=message_of(edit)))
+    page2 = labels(calls[-1])
+    assert page2[0] == engine.kb.title(group.intents[6])
+    assert messages(engine)["button_previous"] in page2
+    calls = await harness.send(harness.make.callback(data_of(calls[-1], messages(engine)["button_back"]), message=message_of(calls[-1])))
+    assert labels(calls[-1]) == [g.title for g in engine.kb.topics]
+
+
+async def test_tapping_a_topic_in_the_menu_answers_it(harness: Harness, engine: Engine) -> None:
+    send = only_send(await harness.send(harness.make.command("topics")))
+    calls = await harness.send(harness.make.callback(data_of(send, "Career and pay"), message=message_of(send)))
+    calls = await harness.send(harness.make.callback(data_of(calls[-1], engine.kb.title("salary")), message=message_of(calls[-1])))
+    assert calls[0].method == "answerCallbackQuery"
+    assert "Junior" in only_send(calls).params["text"]
+
+
+async def test_about_counts_topics_and_names_the_source(harness: Harness, engine: Engine) -> None:
+    text = only_send(await harness.send(harness.make.command("about"))).params["text"]
+    answers = sum(1 for i in engine.kb.intents.values() if i.kind == "answer")
+    assert f"{answers} topics" in text
+    assert engine.kb.topics[0].title in text
+    assert "article" in text
+
+
+async def test_unknown_command_in_private_gets_the_help(harness: Harness) -> None:
+    send = only_send(await harness.send(harness.make.command("frobnicate")))
+    assert "/topics" in send.params["text"]
+
+
+async def test_post_init_registers_the_command_menu(harness: Harness, engine: Engine) -> None:
+    await harness.app.post_init(harness.app)  # type: ignore[misc]
+    commands = harness.request.of("setMyCommands")[-1].params["commands"]
+    assert [c["command"] for c in commands] == ["start", "help", "topics", "about"]
+    assert commands[2]["description"] == messages(engine)["command_topics"]
+    await harness.app.post_stop(harness.app)  # type: ignore[misc]
+
+
+# --- free text -------------------------------------------------------------------------------
+
+
+async def test_a_question_gets_the_answer_with_entities_follow_ups_and_feedback(harness: Harness, engine: Engine) -> None:
+    send = only_send(await harness.send(harness.make.message("how much does a junior backend dev make?")))
+    assert "$30–40K" in send.params["text"]
+    assert "**" not in send.params["text"]
+    assert any(e["type"] == "bold" for e in send.params["entities"])
+    assert labels(send) == ["What affects salary", "Career path", "Employers & sectors", "👍", "👎"]
+    assert all(len(b["callback_data"].encode()) <= MAX_DATA_BYTES for b in buttons(send))
+    event = harness.recorder.questions[-1]
+    assert event.text == "how much does a junior backend dev make?"
+    assert event.intent == "salary"
+    assert event.user_id == 111
+    assert not event.fallback
+    assert event.answer_id == "111:5000"
+    assert 0 <= event.score <= 1
+    assert event.latency_ms >= 0
+
+
+async def test_context_carries_over_per_chat_and_user(harness: Harness) -> None:
+    first = await harness.sent_texts(harness.make.message("which frameworks should I learn for java?"))
+    assert "Spring" in first[0]
+    follow = await harness.sent_texts(harness.make.message("and for python?"))
+    assert "Django" in follow[0]
+    # Another user in another chat has no such context.
+    other = await harness.sent_texts(harness.make.message("and for python?", user_id=222))
+    assert "Django" not in other[0]
+
+
+async def test_context_is_per_user_inside_a_group(harness: Harness) -> None:
+    await harness.send(harness.make.mention("which frameworks should I learn for java?", user_id=111))
+    mine = await harness.sent_texts(harness.make.mention("and for python?", user_id=111))
+    theirs = await harness.sent_texts(harness.make.mention("and for python?", user_id=222))
+    assert "Django" in mine[0]
+    assert "Django" not in theirs[0]
+
+
+async def test_nothing_close_shows_the_topic_menu(harness: Harness, engine: Engine) -> None:
+    send = only_send(await harness.send(harness.make.message("what's the weather like in Paris tomorrow")))
+    assert send.params["text"] == plain(messages(engine)["fallback_topics"])
+    assert labels(send) == [g.title for g in engine.kb.topics]
+    assert harness.recorder.questions[-1].fallback
+
+
+async def test_a_fallback_never_offers_feedback(harness: Harness, engine: Engine) -> None:
+    for text in ("what's the weather like in Paris tomorrow", "?", "asdf qwer zxcv"):
+        send = only_send(await harness.send(harness.make.message(text)))
+        assert "👍" not in labels(send)
+
+
+async def test_did_you_mean_buttons_answer_the_intent(harness: Harness, engine: Engine) -> None:
+    dialogue = Dialogue(lambda: engine)
+    candidates = ("training", "learn", "job", "frameworks or languages", "school", "earn")
+    question = next((q for q in candidates if dialogue.respond(q).kind == "fallback" and dialogue.respond(q).suggestions), None)
+    assert question is not None, "no question in the list gets 'did you mean' suggestions any more"
+    expected = dialogue.respond(question).suggestions
+    send = only_send(await harness.send(harness.make.message(question)))
+    assert labels(send) == [s.title for s in expected]
+    calls = await harness.send(harness.make.callback(buttons(send)[0]["callback_data"], message=message_of(send)))
+    assert calls[0].method == "answerCallbackQuery"
+    answer = only_send(calls)
+    assert answer.params["text"] == plain(engine.kb.intents[expected[0].intent].answer)
+    assert harness.recorder.questions[-1].intent == expected[0].intent
+
+
+async def test_an_edited_question_is_answered_again(harness: Harness) -> None:
+    texts = await harness.sent_texts(harness.make.edited("how much does a senior backend dev make?"))
+    assert len(texts) == 1
+    assert "$50K" in texts[0]
+
+
+async def test_a_very_long_message_is_answered_without_error(harness: Harness) -> None:
+    texts = await harness.sent_texts(harness.make.message("salary " * 5000))
+    assert len(texts) == 1
+    assert texts[0]
+
+
+async def test_non_text_messages_get_a_friendly_note(harness: Harness, engine: Engine) -> None:
+    note = plain(messages(engine)["non_text"])
+    for update in (harness.make.sticker(), harness.make.photo(), harness.make.voice(), harness.make.document()):
+        assert await harness.sent_texts(update) == [note]
+
+
+async def test_service_messages_are_ignored(harness: Harness) -> None:
+    assert await harness.send(harness.make.new_member()) == []
+
+
+async def test_our_own_inline_answer_posted_in_a_private_chat_is_not_answered(harness: Harness) -> None:
+    update = harness.make.message("A junior backend developer earns", via_bot={"id": 999_000, "is_bot": True, "first_name": "FAQ"})
+    assert await harness.send(update) == []
+
+
+# --- long answers ----------------------------------------------------------------------------
+
+
+async def test_a_long_answer_is_split_into_messages_within_the_limit(engine: Engine, tmp_path: Path) -> None:
+    paragraph = "**Backend** developers write *server* code and [read docs](https://example.org). " * 12
+    long_help = "\n\n".join([paragraph] * 24)
+    kb = dataclasses.replace(engine.kb, messages={**engine.kb.messages, "help": long_help})
+    async with started(Engine(kb, engine.matcher), make_settings(tmp_path)) as bot:
+        sends = [c for c in await bot.send(bot.make.command("help")) if c.method == "sendMessage"]
+    assert len(sends) >= 3
+    total = ""
+    for send in sends:
+        text = send.params["text"]
+        assert 0 < utf16_len(text) <= 4096
+        for entity in send.params.get("entities", []):
+            assert entity["offset"] + entity["length"] <= utf16_len(text)
+        total += text
+    assert total.count("Backend") == long_help.count("**Backend**")
+
+
+# --- buttons ---------------------------------------------------------------------------------
+
+
+async def test_a_follow_up_button_answers_that_topic(harness: Harness) -> None:
+    send = only_send(await harness.send(harness.make.message("how much does a junior backend dev make?")))
+    calls = await harness.send(harness.make.callback(data_of(send, "Career path"), message=message_of(send)))
+    assert calls[0].method == "answerCallbackQuery"
+    assert "text" not in calls[0].params
+    answer = only_send(calls)
+    assert harness.recorder.questions[-1].intent == "career_path"
+    assert answer.params["chat_id"] == 111
+
+
+async def test_feedback_is_recorded_acknowledged_and_not_shown_twice(harness: Harness, engine: Engine) -> None:
+    send = only_send(await harness.send(harness.make.message("what is sql used for?")))
+    question = harness.recorder.questions[-1]
+    shown = message_of(send)
+    shown["message_id"] = int(question.answer_id.split(":")[1]) if question.answer_id else 1
+    calls = await harness.send(harness.make.callback(data_of(send, "👍"), message=shown))
+    assert [c.method for c in calls] == ["answerCallbackQuery", "editMessageReplyMarkup"]
+    assert calls[0].params["text"] == messages(engine)["feedback_thanks"]
+    remaining = labels(calls[1])
+    assert "👍" not in remaining
+    assert "👎" not in remaining
+    assert remaining == [label for label in labels(send) if label not in ("👍", "👎")]
+    [feedback] = harness.recorder.feedbacks
+    assert feedback.helpful
+    assert feedback.intent == question.intent
+    assert feedback.user_id == 111
+    assert feedback.answer_id == question.answer_id
+
+
+async def test_thumbs_down_is_recorded_too(harness: Harness) -> None:
+    send = only_send(await harness.send(harness.make.message("what is git")))
+    await harness.send(harness.make.callback(data_of(send, "👎"), message=message_of(send)))
+    assert [f.helpful for f in harness.recorder.feedbacks] == [False]
+
+
+async def test_forged_callback_data_gets_button_expired(harness: Harness, engine: Engine) -> None:
+    send = only_send(await harness.send(harness.make.message("what is git")))
+    genuine = data_of(send, "👍")
+    forged = genuine[:-8] + ("A" * 8 if not genuine.endswith("A" * 8) else "B" * 8)
+    for data in (forged, "1:a:salary:xxxxxxxx", "garbage", "x" * 64, "1:f:+:git"):
+        calls = await harness.send(harness.make.callback(data))
+        assert [c.method for c in calls] == ["answerCallbackQuery"], data
+        assert calls[0].params["text"] == messages(engine)["button_expired"]
+    assert harness.recorder.feedbacks == []
+
+
+async def test_stale_buttons_get_button_expired(harness: Harness, engine: Engine) -> None:
+    send = only_send(await harness.send(harness.make.command("topics")))
+    menu_data = data_of(send, engine.kb.topics[0].title)
+    # The knowledge base changes: a topic disappears and the groups are regrouped.
+    kb = engine.kb
+    topics = (*kb.topics[:-1], dataclasses.replace(kb.topics[-1], intents=kb.topics[-1].intents[:-1]))
+    intents = {k: v for k, v in kb.intents.items() if k != kb.topics[-1].intents[-1]}
+    harness.holder.swap(Engine(dataclasses.replace(kb, topics=topics, intents=intents), engine.matcher))
+    codec_data = buttons(send)[0]["callback_data"]
+    assert codec_data == menu_data
+    calls = await harness.send(harness.make.callback(menu_data, message=message_of(send)))
+    assert [c.method for c in calls] == ["answerCallbackQuery"]
+    assert calls[0].params["text"] == messages(engine)["button_expired"]
+
+
+async def test_a_button_for_a_removed_topic_gets_button_expired(harness: Harness, engine: Engine) -> None:
+    send = only_send(await harness.send(harness.make.message("how much does a junior backend dev make?")))
+    data = data_of(send, "Career path")
+    kb = engine.kb
+    intents = {k: v for k, v in kb.intents.items() if k != "career_path"}
+    harness.holder.swap(Engine(dataclasses.replace(kb, intents=intents), engine.matcher))
+    calls = await harness.send(harness.make.callback(data, message=message_of(send)))
+    assert [c.method for c in calls] == ["answerCallbackQuery"]
+    assert calls[0].params["text"] == messages(engine)["button_expired"]
+
+
+async def test_every_button_fits_in_64_bytes(harness: Harness, engine: Engine) -> None:
+    codec = CallbackCodec(b"k" * 32)
+    for intent in engine.kb.intents:
+        assert len(codec.encode(Answer(intent), engine.kb).encode()) <= MAX_DATA_BYTES
+    for index in range(len(engine.kb.topics)):
+        assert len(codec.encode(Menu(index, 99), engine.kb).encode()) <= MAX_DATA_BYTES
+
+
+# --- inline mode -----------------------------------------------------------------------------
+
+
+async def test_inline_query_lists_matching_answers(harness: Harness) -> None:
+    [call] = await harness.send(harness.make.inline_query("salary junior"))
+    assert call.method == "answerInlineQuery"
+    results = call.params["results"]
+    assert 1 <= len(results) <= 10
+    first = results[0]
+    assert first["type"] == "article"
+    assert first["title"].startswith("Salaries")
+    assert "$30–40K" in first["input_message_content"]["message_text"]
+    assert first["description"]
+    assert len(first["description"]) <= 120
+    assert any(e["type"] == "bold" for e in first["input_message_content"]["entities"])
+    assert first["reply_markup"]["inline_keyboard"][0][0]["url"].endswith("?start=salary")
+    assert all(len(r["id"].encode()) <= 64 for r in results)
+    assert call.params["button"]["start_parameter"] == "inline"
+
+
+async def test_empty_inline_query_shows_popular_topics(harness: Harness, engine: Engine) -> None:
+    [call] = await harness.send(harness.make.inline_query(""))
+    ids = [r["id"] for r in call.params["results"]]
+    assert ids[: len(engine.kb.topics)] == [g.intents[0] for g in engine.kb.topics]
+    assert len(ids) == 10
+
+
+async def test_inline_query_with_nothing_relevant_returns_no_results(harness: Harness) -> None:
+    [call] = await harness.send(harness.make.inline_query("weather in paris tomorrow"))
+    assert call.params["results"] == []
+
+
+async def test_inline_queries_are_not_recorded_as_questions(harness: Harness) -> None:
+    await harness.send(harness.make.inline_query("salary"))
+    assert harness.recorder.questions == []
+
+
+# --- groups ----------------------------------------------------------------------------------
+
+
+async def test_group_messages_not_for_the_bot_are_ignored(harness: Harness) -> None:
+    make = harness.make
+    other_reply = make.raw_message("hi", chat=group_chat(), user_id=333)
+    for update in (
+        make.message("how much does a backend dev earn?", chat=group_chat()),
+        make.message("salary?", chat=group_chat(), reply_to=other_reply),
+        make.mention("salary?", username="some_other_bot"),
+        make.sticker(chat=group_chat()),
+        make.command("topics", to="some_other_bot", chat=group_chat()),
+        make.command("frobnicate", chat=group_chat()),
+    ):
+        assert await harness.send(update) == []
+    assert harness.recorder.questions == []
+
+
+async def test_a_mention_in_a_group_is_answered_as_a_reply_without_the_mention(harness: Harness) -> None:
+    send = only_send(await harness.send(harness.make.mention("how much does a junior backend dev make?")))
+    assert send.params["chat_id"] == GROUP_ID
+    assert "reply_parameters" in send.params
+    event = harness.recorder.questions[-1]
+    assert event.text == "how much does a junior backend dev make?"
+    assert event.chat_type == "supergroup"
+    assert event.intent == "salary"
+
+
+async def test_a_reply_to_the_bot_in_a_group_is_answered(harness: Harness) -> None:
+    update = harness.make.message("what is git?", chat=group_chat(), reply_to=harness.make.bot_message())
+    send = only_send(await harness.send(update))
+    assert "Git" in send.params["text"]
+
+
+async def test_commands_addressed_to_the_bot_work_in_groups(harness: Harness, engine: Engine) -> None:
+    send = only_send(await harness.send(harness.make.command("topics", to=BOT_USERNAME, chat=group_chat())))
+    assert labels(send) == [g.title for g in engine.kb.topics]
+
+
+async def test_a_forum_topic_message_is_answered_in_the_same_topic(harness: Harness) -> None:
+    update = harness.make.mention("what is git?", message_thread_id=77, is_topic_message=True)
+    send = only_send(await harness.send(update))
+    assert send.params["message_thread_id"] == 77
+
+
+# --- rate limit ------------------------------------------------------------------------------
+
+
+async def test_a_flooding_user_gets_one_slow_down_and_others_are_unaffected(engine: Engine, tmp_path: Path) -> None:
+    async with started(engine, make_settings(tmp_path, user_rate=3)) as bot:
+        texts: list[str] = []
+        for _ in range(8):
+            texts += await bot.sent_texts(bot.make.message("what is git?"))
+        assert len(texts) == 4
+        assert all("Git" in t for t in texts[:3])
+        assert "slow down" in texts[3]
+        assert "{seconds}" not in texts[3]
+        other = await bot.sent_texts(bot.make.message("what is git?", user_id=222))
+        assert len(other) == 1
+        assert "Git" in other[0]
+        calls = await bot.send(bot.make.callback("1:a:git:whatever"))
+        assert [c.method for c in calls] == ["answerCallbackQuery"]
+        assert "text" not in calls[0].params  # flood taps are acknowledged silently
+        assert len(bot.recorder.questions) == 4
+
+
+# --- errors ----------------------------------------------------------------------------------
+
+
+async def test_a_crashing_handler_gets_an_apology_not_a_traceback(
+    harness: Harness, engine: Engine, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def boom(self: Dialogue, text: str, conversation: str | None = None) -> None:
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(Dialogue, "respond", boom)
+    with caplog.at_level(logging.ERROR):
+        texts = await harness.sent_texts(harness.make.message("what is git?"))
+    assert texts == [plain(messages(engine)["error"])]
+    assert "RuntimeError" in caplog.text
+    monkeypatch.undo()
+    assert "Git" in (await harness.sent_texts(harness.make.message("what is git?")))[0]
+
+
+async def test_network_errors_on_send_are_retried(harness: Harness) -> None:
+    harness.request.fail("sendMessage", TimedOut("slow"), NetworkError("Bad Gateway"))
+    texts = await harness.sent_texts(harness.make.message("what is git?"))
+    assert len(texts) == 1
+    assert "Git" in texts[0]
+
+
+async def test_a_bad_request_is_not_retried(harness: Harness, engine: Engine) -> None:
+    harness.request.fail("sendMessage", BadRequest("chat not found"))
+    texts = await harness.sent_texts(harness.make.message("what is git?"))
+    assert texts == [plain(messages(engine)["error"])]
+
+
+async def test_a_failing_recorder_does_not_stop_the_answer(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    async def broken(event: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(harness.recorder, "question", broken)
+    texts = await harness.sent_texts(harness.make.message("what is git?"))
+    assert "Git" in texts[0]
+
+
+async def test_shutdown_closes_the_recorder(engine: Engine, tmp_path: Path) -> None:
+    async with started(engine, make_settings(tmp_path)) as bot:
+        await bot.app.post_shutdown(bot.app)  # type: ignore[misc]
+        assert bot.recorder.closed
+
+
+# --- logs ------------------------------------------------------------------------------------
+
+
+async def test_one_log_line_per_update_with_hashed_user_and_no_text_at_info(harness: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="faqbot.updates"):
+        await harness.send(harness.make.message("how much does a junior backend dev make?", user_id=123456))
+    lines = [r.getMessage() for r in caplog.records if r.name == "faqbot.updates"]
+    assert len(lines) == 1
+    line = lines[0]
+    for key in ("update=", "kind=text", "chat=private", "intent=salary", "score=", "reply=answer", "latency_ms="):
+        assert key in line
+    assert "123456" not in line
+    assert "junior" not in line
+
+
+async def test_question_text_is_logged_at_debug(harness: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.DEBUG, logger="faqbot.updates"):
+        await harness.send(harness.make.message("how much does a junior backend dev make?"))
+    assert any("text='how much does a junior" in r.getMessage() for r in caplog.records if r.name == "faqbot.updates")
