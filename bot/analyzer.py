@@ -79,6 +79,10 @@ class Analyzer:
         )
         self._phrase_first = {p[0] for p in self._phrases}
         self._phrase_words = {w for p in self._phrases for w in p}
+        # Words the lexicon maps or produces are already canonical: stemming them would break the mapping.
+        self._unstemmed = (
+            lexicon.stopwords | set(lexicon.synonyms) | set(lexicon.synonyms.values()) | set(lexicon.entity_aliases) | self._phrase_words
+        )
         self.vocabulary = frozenset(vocabulary) | set(lexicon.synonyms.values()) | {
             w for phrase in list(lexicon.synonyms) + list(lexicon.entity_aliases) for w in phrase.split()
         } | lexicon.stopwords
@@ -136,8 +140,7 @@ class Analyzer:
                 unknown.append(stem(word))
                 return stem(word)
             word = corrected
-        lexicon = self.lexicon
-        if word in lexicon.stopwords or word in lexicon.synonyms or word in lexicon.entity_aliases or word in self._phrase_words:
+        if word in self._unstemmed:
             return word
         return stem(word)
 

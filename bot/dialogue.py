@@ -123,7 +123,11 @@ def _respond_one(sentence: str, context: Context, engine: Engine, settings: Dial
     if follow_up is not None:
         return _Outcome(_answer(engine, follow_up, 1.0, {**context.entities, **analysis.entities}), True)
     match = engine.matcher.match_analysis(analysis)
-    threshold = settings.anchored_threshold if match.anchored else settings.threshold
+    uncovered = _uncovered_value(engine, match)
+    if uncovered is not None and match.score >= settings.suggest and match.out_of_scope < match.score:
+        return _Outcome(_answer(engine, uncovered, match.score, match.entities), False)
+    # Naming the domain, or being in a live conversation about it, makes the question surely in scope.
+    threshold = settings.anchored_threshold if match.anchored or context.history else settings.threshold
     if match.intent is None or match.score < threshold or match.out_of_scope >= match.score:
         return _Outcome(_fallback(engine, match, settings), False)
     close = [c for c in match.runners_up if c.score >= match.score - settings.margin]
@@ -149,6 +153,15 @@ def _follow_up(content: tuple[str, ...], entities: dict[str, str], context: Cont
     return None
 
 
+def _uncovered_value(engine: Engine, match: Match) -> str | None:
+    """The best intent, if it takes an entity and the question names a value it has no answer for."""
+    intent = engine.kb.intents.get(match.intent) if match.intent else None
+    if intent is None or intent.entity is None:
+        return None
+    value = match.entities.get(intent.entity)
+    return intent.id if value is not None and value not in intent.variants else None
+
+
 def _answer(engine: Engine, intent_id: str, score: float, entities: Mapping[str, str]) -> Reply:
     kb = engine.kb
     intent = kb.intents[intent_id]
@@ -161,9 +174,10 @@ def _answer(engine: Engine, intent_id: str, score: float, entities: Mapping[str,
         if value in intent.variants:
             text, used = intent.variants[value], {intent.entity: value}
         else:
-            label = kb.entities[intent.entity][value].label
-            note = kb.messages["not_covered"].format(value=label, topic=intent.title)
-            return Reply(f"{note}\n\n{intent.answer}", "fallback", intent_id, score, follow_ups, (), {intent.entity: value})
+            values = kb.entities[intent.entity]
+            known = ", ".join(values[v].label for v in intent.variants)
+            note = kb.messages["not_covered"].format(value=values[value].label, topic=intent.title, known=known)
+            return Reply(note, "fallback", intent_id, score, (Suggestion(intent.id, intent.title),), (), {intent.entity: value})
     return Reply(text, intent.kind, intent_id, score, (), follow_ups, used)
 
 

@@ -1,0 +1,113 @@
+"""The `faqbot` command: the batch contract, exit codes and error messages."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import ask_jsonl, main
+from bot.dialogue import Dialogue
+from bot.engine import build
+
+PROJECT = Path(__file__).resolve().parents[2]
+KEYS = {"text", "answer", "kind", "intent", "score", "suggestions"}
+
+
+@pytest.fixture(scope="module")
+def dialogue() -> Dialogue:
+    engine = build(PROJECT)
+    return Dialogue(lambda: engine)
+
+
+def _batch(dialogue: Dialogue, lines: list[str]) -> list[dict[str, object]]:
+    sink = io.StringIO()
+    ask_jsonl(dialogue, io.StringIO("\n".join(lines) + "\n"), sink)
+    return [json.loads(line) for line in sink.getvalue().splitlines()]
+
+
+def test_jsonl_answers_each_line_in_order_with_shared_context(dialogue: Dialogue) -> None:
+    lines = [
+        json.dumps({"conversation": "x", "text": "Which frameworks are there for Java?"}),
+        json.dumps({"conversation": None, "text": "hello"}),
+        json.dumps({"conversation": "x", "text": "and for Python?"}),
+        json.dumps({"conversation": "y", "text": "how do I bake bread"}),
+    ]
+    out = _batch(dialogue, lines)
+    assert [o["text"] for o in out] == [json.loads(line)["text"] for line in lines]
+    assert all(KEYS <= set(o) for o in out)
+    assert [o["kind"] for o in out] == ["answer", "smalltalk", "answer", "fallback"]
+    assert "django" in str(out[2]["answer"]).lower()
+    assert "spring" not in str(out[2]["answer"]).lower()
+    assert all(0.0 <= float(o["score"]) <= 1.0 for o in out)  # type: ignore[arg-type]
+    assert "**" not in str(out[0]["answer"]), "answers are plain text"
+
+
+def test_jsonl_bad_lines_get_an_error_object_and_the_batch_goes_on(dialogue: Dialogue) -> None:
+    out = _batch(dialogue, ["{not json", json.dumps({"conversation": None}), json.dumps([1, 2]), json.dumps({"text": "salary"})])
+    assert len(out) == 4
+    assert [o["kind"] for o in out[:3]] == ["fallback"] * 3
+    assert all("error" in o for o in out[:3])
+    assert out[3]["intent"] == "salary"
+
+
+def test_ask_prints_the_answer(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ask", "what", "is", "SQL", "for?"]) == 0
+    assert "SQL" in capsys.readouterr().out
+
+
+def test_ask_json_prints_the_reply_object(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ask", "--json", "junior backend salary"]) == 0
+    reply = json.loads(capsys.readouterr().out)
+    assert KEYS <= set(reply)
+    assert reply["intent"] == "salary"
+    assert reply["follow_ups"]
+
+
+def test_validate_exit_status(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for folder in ("intents", "content"):
+        shutil.copytree(PROJECT / folder, tmp_path / folder)
+    (tmp_path / "content" / "cto.md").unlink()
+    assert main(["validate", "--kb", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "content/cto.md" in out and "cto" in out
+
+
+def test_broken_kb_gives_a_clear_error_not_a_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ask", "--kb", str(tmp_path), "hello"]) == 1
+    err = capsys.readouterr().err
+    assert "faqbot validate" in err
+    assert "Traceback" not in err
+
+
+def test_eval_prints_rates(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text(
+        json.dumps({"id": "a", "category": "paraphrase", "text": "backend salary", "want": "answer", "intent": "salary", "expect": [["30"]]}) + "\n"
+        + json.dumps({"id": "b", "category": "oos", "text": "how to knit a scarf", "want": "decline"}) + "\n"
+    )
+    assert main(["eval", str(cases)]) == 0
+    out = capsys.readouterr().out
+    assert "in-scope 1/1" in out and "declined 1/1" in out
+
+
+def test_eval_reports_a_malformed_case_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text('{"id": "a"}\n')
+    assert main(["eval", str(cases)]) == 2
+    assert "cases.jsonl:1" in capsys.readouterr().err
+
+
+def test_console_script_speaks_the_batch_contract() -> None:
+    """The installed entry point, as ../shared/eval/score.py runs it."""
+    payload = json.dumps({"conversation": "c", "text": "what does a backend developer do?"}) + "\n"
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "ask", "--jsonl"], input=payload, capture_output=True, text=True, timeout=60, check=True
+    )
+    (line,) = result.stdout.splitlines()
+    assert json.loads(line)["kind"] == "answer"

@@ -1,0 +1,48 @@
+"""Fixtures for the engine tests: the shipped knowledge base, built once, and copies to break."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from bot.dialogue import Dialogue, DialogueSettings
+from bot.engine import Engine, build
+
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def engine() -> Engine:
+    return build(PROJECT)
+
+
+@pytest.fixture
+def dialogue(engine: Engine) -> Dialogue:
+    return Dialogue(lambda: engine, DialogueSettings())
+
+
+@pytest.fixture
+def kb_copy(tmp_path: Path) -> Path:
+    """A writable copy of the shipped intents/ and content/."""
+    for folder in ("intents", "content"):
+        shutil.copytree(PROJECT / folder, tmp_path / folder)
+    return tmp_path
+
+
+@pytest.fixture
+def clock() -> Callable[[], float]:
+    """A controllable clock: call `clock.advance(seconds)` to move time on."""
+
+    class Clock:
+        now = 1000.0
+
+        def __call__(self) -> float:
+            return self.now
+
+        def advance(self, seconds: float) -> None:
+            self.now += seconds
+
+    return Clock()

@@ -1,0 +1,59 @@
+import pytest
+
+from bot.analyzer import ENTITY_MARK, stem
+from bot.engine import Engine
+
+
+@pytest.mark.parametrize(
+    ("question", "entity_type", "value"),
+    [
+        ("pyhton frameworks", "language", "python"),
+        ("frameworks for rubby", "language", "ruby"),
+        ("what about js", "language", "javascript"),
+        ("node.js frameworks", "language", "javascript"),
+        ("is C# a backend language", "language", "csharp"),
+        ("django or flask?", "language", "python"),
+        ("entry-level salary", "seniority", "junior"),
+        ("and for mid level devs", "seniority", "experienced"),
+        ("seniors?", "seniority", "senior"),
+    ],
+)
+def test_entities_are_found_despite_typos_and_aliases(engine: Engine, question: str, entity_type: str, value: str) -> None:
+    assert engine.matcher.analyzer.analyse(question).entities.get(entity_type) == value
+
+
+@pytest.mark.parametrize(
+    ("question", "word"),
+    [
+        ("how much do back-end devs get payed", "salary"),
+        ("wat is a backnd developper", "backend"),
+        ("wat is a backnd developper", "developer"),
+        ("who are the main contcts", stem("contacts")),
+        ("what compnies employ them", "company"),
+    ],
+)
+def test_synonyms_and_spelling_are_canonicalised(engine: Engine, question: str, word: str) -> None:
+    assert word in engine.matcher.analyzer.analyse(question).tokens
+
+
+def test_entity_mentions_become_placeholders(engine: Engine) -> None:
+    analysis = engine.matcher.analyzer.analyse("java frameworks")
+    assert f"{ENTITY_MARK}language" in analysis.tokens
+    assert "java" not in analysis.tokens
+
+
+def test_unknown_words_are_reported_not_corrected_into_domain_words(engine: Engine) -> None:
+    analysis = engine.matcher.analyzer.analyse("sourdough focaccia")
+    assert set(analysis.unknown) == {stem("sourdough"), stem("focaccia")}
+    assert "backend" not in analysis.tokens
+
+
+def test_languages_the_article_never_mentions_count_as_unknown(engine: Engine) -> None:
+    analysis = engine.matcher.analyzer.analyse("rust frameworks")
+    assert analysis.entities["language"] == "rust"
+    assert "rust" in analysis.unknown
+
+
+def test_short_words_are_not_spell_corrected(engine: Engine) -> None:
+    # "land" is one edit from "lang", a synonym of language: short words have too many neighbours.
+    assert engine.matcher.analyzer.correct("land") is None

@@ -1,0 +1,132 @@
+"""Dialogue: decisions, context carry-over, several questions, odd inputs."""
+
+from collections.abc import Callable
+
+import pytest
+
+from bot.dialogue import Dialogue, DialogueSettings, respond, Context
+from bot.engine import Engine
+from bot.render import plain
+
+
+def test_answer_reply_is_well_formed(dialogue: Dialogue, engine: Engine) -> None:
+    reply = dialogue.respond("how much does a backend developer earn?")
+    assert reply.kind == "answer"
+    assert reply.intent == "salary"
+    assert reply.text == engine.kb.intents["salary"].answer
+    assert {s.intent for s in reply.follow_ups} == set(engine.kb.intents["salary"].follow_ups)
+
+
+def test_entity_selects_the_variant_answer(dialogue: Dialogue, engine: Engine) -> None:
+    reply = dialogue.respond("which frameworks for PHP?")
+    assert reply.text == engine.kb.intents["frameworks"].variants["php"]
+    assert reply.entities == {"language": "php"}
+
+
+def test_follow_up_reuses_the_previous_intent_with_a_new_entity(dialogue: Dialogue, engine: Engine) -> None:
+    dialogue.respond("Which frameworks for Java?", "c1")
+    reply = dialogue.respond("and for Python?", "c1")
+    assert reply.intent == "frameworks"
+    assert reply.text == engine.kb.intents["frameworks"].variants["python"]
+
+
+def test_follow_up_reaches_back_past_an_intent_without_that_entity(dialogue: Dialogue) -> None:
+    dialogue.respond("java frameworks", "c2")
+    dialogue.respond("why would anyone use a framework at all?", "c2")
+    reply = dialogue.respond("and for ruby?", "c2")
+    assert reply.intent == "frameworks"
+    assert "rails" in reply.text.lower()
+
+
+def test_seniority_follow_up(dialogue: Dialogue) -> None:
+    first = dialogue.respond("junior salary", "c3")
+    second = dialogue.respond("and seniors?", "c3")
+    assert first.entities == {"seniority": "junior"}
+    assert second.intent == "salary"
+    assert second.entities == {"seniority": "senior"}
+
+
+def test_conversations_do_not_share_context(dialogue: Dialogue) -> None:
+    dialogue.respond("Which frameworks for Java?", "a")
+    reply = dialogue.respond("and for Python?", "b")
+    assert reply.intent != "frameworks" or reply.entities.get("language") == "python"
+    assert dialogue.context("b").history in ([], [reply.intent])
+
+
+def test_context_expires(engine: Engine, clock: Callable[[], float]) -> None:
+    dialogue = Dialogue(lambda: engine, DialogueSettings(context_ttl=60), clock=clock)
+    dialogue.respond("Which frameworks for Java?", "c")
+    clock.advance(61)  # type: ignore[attr-defined]
+    dialogue.respond("and for Python?", "c")
+    assert dialogue.context("c").history != ["frameworks"] or dialogue.context("c").entities.get("language") != "python"
+
+
+def test_language_the_article_does_not_cover_is_declined_politely(dialogue: Dialogue, engine: Engine) -> None:
+    reply = dialogue.respond("golang frameworks")
+    assert reply.kind == "fallback"
+    assert "Go" in reply.text
+    for covered in engine.kb.intents["frameworks"].variants:
+        assert engine.kb.entities["language"][covered].label in reply.text
+    assert [s.intent for s in reply.suggestions] == ["frameworks"]
+
+
+@pytest.mark.parametrize("question", ["How do I bake bread at home?", "what is the capital of mongolia", "sdkfj sdlkfj"])
+def test_out_of_scope_is_declined_with_topics(dialogue: Dialogue, engine: Engine, question: str) -> None:
+    reply = dialogue.respond(question)
+    assert reply.kind == "fallback"
+    assert reply.intent is None
+    assert engine.kb.messages["fallback_topics"] in reply.text or engine.kb.messages["fallback_suggest"] == reply.text
+
+
+def test_close_but_unsure_offers_suggestions(engine: Engine) -> None:
+    dialogue = Dialogue(lambda: engine, DialogueSettings(threshold=0.99, anchored_threshold=0.99))
+    reply = dialogue.respond("salary of backend developers")
+    assert reply.kind == "fallback"
+    assert reply.suggestions
+    assert reply.suggestions[0].intent == "salary"
+
+
+def test_two_questions_get_two_answers(dialogue: Dialogue, engine: Engine) -> None:
+    reply = dialogue.respond("How much does a backend developer earn? And which schools teach web development?")
+    assert reply.intent == "salary"
+    assert engine.kb.intents["salary"].answer in reply.text
+    assert engine.kb.intents["schools"].answer in reply.text
+
+
+def test_greeting_with_a_question_answers_the_question(dialogue: Dialogue) -> None:
+    reply = dialogue.respond("Hi there! What does a backend developer earn?")
+    assert reply.kind == "answer"
+    assert reply.intent == "salary"
+
+
+@pytest.mark.parametrize("text", ["", "   ", "🙂🙂🙂", "???", "\n\n"])
+def test_empty_or_symbol_only_messages_get_a_prompt(dialogue: Dialogue, engine: Engine, text: str) -> None:
+    reply = dialogue.respond(text)
+    assert reply.kind == "fallback"
+    assert reply.text == engine.kb.messages["empty"]
+
+
+def test_very_long_message_gets_a_reply(dialogue: Dialogue) -> None:
+    reply = dialogue.respond("blah " * 5000)
+    assert reply.kind == "fallback"
+    assert plain(reply.text)
+
+
+def test_long_message_with_a_real_question_is_answered(dialogue: Dialogue) -> None:
+    reply = dialogue.respond("what is the salary of a junior backend developer? " + "filler text. " * 500)
+    assert reply.intent == "salary"
+
+
+def test_answer_intent_answers_a_tapped_button(dialogue: Dialogue, engine: Engine) -> None:
+    reply = dialogue.answer_intent("cto", "c")
+    assert reply is not None
+    assert reply.text == engine.kb.intents["cto"].answer
+    assert dialogue.answer_intent("no_such_intent", "c") is None
+
+
+def test_respond_is_usable_without_dialogue(engine: Engine) -> None:
+    context = Context()
+    reply = respond("which frameworks for ruby", context, engine, DialogueSettings(), now=0.0)
+    assert reply.intent == "frameworks"
+    assert context.history == ["frameworks"]
+    assert context.entities == {"language": "ruby"}

@@ -1,0 +1,81 @@
+"""Question -> intent tables through the matcher alone (no dialogue context)."""
+
+import pytest
+
+from bot.engine import Engine
+
+IN_SCOPE = [
+    ("what does a backend developer do", "definition"),
+    ("backend or frontend, what's the difference", "backend_vs_frontend"),
+    ("who runs the web server, the sysadmin?", "server_management"),
+    ("which colleagues does a back-end dev collaborate with", "contacts"),
+    ("what qualites make a good backend developer", "qualities"),
+    ("is SQL important", "sql"),
+    ("mysql or sql server?", "databases"),
+    ("gitlab or github", "git"),
+    ("what languages do backend devs code in", "languages"),
+    ("best language to learn first for backend", "first_language"),
+    ("laravel", "frameworks"),
+    ("why bother with a framework", "why_frameworks"),
+    ("which school should I go to for web development", "schools"),
+    ("learn backend on udemy", "self_training"),
+    ("le wagon bootcamp", "bootcamps"),
+    ("how to become a CTO", "cto"),
+    ("which sectors hire backend developers", "employers"),
+    ("backend dev salary", "salary"),
+    ("what makes a backend salary go up", "salary_factors"),
+    ("other names for the backend developer job", "job_titles"),
+    ("hello there", "greeting"),
+    ("thx!", "thanks"),
+]
+
+
+@pytest.mark.parametrize(("question", "intent"), IN_SCOPE)
+def test_in_scope_questions_match_their_intent(engine: Engine, question: str, intent: str) -> None:
+    match = engine.matcher.match(question)
+    assert match.intent == intent, (match.intent, match.score, match.runners_up)
+    assert 0.0 <= match.score <= 1.0
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "how much does a plumber earn",
+        "what is the best pizza in naples",
+        "how do I repair my bike",
+        "zxcvb qwerty uiop",
+    ],
+)
+def test_out_of_scope_questions_score_low(engine: Engine, question: str) -> None:
+    match = engine.matcher.match(question)
+    assert match.score < 0.5 or match.out_of_scope >= match.score
+
+
+def test_runners_up_are_sorted_and_distinct(engine: Engine) -> None:
+    match = engine.matcher.match("what should I study to become a backend developer")
+    scores = [match.score, *(c.score for c in match.runners_up)]
+    assert scores == sorted(scores, reverse=True)
+    intents = [match.intent, *(c.intent for c in match.runners_up)]
+    assert len(intents) == len(set(intents))
+
+
+def test_an_exact_example_scores_higher_than_a_paraphrase(engine: Engine) -> None:
+    example = engine.kb.intents["salary"].examples[0]
+    exact = engine.matcher.match(example)
+    loose = engine.matcher.match("tell me roughly what kind of money one might get in that job")
+    assert exact.intent == "salary"
+    assert exact.score > loose.score
+
+
+def test_unknown_subject_lowers_the_score(engine: Engine) -> None:
+    plain = engine.matcher.match("average salary")
+    foreign = engine.matcher.match("average salary of a veterinarian")
+    assert foreign.score < plain.score
+
+
+def test_domain_anchor_keeps_long_questions_in_scope(engine: Engine) -> None:
+    match = engine.matcher.match(
+        "My grandmother in Lisbon keeps asking me and I never know what to say: what does a backend developer earn?"
+    )
+    assert match.intent == "salary"
+    assert match.anchored

@@ -1,0 +1,36 @@
+import pytest
+
+from bot.text import normalise, split_sentences
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("What's a BACK-END dev?", "what a back end dev"),
+        ("Développeur   back-end", "developpeur back end"),
+        ("I don't know, can't you tell?", "i do not know can not you tell"),
+        ("soooo  cooool!!!", "soo cool"),
+        ("it\u2019s   fine", "it fine"),
+        ("", ""),
+        ("🙂🙂", ""),
+    ],
+)
+def test_normalise(raw: str, expected: str) -> None:
+    assert normalise(raw) == expected
+
+
+def test_normalise_applies_symbols_before_punctuation() -> None:
+    assert normalise("C# or node.js?", {"c#": " csharp ", "node.js": " nodejs "}) == "csharp or nodejs"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("hi! how much do devs earn? and which language first", ["hi!", "how much do devs earn?", "and which language first"]),
+        ("Version 1.2 is out. Next question", ["Version 1.2 is out.", "Next question"]),
+        ("one\n\ntwo", ["one", "two"]),
+        ("   ", []),
+    ],
+)
+def test_split_sentences(text: str, expected: list[str]) -> None:
+    assert split_sentences(text) == expected
