@@ -133,6 +133,15 @@ def _eval(engine: Engine, dialogue: Dialogue, path: Path, console: Console, show
     return 0 if overall[0] == overall[1] else 1
 
 
+def _duration(text: str) -> float:
+    from bot.report import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="faqbot", description="A FAQ bot about the backend developer profession.")
     commands = top.add_subparsers(dest="command", required=True)
@@ -149,6 +158,17 @@ def parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--show", type=int, default=20, help="how many failures to list")
     commands.add_parser("run", help="run the Telegram bot (TELEGRAM_BOT_TOKEN; polling or webhook per MODE)")
     commands.add_parser("health", help="exit 0 if the running bot's heartbeat file is fresh (Docker HEALTHCHECK)")
+    db_help = "the conversation log (default: FAQBOT_DATA_DIR/faqbot.sqlite3)"
+    report = commands.add_parser("report", help="unanswered questions grouped by similarity, and statistics per intent")
+    report.add_argument("--since", type=_duration, default="7d", help="period to cover, e.g. 30m, 24h, 7d (default 7d)")
+    report.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    report.add_argument("--suggest", action="store_true", help="write the suggested example phrasings as a YAML patch instead")
+    report.add_argument("--out", type=Path, default=None, help="write to this file instead of stdout")
+    report.add_argument("--threshold", type=float, default=None, help="answers scoring below this count as low-confidence")
+    report.add_argument("--db", type=Path, default=None, help=db_help)
+    forget = commands.add_parser("forget", help="delete every record of one Telegram user (privacy request)")
+    forget.add_argument("user_id", type=int)
+    forget.add_argument("--db", type=Path, default=None, help=db_help)
     for command in commands.choices.values():
         command.add_argument("--kb", type=Path, default=None, help=kb_help)
     return top
@@ -167,6 +187,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     root: Path = args.kb or settings.faqbot_kb
     if args.command == "validate":
         return _validate(root, console)
+    if args.command in ("report", "forget"):
+        from bot.admin import run_maintenance_command
+
+        return run_maintenance_command(args, settings, root, console, errors)
     if args.command == "health":
         from bot.telegram.heartbeat import heartbeat_path, is_fresh
 

@@ -1,0 +1,165 @@
+"""Maintainer tools: `faqbot report` and `faqbot forget`, and the plain async functions behind the admin commands.
+
+The Telegram layer checks that the sender is an admin and then calls `stats_text`
+(/stats), `reload_text` (/reload), `report_for_chat` (/report) or `Store.forget`
+(/forgetme, for any user); the texts returned are plain text (send them without a
+parse mode). Nothing here knows about Telegram.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+
+from bot.knowledge import KnowledgeBase, KnowledgeBaseError, load
+from bot.reload import Reloader
+from bot.report import (
+    DEFAULT_SIMILARITY,
+    DEFAULT_THRESHOLD,
+    Keys,
+    Report,
+    build_report,
+    render_table,
+    suggest_yaml,
+    summary_text,
+    to_csv,
+    to_json,
+)
+from bot.settings import Settings
+from bot.storage import Store
+
+WEEK = 7 * 86400.0
+
+
+@dataclass(frozen=True)
+class Document:
+    """A file to send (e.g. the report as CSV)."""
+
+    filename: str
+    content: bytes
+    caption: str
+
+
+def intent_titles(kb: KnowledgeBase) -> dict[str, str]:
+    return {intent.id: intent.title for intent in kb.intents.values()}
+
+
+def intent_examples(kb: KnowledgeBase) -> dict[str, tuple[str, ...]]:
+    return {intent.id: intent.examples for intent in kb.intents.values()}
+
+
+def grouping_key(kb: KnowledgeBase) -> Keys:
+    """Group questions on their meaningful words, with the knowledge base's stop words and synonyms."""
+    return Keys(kb.lexicon.stopwords, kb.lexicon.synonyms, kb.lexicon.symbols)
+
+
+async def kb_report(
+    store: Store, kb: KnowledgeBase, since: float, until: float | None = None,
+    threshold: float = DEFAULT_THRESHOLD, similarity: float = DEFAULT_SIMILARITY,
+) -> Report:
+    """`build_report` with the intents, titles and grouping key of `kb`."""
+    return await build_report(store, intent_titles(kb), since, until, threshold, similarity, grouping_key(kb))
+
+
+async def stats_text(
+    store: Store, kb: KnowledgeBase, now: float | None = None, groups: int = 5,
+    threshold: float = DEFAULT_THRESHOLD, similarity: float = DEFAULT_SIMILARITY,
+) -> str:
+    """/stats: questions today and in 7 days, fallback rate, top intents, top unanswered groups."""
+    now = time.time() if now is None else now
+    stats = await store.stats(now)
+    report = await kb_report(store, kb, now - WEEK, now + 1e-6, threshold, similarity)
+    lines = [
+        f"Questions today: {stats.questions_today}; last 7 days: {stats.questions_week}.",
+        f"Fallback rate (7 days): {stats.fallback_rate:.0%} ({stats.fallbacks_week}).",
+    ]
+    if stats.top_intents:
+        lines.append("Top intents: " + ", ".join(f"{kb.intents[t.intent].title if t.intent in kb.intents else t.intent} ({t.count})"
+                                                 for t in stats.top_intents) + ".")
+    if report.groups:
+        lines.append("Top unanswered (7 days):")
+        for rank, group in enumerate(report.groups[:groups], 1):
+            target = f" → {group.closest_intent}" if group.closest_intent else ""
+            lines.append(f"{rank}. {group.count}× “{group.representative}”{target}")
+    return "\n".join(lines)
+
+
+async def reload_text(reloader: Reloader) -> str:
+    """/reload: reload now and say how it went (errors, if any, also go to `on_error`)."""
+    return (await reloader.reload("/reload")).summary()
+
+
+async def report_for_chat(
+    store: Store, kb: KnowledgeBase, since: float = WEEK, now: float | None = None, limit: int = 10,
+    threshold: float = DEFAULT_THRESHOLD, similarity: float = DEFAULT_SIMILARITY,
+) -> tuple[str, Document]:
+    """/report: the unanswered groups of the last `since` seconds as a short message and as a CSV document."""
+    now = time.time() if now is None else now
+    report = await kb_report(store, kb, now - since, now + 1e-6, threshold, similarity)
+    day = time.strftime("%Y-%m-%d", time.localtime(now))
+    document = Document(f"faqbot-report-{day}.csv", to_csv(report).encode("utf-8"),
+                        f"{len(report.groups)} groups of unanswered questions; per-intent statistics below them")
+    return summary_text(report, limit), document
+
+
+# -- command line ------------------------------------------------------------------------------
+
+
+def run_maintenance_command(args: argparse.Namespace, settings: Settings, root: Path, console: Console, errors: Console) -> int:
+    """`faqbot report` and `faqbot forget` (see `bot.cli.parser`)."""
+    db: Path = args.db or settings.database_path()
+    salt = settings.user_hash_salt.get_secret_value()
+    if args.command == "forget":
+        if not db.exists():
+            console.print(f"No conversation log at {db}: nothing stored, nothing to delete.", highlight=False)
+            return 0
+        deleted = asyncio.run(_forget(db, salt, args.user_id))
+        console.print(f"Deleted {deleted} record(s) of user {args.user_id} from {db}.", highlight=False)
+        return 0
+    if not db.exists():
+        errors.print(f"faqbot: no conversation log at {db} (has the bot run here? set FAQBOT_DATA_DIR or use --db)", highlight=False)
+        return 1
+    try:
+        kb = load(root)
+    except KnowledgeBaseError as exc:
+        errors.print(f"faqbot: the knowledge base in {root} has problems (run `faqbot validate --kb {root}`):", highlight=False)
+        for problem in exc.problems[:10]:
+            errors.print(f"  {problem}", highlight=False, soft_wrap=True)
+        return 1
+    threshold = settings.faqbot_report_threshold if args.threshold is None else args.threshold
+    report = asyncio.run(_report(db, salt, kb, time.time() - args.since, threshold, settings.faqbot_report_similarity))
+    if args.suggest:
+        text = suggest_yaml(report, intent_examples(kb))
+    elif args.format == "csv":
+        text = to_csv(report)
+    elif args.format == "json":
+        text = to_json(report)
+    else:
+        if args.out is None:
+            render_table(report, console)
+            return 0
+        with args.out.open("w", encoding="utf-8") as handle:
+            render_table(report, Console(file=handle, width=200, no_color=True))
+        return 0
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        args.out.write_text(text, encoding="utf-8")
+        errors.print(f"wrote {args.out}", highlight=False)
+    return 0
+
+
+async def _forget(db: Path, salt: str, user_id: int) -> int:
+    async with Store(db, salt) as store:
+        return await store.forget(user_id)
+
+
+async def _report(db: Path, salt: str, kb: KnowledgeBase, since: float, threshold: float, similarity: float) -> Report:
+    async with Store(db, salt) as store:
+        return await kb_report(store, kb, since, None, threshold, similarity)
