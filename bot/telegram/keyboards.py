@@ -87,7 +87,7 @@ class CallbackCodec:
         if not data or len(data.encode()) > MAX_DATA_BYTES:
             raise ExpiredButton("malformed")
         body, _, signature = data.rpartition(_SEP)
-        if not body or not hmac.compare_digest(signature, self._sign(body)):
+        if not body or not hmac.compare_digest(signature.encode(), self._sign(body).encode()):
             raise ExpiredButton("forged")
         version, action, *args = body.split(_SEP)
         if version != VERSION:

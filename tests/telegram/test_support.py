@@ -1,0 +1,172 @@
+"""The small supporting modules: rate limit, heartbeat, logs, per-chat ordering, addressing."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+import pytest
+from telegram import Message, Update
+
+from bot.telegram.addressing import addressed_text
+from bot.telegram.heartbeat import Heartbeat, is_fresh, touch
+from bot.telegram.limits import UserRateLimiter, Verdict
+from bot.telegram.logs import Redact, UpdateLogger, hash_user
+from bot.telegram.ordering import PerChatUpdateProcessor
+from tests.telegram.factories import BOT_ID, BOT_USERNAME, Factory, group_chat
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+# --- rate limit ------------------------------------------------------------------------------
+
+
+def test_limiter_warns_once_then_drops_then_recovers() -> None:
+    clock = Clock()
+    limiter = UserRateLimiter(3, 60, clock)
+    verdicts = [limiter.check(1) for _ in range(6)]
+    assert verdicts == [Verdict.ALLOW] * 3 + [Verdict.WARN, Verdict.DROP, Verdict.DROP]
+    assert limiter.check(2) is Verdict.ALLOW
+    assert 59 <= limiter.retry_in(1) <= 60
+    clock.now += 61
+    assert limiter.check(1) is Verdict.ALLOW
+    assert limiter.retry_in(1) == 0
+    for _ in range(2):
+        limiter.check(1)
+    assert limiter.check(1) is Verdict.WARN  # a new flood gets a new (single) warning
+
+
+def test_limiter_forgets_old_users() -> None:
+    limiter = UserRateLimiter(1, 60, Clock(), max_users=10)
+    for user in range(100):
+        limiter.check(user)
+    assert limiter.check(0) is Verdict.ALLOW  # forgotten, so admitted again
+
+
+# --- heartbeat -------------------------------------------------------------------------------
+
+
+def test_heartbeat_file_freshness(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "heartbeat"
+    assert not is_fresh(path)
+    touch(path, now=5000.0)
+    assert is_fresh(path, max_age=60, now=5030.0)
+    assert not is_fresh(path, max_age=60, now=5061.0)
+    path.write_text("garbage")
+    assert not is_fresh(path)
+
+
+async def test_heartbeat_touches_only_while_alive(tmp_path: Path) -> None:
+    path = tmp_path / "heartbeat"
+    alive = {"value": False}
+    beat = Heartbeat(path, lambda: alive["value"], interval=0.01)
+    beat.start()
+    await asyncio.sleep(0.05)
+    assert not path.exists()
+    alive["value"] = True
+    await asyncio.sleep(0.05)
+    await beat.stop()
+    assert is_fresh(path)
+
+
+# --- logs ------------------------------------------------------------------------------------
+
+
+def test_user_hash_is_stable_salted_and_short() -> None:
+    assert hash_user(42, "a") == hash_user(42, "a")
+    assert hash_user(42, "a") != hash_user(42, "b")
+    assert len(hash_user(42, "a")) == 12
+    assert hash_user(None, "a") == "-"
+
+
+def test_redact_hides_secrets_in_messages_and_tracebacks(caplog: pytest.LogCaptureFixture) -> None:
+    logger = logging.getLogger("test.redact")
+    caplog.handler.addFilter(Redact(["s3cr3t-token"]))
+    try:
+        with caplog.at_level(logging.INFO, logger="test.redact"):
+            logger.info("calling https://api/bots3cr3t-token/getMe")
+            try:
+                raise ValueError("url was https://api/bots3cr3t-token/x")
+            except ValueError:
+                logger.exception("failed")
+        assert "s3cr3t-token" not in caplog.text
+        assert "***" in caplog.text
+    finally:
+        caplog.handler.filters.clear()
+
+
+def test_log_line_of_an_update() -> None:
+    update = Update.de_json(Factory().message("hello there", user_id=777), None)
+    logger = UpdateLogger("salt", logging.getLogger("test.lines"))
+    with logger.update(update, "text") as record:
+        record.intent, record.score, record.reply, record.text = "greeting", 0.987, "smalltalk", "hello there"
+    line = logger.line(update, record, 12.345)
+    assert line.startswith("update=")
+    assert "chat=private" in line
+    assert f"user={hash_user(777, 'salt')}" in line
+    assert "score=0.99" in line
+    assert "latency_ms=12.3" in line
+    assert "hello" not in line  # text only at DEBUG
+
+
+# --- ordering --------------------------------------------------------------------------------
+
+
+async def test_same_chat_in_order_other_chats_concurrently() -> None:
+    processor = PerChatUpdateProcessor(16)
+    make = Factory()
+    log: list[str] = []
+
+    async def work(name: str, delay: float) -> None:
+        log.append(f"start {name}")
+        await asyncio.sleep(delay)
+        log.append(f"end {name}")
+
+    a1 = Update.de_json(make.message("1", user_id=1), None)
+    a2 = Update.de_json(make.message("2", user_id=1), None)
+    b1 = Update.de_json(make.message("3", user_id=2), None)
+    await asyncio.gather(
+        processor.process_update(a1, work("a1", 0.05)),
+        processor.process_update(a2, work("a2", 0.0)),
+        processor.process_update(b1, work("b1", 0.0)),
+    )
+    assert log.index("end a1") < log.index("start a2")  # same chat: in order
+    assert log.index("end b1") < log.index("end a1")  # other chat: not held up
+    assert not processor._locks
+
+
+# --- addressing ------------------------------------------------------------------------------
+
+
+def message(data: dict[str, object]) -> Message:
+    update = Update.de_json(data, None)
+    assert update.message is not None
+    return update.message
+
+
+def test_mention_is_removed_case_insensitively() -> None:
+    make = Factory()
+    msg = message(make.mention("what is SQL?", username=BOT_USERNAME.upper()))
+    assert addressed_text(msg, BOT_ID, BOT_USERNAME) == "what is SQL?"
+
+
+def test_mention_in_the_middle() -> None:
+    make = Factory()
+    text = f"hey @{BOT_USERNAME}, what is git"
+    data = make.message(text, chat=group_chat(), entities=[{"type": "mention", "offset": 4, "length": len(BOT_USERNAME) + 1}])
+    assert addressed_text(message(data), BOT_ID, BOT_USERNAME) == "hey , what is git"
+
+
+def test_forum_topic_opened_by_the_bot_is_not_a_reply_to_it() -> None:
+    make = Factory()
+    opener = make.bot_message()
+    opener["forum_topic_created"] = {"name": "FAQ", "icon_color": 0}
+    data = make.message("chatting", chat=group_chat(), reply_to=opener, is_topic_message=True, message_thread_id=5)
+    assert addressed_text(message(data), BOT_ID, BOT_USERNAME) is None
