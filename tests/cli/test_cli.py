@@ -111,3 +111,12 @@ def test_console_script_speaks_the_batch_contract() -> None:
     )
     (line,) = result.stdout.splitlines()
     assert json.loads(line)["kind"] == "answer"
+
+
+def test_chat_keeps_context_and_offers_numbered_choices(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO("which frameworks for java?\nand for python?\n1\n\n"))
+    assert main(["chat"]) == 0
+    out = capsys.readouterr().out
+    assert "Spring" in out
+    assert "Django" in out
+    assert "1." in out, "suggestions are numbered"
