@@ -74,18 +74,19 @@ class Analyzer:
         self._frequency: Mapping[str, int] = vocabulary if isinstance(vocabulary, Mapping) else {}
         self.lexicon = lexicon
         phrases = {**lexicon.synonyms, **{k: f"{ENTITY_MARK}{k}" for k in lexicon.entity_aliases}}
-        self._phrases = sorted(
-            (tuple(p.split()) for p in phrases if " " in p), key=len, reverse=True
-        )
+        self._phrases = sorted((tuple(p.split()) for p in phrases if " " in p), key=len, reverse=True)
         self._phrase_first = {p[0] for p in self._phrases}
         self._phrase_words = {w for p in self._phrases for w in p}
         # Words the lexicon maps or produces are already canonical: stemming them would break the mapping.
         self._unstemmed = (
             lexicon.stopwords | set(lexicon.synonyms) | set(lexicon.synonyms.values()) | set(lexicon.entity_aliases) | self._phrase_words
         )
-        self.vocabulary = frozenset(vocabulary) | set(lexicon.synonyms.values()) | {
-            w for phrase in list(lexicon.synonyms) + list(lexicon.entity_aliases) for w in phrase.split()
-        } | lexicon.stopwords
+        self.vocabulary = (
+            frozenset(vocabulary)
+            | set(lexicon.synonyms.values())
+            | {w for phrase in list(lexicon.synonyms) + list(lexicon.entity_aliases) for w in phrase.split()}
+            | lexicon.stopwords
+        )
         self._stems = frozenset(stem(w) for w in self.vocabulary)
         by_letter: dict[str, list[str]] = {}
         for word in self.vocabulary:
@@ -114,10 +115,8 @@ class Analyzer:
                     unknown.append(entity[1])
                     tokens.append(entity[1])
                     continue
-            if raw in self.lexicon.synonyms or entity is None:
-                token = self.lexicon.synonyms.get(raw, raw)
-            else:
-                token = ENTITY_MARK + entity[0]
+            # A framework name is both a synonym ("framework") and an entity alias (its language).
+            token = self.lexicon.synonyms.get(raw, raw) if raw in self.lexicon.synonyms or entity is None else ENTITY_MARK + entity[0]
             if not (tokens and tokens[-1] == token and token.startswith(ENTITY_MARK)):
                 tokens.append(token)
         stop = self.lexicon.stopwords

@@ -46,14 +46,23 @@ def ask_jsonl(dialogue: Dialogue, source: TextIO, sink: TextIO) -> None:
             reply = dialogue.respond(request["text"], None if conversation is None else str(conversation))
             out = reply_json(request["text"], reply)
         except ValueError as exc:
-            out = {"text": None, "answer": "", "kind": "fallback", "intent": None, "score": 0.0,
-                   "suggestions": [], "error": f"bad input line: {exc}"}
+            out = {
+                "text": None,
+                "answer": "",
+                "kind": "fallback",
+                "intent": None,
+                "score": 0.0,
+                "suggestions": [],
+                "error": f"bad input line: {exc}",
+            }
         sink.write(json.dumps(out, ensure_ascii=False) + "\n")
         sink.flush()
 
 
 def _chat(dialogue: Dialogue, console: Console) -> int:
-    console.print("[bold]faqbot chat[/bold]: ask about the backend developer job. Empty line or Ctrl-D to quit; a number picks a suggestion.")
+    console.print(
+        "[bold]faqbot chat[/bold]: ask about the backend developer job. Empty line or Ctrl-D to quit; a number picks a suggestion."
+    )
     choices: list[str] = []
     while True:
         try:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from bot.analyzer import ENTITY_MARK
 from bot.engine import Engine
 from bot.models import Match, Reply, Suggestion
-from bot.text import split_sentences
+from bot.text import split_questions
 
 MAX_INPUT_CHARS = 4000
 MAX_SENTENCES = 6
@@ -69,14 +69,16 @@ def respond(text: str, context: Context, engine: Engine, settings: DialogueSetti
     messages = engine.kb.messages
     text = text or ""
     too_long = len(text) > MAX_INPUT_CHARS
-    sentences = split_sentences(text[:MAX_INPUT_CHARS])[:MAX_SENTENCES]
+    sentences = split_questions(text[:MAX_INPUT_CHARS])[:MAX_SENTENCES]
     if not sentences or not engine.matcher.analyzer.analyse(" ".join(sentences)).tokens:
         return Reply(messages["empty"], "fallback", None, 0.0, suggestions=_popular(engine))
 
     outcomes = [_respond_one(s, context, engine, settings) for s in sentences]
     if len(sentences) > 1:
         whole = _respond_one(" ".join(sentences), context, engine, settings)
-        if not any(o.answered for o in outcomes) or (whole.answered and whole.reply.score > max(o.reply.score for o in outcomes if o.answered)):
+        if not any(o.answered for o in outcomes) or (
+            whole.answered and whole.reply.score > max(o.reply.score for o in outcomes if o.answered)
+        ):
             outcomes = [whole]
     answered = [o.reply for o in outcomes if o.answered]
     if not answered:
@@ -183,10 +185,15 @@ def _answer(engine: Engine, intent_id: str, score: float, entities: Mapping[str,
 
 def _fallback(engine: Engine, match: Match, settings: DialogueSettings) -> Reply:
     kb = engine.kb
-    close = [] if match.out_of_scope >= match.score else [
-        c for c in ((match.intent, match.score), *((r.intent, r.score) for r in match.runners_up))
-        if c[0] is not None and c[1] >= settings.suggest and kb.intents[c[0]].kind == "answer"
-    ]
+    close = (
+        []
+        if match.out_of_scope >= match.score
+        else [
+            c
+            for c in ((match.intent, match.score), *((r.intent, r.score) for r in match.runners_up))
+            if c[0] is not None and c[1] >= settings.suggest and kb.intents[c[0]].kind == "answer"
+        ]
+    )
     if close:
         suggestions = tuple(Suggestion(i, kb.title(i)) for i, _ in close[:3] if i is not None)
         return Reply(kb.messages["fallback_suggest"], "fallback", None, match.score, suggestions)
@@ -211,7 +218,9 @@ def _popular(engine: Engine) -> tuple[Suggestion, ...]:
 class Dialogue:
     """Conversations and their contexts, answered by whatever engine `engine` returns now."""
 
-    def __init__(self, engine: Callable[[], Engine], settings: DialogueSettings | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, engine: Callable[[], Engine], settings: DialogueSettings | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._engine = engine
         self.settings = settings or DialogueSettings()
         self._clock = clock

@@ -11,6 +11,7 @@ import json
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +97,7 @@ class Report:
         bounds = list(edges)
         rows = []
         scored = [o for o in self.outcomes if o.case.intent is not None]
-        for low, high in zip(bounds, bounds[1:], strict=False):
+        for low, high in pairwise(bounds):
             band = [o for o in scored if low <= o.reply.score < high]
             if band:
                 right = sum(o.reply.intent == o.case.intent for o in band)
@@ -112,12 +113,18 @@ def load_cases(path: Path) -> list[Case]:
             continue
         try:
             raw: dict[str, Any] = json.loads(line)
-            cases.append(Case(
-                id=str(raw.get("id", number)), category=str(raw.get("category", "other")), text=str(raw["text"]),
-                want=str(raw.get("want", "answer")), conversation=raw.get("conversation"), intent=raw.get("intent"),
-                expect=tuple(tuple(str(a) for a in group) for group in raw.get("expect", [])),
-                forbid=tuple(str(f) for f in raw.get("forbid", [])),
-            ))
+            cases.append(
+                Case(
+                    id=str(raw.get("id", number)),
+                    category=str(raw.get("category", "other")),
+                    text=str(raw["text"]),
+                    want=str(raw.get("want", "answer")),
+                    conversation=raw.get("conversation"),
+                    intent=raw.get("intent"),
+                    expect=tuple(tuple(str(a) for a in group) for group in raw.get("expect", [])),
+                    forbid=tuple(str(f) for f in raw.get("forbid", [])),
+                )
+            )
         except (ValueError, KeyError, TypeError) as exc:
             raise ValueError(f"{path}:{number}: not a valid case: {exc}") from exc
     return cases

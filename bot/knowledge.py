@@ -155,7 +155,12 @@ class _Reader:
             return ()
         for v in value:
             if isinstance(v, bool):
-                self.problem(path, f"{str(v).lower()!r} was read as yes/no: YAML reads on, off, yes, no as booleans; put the word in quotes", intent, key)
+                self.problem(
+                    path,
+                    f"{str(v).lower()!r} was read as yes/no: YAML reads on, off, yes, no as booleans; put the word in quotes",
+                    intent,
+                    key,
+                )
         items = tuple(str(v).strip() for v in value)
         if any(not v for v in items):
             self.problem(path, "contains an empty entry", intent, key)
@@ -297,7 +302,9 @@ def _load_messages(reader: _Reader, folder: Path) -> dict[str, str]:
     return messages
 
 
-def _load_intents(reader: _Reader, intents_dir: Path, content_dir: Path, entities: Mapping[str, Mapping[str, EntityValue]]) -> dict[str, Intent]:
+def _load_intents(
+    reader: _Reader, intents_dir: Path, content_dir: Path, entities: Mapping[str, Mapping[str, EntityValue]]
+) -> dict[str, Intent]:
     intents: dict[str, Intent] = {}
     for path in sorted(intents_dir.glob("*.yaml")) + sorted(intents_dir.glob("*.yml")):
         if path.name.startswith("_"):
@@ -332,14 +339,24 @@ def _load_intents(reader: _Reader, intents_dir: Path, content_dir: Path, entitie
             reader.problem(path, f"answer file for unknown intent {base!r} (no intents/{base}.yaml)")
         elif variant and variant not in intents[base].variants:
             entity = intents[base].entity
-            reader.problem(path, f"variant {variant!r} is not a value of entity {entity!r}" if entity else "intent has no `entity`, so it cannot have variant answers", base)
+            reader.problem(
+                path,
+                f"variant {variant!r} is not a value of entity {entity!r}"
+                if entity
+                else "intent has no `entity`, so it cannot have variant answers",
+                base,
+            )
     return intents
 
 
-def _intent(reader: _Reader, path: Path, data: Mapping[str, Any], content_dir: Path, entities: Mapping[str, Mapping[str, EntityValue]]) -> Intent | None:
+def _intent(
+    reader: _Reader, path: Path, data: Mapping[str, Any], content_dir: Path, entities: Mapping[str, Mapping[str, EntityValue]]
+) -> Intent | None:
     intent_id = data.get("id")
     if not isinstance(intent_id, str) or not ID_PATTERN.match(intent_id):
-        reader.problem(path, "must be lowercase letters, digits and underscores, starting with a letter", str(intent_id) if intent_id else None, "id")
+        reader.problem(
+            path, "must be lowercase letters, digits and underscores, starting with a letter", str(intent_id) if intent_id else None, "id"
+        )
         return None
     if intent_id != path.stem:
         reader.problem(path, f"id {intent_id!r} must match the file name {path.stem!r}", intent_id, "id")

@@ -69,9 +69,9 @@ class Matcher:
 
     def __init__(self, kb: KnowledgeBase) -> None:
         phrasings: list[tuple[str, str]] = []
-        for intent in kb.intents.values():
-            for text in (*intent.examples, *intent.keywords, intent.title):
-                phrasings.append((intent.id, text))
+        for spec in kb.intents.values():
+            for text in (*spec.examples, *spec.keywords, spec.title):
+                phrasings.append((spec.id, text))
         phrasings.extend((OUT_OF_SCOPE, text) for text in kb.out_of_scope)
         vocabulary = Counter(w for _, text in phrasings for w in normalise(text, kb.lexicon.symbols).split())
         self.analyzer = Analyzer(kb.lexicon, vocabulary)
@@ -104,9 +104,7 @@ class Matcher:
             sizes[entry.intent] += 1
             for word in entry.content:
                 counts[entry.intent][word] += 1
-        self.centroids = {
-            intent: {w: n / sizes[intent] * self.weights[w] for w, n in words.items()} for intent, words in counts.items()
-        }
+        self.centroids = {intent: {w: n / sizes[intent] * self.weights[w] for w, n in words.items()} for intent, words in counts.items()}
         self.centroid_norms = {i: math.sqrt(sum(v * v for v in c.values())) for i, c in self.centroids.items()}
         self.postings: dict[str, list[int]] = defaultdict(list)
         for index, entry in enumerate(self.entries):

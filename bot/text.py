@@ -21,6 +21,8 @@ _CONTRACTIONS = (
 _NON_WORD = re.compile(r"[^0-9a-z]+")
 _REPEATS = re.compile(r"([a-z])\1{2,}")
 _SENTENCE_END = re.compile(r"(?<=[?!;])\s*|(?<=\.)\s+|\n+")
+_QUESTION_WORDS = r"what|which|how|who|where|why|when|do|does|did|is|are|can|could|should|will|would|am"
+_AND_QUESTION = re.compile(rf",?\s+(?:and|also|plus)\s+(?=(?:{_QUESTION_WORDS})\b)", re.IGNORECASE)
 
 
 def normalise(text: str, symbols: Mapping[str, str] | None = None) -> str:
@@ -46,3 +48,9 @@ def normalise(text: str, symbols: Mapping[str, str] | None = None) -> str:
 def split_sentences(text: str) -> list[str]:
     """Split a message into sentences (after ? ! ; a full stop and a space, line breaks)."""
     return [part.strip() for part in _SENTENCE_END.split(text) if part and part.strip()]
+
+
+def split_questions(text: str) -> list[str]:
+    """Split a message into the questions it asks: its sentences, and clauses joined by
+    "and" + a question word ("what do they earn and which school is best")."""
+    return [part.strip() for sentence in split_sentences(text) for part in _AND_QUESTION.split(sentence) if part.strip()]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot.engine import Engine
 from bot.knowledge import KnowledgeBase, KnowledgeBaseError, Problem, load
 from bot.matcher import Matcher
 
@@ -11,10 +12,25 @@ from bot.matcher import Matcher
 def validate(root: Path) -> list[Problem]:
     """Return all problems of the knowledge base under `root` (empty when it is fine)."""
     try:
-        kb = load(root)
+        validated_engine(root)
     except KnowledgeBaseError as exc:
         return exc.problems
-    return confusions(kb, Matcher(kb))
+    return []
+
+
+def validated_engine(root: Path, check_confusions: bool = True) -> Engine:
+    """Load and index the knowledge base under `root` after every check of `validate` (loading it once).
+
+    Raise KnowledgeBaseError with all problems. `check_confusions=False` keeps only the
+    loading checks (those `engine.build` makes), skipping the slower confusion check.
+    """
+    kb = load(root)
+    matcher = Matcher(kb)
+    if check_confusions:
+        problems = confusions(kb, matcher)
+        if problems:
+            raise KnowledgeBaseError(problems)
+    return Engine(kb, matcher)
 
 
 def confusions(kb: KnowledgeBase, matcher: Matcher) -> list[Problem]:
@@ -26,13 +42,24 @@ def confusions(kb: KnowledgeBase, matcher: Matcher) -> list[Problem]:
             match = matcher.match_analysis(analysis, limit=len(kb.intents), leave_out=analysis.text)
             if match.intent not in (None, intent.id):
                 own_score = next((c.score for c in match.runners_up if c.intent == intent.id), 0.0)
-                problems.append(Problem(
-                    _rel(kb, intent.source), f"example {example!r} matches intent {match.intent!r} ({match.score:.2f}) better than its own ({own_score:.2f})",
-                    intent.id, "examples"))
+                problems.append(
+                    Problem(
+                        _rel(kb, intent.source),
+                        f"example {example!r} matches intent {match.intent!r} ({match.score:.2f}) better than its own ({own_score:.2f})",
+                        intent.id,
+                        "examples",
+                    )
+                )
             elif match.out_of_scope > match.score:
-                problems.append(Problem(
-                    _rel(kb, intent.source), f"example {example!r} is closer to an out-of-scope example ({match.out_of_scope:.2f}) than to its intent ({match.score:.2f})",
-                    intent.id, "examples"))
+                problems.append(
+                    Problem(
+                        _rel(kb, intent.source),
+                        f"example {example!r} is closer to an out-of-scope example ({match.out_of_scope:.2f})"
+                        f" than to its intent ({match.score:.2f})",
+                        intent.id,
+                        "examples",
+                    )
+                )
     return problems
 
 

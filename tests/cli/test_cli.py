@@ -40,7 +40,7 @@ def test_jsonl_answers_each_line_in_order_with_shared_context(dialogue: Dialogue
     ]
     out = _batch(dialogue, lines)
     assert [o["text"] for o in out] == [json.loads(line)["text"] for line in lines]
-    assert all(KEYS <= set(o) for o in out)
+    assert all(set(o) >= KEYS for o in out)
     assert [o["kind"] for o in out] == ["answer", "smalltalk", "answer", "fallback"]
     assert "django" in str(out[2]["answer"]).lower()
     assert "spring" not in str(out[2]["answer"]).lower()
@@ -64,7 +64,7 @@ def test_ask_prints_the_answer(capsys: pytest.CaptureFixture[str]) -> None:
 def test_ask_json_prints_the_reply_object(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["ask", "--json", "junior backend salary"]) == 0
     reply = json.loads(capsys.readouterr().out)
-    assert KEYS <= set(reply)
+    assert set(reply) >= KEYS
     assert reply["intent"] == "salary"
     assert reply["follow_ups"]
 
@@ -75,7 +75,7 @@ def test_validate_exit_status(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     (tmp_path / "content" / "cto.md").unlink()
     assert main(["validate", "--kb", str(tmp_path)]) == 1
     out = capsys.readouterr().out
-    assert "content/cto.md" in out and "cto" in out
+    assert "content/cto.md" in out
 
 
 def test_broken_kb_gives_a_clear_error_not_a_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -88,12 +88,17 @@ def test_broken_kb_gives_a_clear_error_not_a_traceback(tmp_path: Path, capsys: p
 def test_eval_prints_rates(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cases = tmp_path / "cases.jsonl"
     cases.write_text(
-        json.dumps({"id": "a", "category": "paraphrase", "text": "backend salary", "want": "answer", "intent": "salary", "expect": [["30"]]}) + "\n"
-        + json.dumps({"id": "b", "category": "oos", "text": "how to knit a scarf", "want": "decline"}) + "\n"
+        json.dumps(
+            {"id": "a", "category": "paraphrase", "text": "backend salary", "want": "answer", "intent": "salary", "expect": [["30"]]}
+        )
+        + "\n"
+        + json.dumps({"id": "b", "category": "oos", "text": "how to knit a scarf", "want": "decline"})
+        + "\n"
     )
     assert main(["eval", str(cases)]) == 0
     out = capsys.readouterr().out
-    assert "in-scope 1/1" in out and "declined 1/1" in out
+    assert "in-scope 1/1" in out
+    assert "declined 1/1" in out
 
 
 def test_eval_reports_a_malformed_case_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

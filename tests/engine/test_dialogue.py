@@ -4,7 +4,7 @@ from collections.abc import Callable
 
 import pytest
 
-from bot.dialogue import Dialogue, DialogueSettings, respond, Context
+from bot.dialogue import Context, Dialogue, DialogueSettings, respond
 from bot.engine import Engine
 from bot.render import plain
 

@@ -1,6 +1,6 @@
 import pytest
 
-from bot.text import normalise, split_sentences
+from bot.text import normalise, split_questions, split_sentences
 
 
 @pytest.mark.parametrize(
@@ -34,3 +34,16 @@ def test_normalise_applies_symbols_before_punctuation() -> None:
 )
 def test_split_sentences(text: str, expected: list[str]) -> None:
     assert split_sentences(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("what do they earn and which school is best?", ["what do they earn", "which school is best?"]),
+        ("Salary? And do I need a degree", ["Salary?", "And do I need a degree"]),
+        ("frameworks for java and python", ["frameworks for java and python"]),
+        ("skills and qualities", ["skills and qualities"]),
+    ],
+)
+def test_split_questions(text: str, expected: list[str]) -> None:
+    assert split_questions(text) == expected

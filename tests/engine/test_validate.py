@@ -33,25 +33,137 @@ def _borrow_example(intent: str, owner: str) -> Callable[[Path], None]:
 
 MUTATIONS: list[tuple[str, Callable[[Path], None], str, str | None, str | None, str]] = [
     # (name, mutation, file, intent, field, words in the message)
-    ("yaml syntax", lambda kb: _edit(kb / "intents" / "cto.yaml", "title:", "title: [unclosed\nx:"), "intents/cto.yaml", None, None, "YAML syntax error"),
-    ("missing version", lambda kb: _edit(kb / "intents" / "cto.yaml", "version: 1\n", ""), "intents/cto.yaml", None, "version", "version must be 1"),
+    (
+        "yaml syntax",
+        lambda kb: _edit(kb / "intents" / "cto.yaml", "title:", "title: [unclosed\nx:"),
+        "intents/cto.yaml",
+        None,
+        None,
+        "YAML syntax error",
+    ),
+    (
+        "missing version",
+        lambda kb: _edit(kb / "intents" / "cto.yaml", "version: 1\n", ""),
+        "intents/cto.yaml",
+        None,
+        "version",
+        "version must be 1",
+    ),
     ("missing title", lambda kb: _edit(kb / "intents" / "cto.yaml", "title:", "titel:"), "intents/cto.yaml", "cto", "title", "missing"),
-    ("unknown field", lambda kb: _edit(kb / "intents" / "cto.yaml", "examples:", "colour: red\nexamples:"), "intents/cto.yaml", "cto", "colour", "unknown field"),
-    ("bad kind", lambda kb: _edit(kb / "intents" / "cto.yaml", "examples:", "kind: joke\nexamples:"), "intents/cto.yaml", "cto", "kind", "must be"),
-    ("id differs from file", lambda kb: _edit(kb / "intents" / "cto.yaml", "id: cto", "id: chief"), "intents/cto.yaml", "chief", "id", "must match the file name"),
-    ("duplicate id", lambda kb: (kb / "intents" / "cto_copy.yaml").write_text((kb / "intents" / "cto.yaml").read_text()), "intents/cto_copy.yaml", "cto", "id", "duplicate id"),
-    ("too few examples", lambda kb: _edit(kb / "intents" / "cto.yaml", "examples:\n", "examples: []\nold_examples:\n"), "intents/cto.yaml", "cto", "examples", "at least"),
-    ("example under two intents", _borrow_example("cto", "full_stack"), "intents/full_stack.yaml", "full_stack", "examples", "also listed under intent 'cto'"),
-    ("example closer to another intent", _append_example("cto", "what is the average salary of a junior backend developer in the US"), "intents/cto.yaml", "cto", "examples", "better than its own"),
-    ("follow-up nowhere", lambda kb: _edit(kb / "intents" / "cto.yaml", "follow_ups: [", "follow_ups: [nowhere, "), "intents/cto.yaml", "cto", "follow_ups", "'nowhere' is not an intent"),
+    (
+        "unknown field",
+        lambda kb: _edit(kb / "intents" / "cto.yaml", "examples:", "colour: red\nexamples:"),
+        "intents/cto.yaml",
+        "cto",
+        "colour",
+        "unknown field",
+    ),
+    (
+        "bad kind",
+        lambda kb: _edit(kb / "intents" / "cto.yaml", "examples:", "kind: joke\nexamples:"),
+        "intents/cto.yaml",
+        "cto",
+        "kind",
+        "must be",
+    ),
+    (
+        "id differs from file",
+        lambda kb: _edit(kb / "intents" / "cto.yaml", "id: cto", "id: chief"),
+        "intents/cto.yaml",
+        "chief",
+        "id",
+        "must match the file name",
+    ),
+    (
+        "duplicate id",
+        lambda kb: (kb / "intents" / "cto_copy.yaml").write_text((kb / "intents" / "cto.yaml").read_text()),
+        "intents/cto_copy.yaml",
+        "cto",
+        "id",
+        "duplicate id",
+    ),
+    (
+        "too few examples",
+        lambda kb: _edit(kb / "intents" / "cto.yaml", "examples:\n", "examples: []\nold_examples:\n"),
+        "intents/cto.yaml",
+        "cto",
+        "examples",
+        "at least",
+    ),
+    (
+        "example under two intents",
+        _borrow_example("cto", "full_stack"),
+        "intents/full_stack.yaml",
+        "full_stack",
+        "examples",
+        "also listed under intent 'cto'",
+    ),
+    (
+        "example closer to another intent",
+        _append_example("cto", "what is the average salary of a junior backend developer in the US"),
+        "intents/cto.yaml",
+        "cto",
+        "examples",
+        "better than its own",
+    ),
+    (
+        "follow-up nowhere",
+        lambda kb: _edit(kb / "intents" / "cto.yaml", "follow_ups: [", "follow_ups: [nowhere, "),
+        "intents/cto.yaml",
+        "cto",
+        "follow_ups",
+        "'nowhere' is not an intent",
+    ),
     ("missing answer", lambda kb: (kb / "content" / "cto.md").unlink(), "content/cto.md", "cto", "answer", "missing"),
     ("unused answer", lambda kb: (kb / "content" / "astronaut.md").write_text("hi"), "content/astronaut.md", None, None, "unknown intent"),
-    ("answer too long", lambda kb: (kb / "content" / "cto.md").write_text("word " * 300), "content/cto.md", "cto", "answer", "limit is 800"),
-    ("variant of unknown value", lambda kb: (kb / "content" / "frameworks.cobol.md").write_text("x"), "content/frameworks.cobol.md", "frameworks", None, "not a value"),
-    ("unknown entity type", lambda kb: _edit(kb / "intents" / "cto.yaml", "examples:", "entity: planet\nexamples:"), "intents/cto.yaml", "cto", "entity", "unknown entity type"),
-    ("yaml boolean", lambda kb: _edit(kb / "intents" / "cto.yaml", "keywords: [", "keywords: [yes, "), "intents/cto.yaml", "cto", "keywords", "quotes"),
-    ("missing message", lambda kb: _edit(kb / "content" / "_messages.yaml", "empty:", "emptiness:"), "content/_messages.yaml", None, "empty", "missing"),
-    ("topic group names unknown intent", lambda kb: _edit(kb / "intents" / "_topics.yaml", "intents: [definition,", "intents: [ghost, definition,"), "intents/_topics.yaml", "ghost", "groups", "not an intent"),
+    (
+        "answer too long",
+        lambda kb: (kb / "content" / "cto.md").write_text("word " * 300),
+        "content/cto.md",
+        "cto",
+        "answer",
+        "limit is 800",
+    ),
+    (
+        "variant of unknown value",
+        lambda kb: (kb / "content" / "frameworks.cobol.md").write_text("x"),
+        "content/frameworks.cobol.md",
+        "frameworks",
+        None,
+        "not a value",
+    ),
+    (
+        "unknown entity type",
+        lambda kb: _edit(kb / "intents" / "cto.yaml", "examples:", "entity: planet\nexamples:"),
+        "intents/cto.yaml",
+        "cto",
+        "entity",
+        "unknown entity type",
+    ),
+    (
+        "yaml boolean",
+        lambda kb: _edit(kb / "intents" / "cto.yaml", "keywords: [", "keywords: [yes, "),
+        "intents/cto.yaml",
+        "cto",
+        "keywords",
+        "quotes",
+    ),
+    (
+        "missing message",
+        lambda kb: _edit(kb / "content" / "_messages.yaml", "empty:", "emptiness:"),
+        "content/_messages.yaml",
+        None,
+        "empty",
+        "missing",
+    ),
+    (
+        "topic group names unknown intent",
+        lambda kb: _edit(kb / "intents" / "_topics.yaml", "intents: [definition,", "intents: [ghost, definition,"),
+        "intents/_topics.yaml",
+        "ghost",
+        "groups",
+        "not an intent",
+    ),
 ]
 
 
@@ -61,7 +173,9 @@ def test_shipped_knowledge_base_is_valid() -> None:
 
 
 @pytest.mark.parametrize(("name", "mutate", "file", "intent", "field", "words"), MUTATIONS, ids=[m[0] for m in MUTATIONS])
-def test_validate_reports_problem(kb_copy: Path, name: str, mutate: Callable[[Path], None], file: str, intent: str | None, field: str | None, words: str) -> None:
+def test_validate_reports_problem(
+    kb_copy: Path, name: str, mutate: Callable[[Path], None], file: str, intent: str | None, field: str | None, words: str
+) -> None:
     mutate(kb_copy)
     problems = validate(kb_copy)
     matching = [p for p in problems if p.file == file and p.intent == intent and p.field == field and words in p.message]
@@ -71,5 +185,6 @@ def test_validate_reports_problem(kb_copy: Path, name: str, mutate: Callable[[Pa
 def test_yaml_syntax_error_has_a_line_number(kb_copy: Path) -> None:
     (kb_copy / "intents" / "cto.yaml").write_text("version: 1\nid: cto\ntitle: [oops\n")
     problem: Problem = next(p for p in validate(kb_copy) if "YAML" in p.message)
-    assert problem.line is not None and problem.line >= 3
-    assert ":%d:" % problem.line in str(problem) or str(problem).startswith(f"intents/cto.yaml:{problem.line}")
+    assert problem.line is not None
+    assert problem.line >= 3
+    assert str(problem).startswith(f"intents/cto.yaml:{problem.line}:")
