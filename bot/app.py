@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import logging
+import os
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -93,6 +94,8 @@ def build_application(
     Raises ValueError if the token is missing or malformed.
     """
     token = settings.token()
+    # Opt in to PTB's future timedelta durations; without it a 429 (RetryAfter) emits a deprecation warning.
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
     timeout = settings.telegram_timeout
     if request is None:
         request = HTTPXRequest(read_timeout=timeout, write_timeout=timeout, connect_timeout=timeout, pool_timeout=timeout)
