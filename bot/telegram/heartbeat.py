@@ -18,6 +18,7 @@ from pathlib import Path
 INTERVAL = 15.0
 MAX_AGE = 60.0
 FILE_NAME = "heartbeat"
+RECHECK = 0.5
 
 _LOG = logging.getLogger(__name__)
 
@@ -65,9 +66,12 @@ class Heartbeat:
 
     async def _run(self) -> None:
         while True:
+            beat = False
             try:
                 if self._alive():
                     touch(self.path)
+                    beat = True
             except OSError as exc:
                 _LOG.warning("cannot write heartbeat file %s: %s", self.path, exc)
-            await asyncio.sleep(self._interval)
+            # Until the first beat (start-up, or Telegram unreachable) look again soon.
+            await asyncio.sleep(self._interval if beat else min(self._interval, RECHECK))

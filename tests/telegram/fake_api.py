@@ -137,11 +137,10 @@ class FakeBotAPI:
     def message(self, chat_id: int, message_id: int) -> JSON:
         return next(m for m in self.sent if m["chat"]["id"] == chat_id and m["message_id"] == message_id)
 
-    async def wait_for(self, condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    async def wait_for(self, condition: Callable[[], bool], within: float = 10.0) -> None:
         """Wait until `condition()` holds (re-checked whenever a request is carried out)."""
-        async with asyncio.timeout(timeout):
-            async with self._changed:
-                await self._changed.wait_for(condition)
+        async with asyncio.timeout(within), self._changed:
+            await self._changed.wait_for(condition)
 
     def _notify(self) -> None:
         async def notify() -> None:

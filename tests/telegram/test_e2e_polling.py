@@ -82,7 +82,7 @@ class Script:
     async def say(self, update: JSON, chat_id: int, replies: int = 1) -> list[JSON]:
         before = len(self.api.messages_to(chat_id))
         self.api.push(update)
-        await self.api.wait_for(lambda: len(self.api.messages_to(chat_id)) >= before + replies, timeout=8)
+        await self.api.wait_for(lambda: len(self.api.messages_to(chat_id)) >= before + replies, within=8)
         return self.api.messages_to(chat_id)[before:]
 
     async def ask(self, text: str, user_id: int = 111) -> JSON:
@@ -157,7 +157,7 @@ async def ask_many(api: FakeBotAPI, questions: dict[int, str]) -> None:
     make = Factory(start=500)
     for user_id, text in questions.items():
         api.push(make.message(text, user_id=user_id))
-    await api.wait_for(lambda: all(api.messages_to(u) for u in questions), timeout=15)
+    await api.wait_for(lambda: all(api.messages_to(u) for u in questions), within=15)
     await asyncio.sleep(SETTLE)
 
 
@@ -224,9 +224,9 @@ async def test_a_slow_user_does_not_hold_up_the_others(fake_api: FakeBotAPI, eng
         fake_api.push(make.message("what is git?", user_id=301))
         await fake_api.wait_for(lambda: fake_api.attempts.get("sendMessage", 0) >= 1)
         fake_api.push(make.message("what is sql used for?", user_id=302))
-        await fake_api.wait_for(lambda: bool(fake_api.messages_to(302)), timeout=1.0)  # before 301's retry
+        await fake_api.wait_for(lambda: bool(fake_api.messages_to(302)), within=1.0)  # before 301's retry
         assert not fake_api.messages_to(301)
-        await fake_api.wait_for(lambda: bool(fake_api.messages_to(301)), timeout=5)
+        await fake_api.wait_for(lambda: bool(fake_api.messages_to(301)), within=5)
 
 
 async def test_flood_from_one_user_gets_one_slow_down(fake_api: FakeBotAPI, engine: Engine, tmp_path: Path) -> None:

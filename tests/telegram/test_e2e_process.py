@@ -1,0 +1,182 @@
+"""End to end through the `faqbot` command in a subprocess: polling, webhook, SIGTERM, token errors, health."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.telegram.heartbeat import heartbeat_path, is_fresh, touch
+from tests.telegram.conftest import PROJECT
+from tests.telegram.factories import BOT_USER, TOKEN, Factory
+from tests.telegram.fake_api import FakeBotAPI
+
+SECRET = "webhook-secret_0123456789"
+SCRUBBED = ("TELEGRAM_", "WEBHOOK_", "MODE", "FAQBOT_", "LOG_LEVEL", "ADMIN_IDS", "USER_RATE", "USER_HASH_SALT")
+
+
+@pytest.fixture
+async def fake_api() -> AsyncIterator[FakeBotAPI]:
+    server = FakeBotAPI(TOKEN, BOT_USER)
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+def environment(tmp_path: Path, **values: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(SCRUBBED)}
+    env.update({"FAQBOT_KB": str(PROJECT), "FAQBOT_DATA_DIR": str(tmp_path / "data"), "PYTHONUNBUFFERED": "1"})
+    env.update(values)
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@asynccontextmanager
+async def faqbot_run(tmp_path: Path, env: dict[str, str]) -> AsyncIterator[asyncio.subprocess.Process]:
+    """`faqbot run` in a subprocess (stderr to tmp_path/stderr.log); SIGTERM and a clean exit afterwards."""
+    log = (tmp_path / "stderr.log").open("wb")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    try:
+        yield process
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                async with asyncio.timeout(10):
+                    await process.wait()
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+        log.close()
+
+
+def run_cli(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], cwd=tmp_path, env=environment(tmp_path, **env),
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+
+
+async def test_faqbot_run_polls_answers_and_stops_cleanly_on_sigterm(fake_api: FakeBotAPI, tmp_path: Path) -> None:
+    env = environment(
+        tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_URL=fake_api.base_url, TELEGRAM_TIMEOUT="1",
+        TELEGRAM_POLL_TIMEOUT="1", LOG_LEVEL="DEBUG",
+    )
+    make = Factory()
+    async with faqbot_run(tmp_path, env) as process:
+        fake_api.push(make.message("what is git?", user_id=111))
+        await fake_api.wait_for(lambda: bool(fake_api.messages_to(111)), within=20)
+        assert "Git" in fake_api.messages_to(111)[0]["text"]
+        assert fake_api.of("setMyCommands")
+        path = heartbeat_path(tmp_path / "data")
+        for _ in range(50):  # another process writes it: poll, bounded
+            if is_fresh(path):
+                break
+            await asyncio.sleep(0.1)
+        assert is_fresh(path)
+        process.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(10):
+            assert await process.wait() == 0
+    log = (tmp_path / "stderr.log").read_text()
+    assert "kind=text" in log
+    assert "text='what is git?'" in log  # DEBUG level shows the question
+    assert TOKEN not in log
+    assert TOKEN.split(":")[1] not in log
+    assert "Traceback" not in log
+
+
+async def test_webhook_mode_checks_the_secret_token(fake_api: FakeBotAPI, tmp_path: Path) -> None:
+    port = free_port()
+    env = environment(
+        tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_URL=fake_api.base_url, TELEGRAM_TIMEOUT="2", MODE="webhook",
+        WEBHOOK_URL=f"http://127.0.0.1:{port}/telegram/hook", WEBHOOK_SECRET=SECRET, WEBHOOK_LISTEN="127.0.0.1",
+        WEBHOOK_PORT=str(port),
+    )
+    make = Factory()
+    url = f"http://127.0.0.1:{port}/telegram/hook"
+    async with faqbot_run(tmp_path, env) as process:
+        await fake_api.wait_for(lambda: fake_api.webhook is not None, within=20)
+        webhook = fake_api.webhook
+        assert webhook is not None
+        assert webhook["url"] == url
+        assert webhook["secret_token"] == SECRET
+        assert "callback_query" in webhook["allowed_updates"]
+        async with httpx.AsyncClient(timeout=5) as client:
+            response = None
+            async with asyncio.timeout(10):
+                while response is None:
+                    try:
+                        response = await client.post(url, json=make.message("what is sql used for?", user_id=111),
+                                                     headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
+                    except httpx.TransportError:
+                        await asyncio.sleep(0.1)
+            assert response.status_code == 200
+            await fake_api.wait_for(lambda: bool(fake_api.messages_to(111)), within=10)
+            assert "SQL" in fake_api.messages_to(111)[0]["text"]
+
+            wrong = await client.post(url, json=make.message("what is git?", user_id=222),
+                                      headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"})
+            missing = await client.post(url, json=make.message("what is git?", user_id=222))
+            assert wrong.status_code == 403
+            assert missing.status_code == 403
+            await asyncio.sleep(0.3)
+            assert fake_api.messages_to(222) == []
+        process.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(10):
+            assert await process.wait() == 0
+    log = (tmp_path / "stderr.log").read_text()
+    assert SECRET not in log
+    assert TOKEN not in log
+
+
+@pytest.mark.parametrize(("token", "reason"), [(None, "is not set"), ("not-a-token", "does not look like a bot token")])
+def test_a_missing_or_malformed_token_is_one_clear_line(tmp_path: Path, token: str | None, reason: str) -> None:
+    env = {"TELEGRAM_BOT_TOKEN": token} if token is not None else {}
+    result = run_cli(tmp_path, "run", **env)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert reason in lines[0]
+    assert "faqbot chat" in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+async def test_a_token_telegram_rejects_is_one_clear_line(fake_api: FakeBotAPI, tmp_path: Path) -> None:
+    wrong = "987654321:" + "B" * 35
+    env = environment(tmp_path, TELEGRAM_BOT_TOKEN=wrong, TELEGRAM_API_URL=fake_api.base_url, TELEGRAM_TIMEOUT="2")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    async with asyncio.timeout(30):
+        _out, err = await process.communicate()
+    assert process.returncode == 2
+    assert "rejected TELEGRAM_BOT_TOKEN" in err.decode()
+    assert "faqbot chat" in err.decode()
+    assert wrong not in err.decode()
+
+
+def test_health_reports_the_heartbeat(tmp_path: Path) -> None:
+    assert run_cli(tmp_path, "health").returncode == 1
+    touch(heartbeat_path(tmp_path / "data"))
+    assert run_cli(tmp_path, "health").returncode == 0
+    touch(heartbeat_path(tmp_path / "data"), now=1.0)
+    assert run_cli(tmp_path, "health").returncode == 1
