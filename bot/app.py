@@ -25,6 +25,7 @@ from bot.dialogue import Dialogue
 from bot.engine import Engine, EngineHolder, build
 from bot.events import Recorder
 from bot.settings import Settings
+from bot.storage import Store
 from bot.telegram import logs
 from bot.telegram.handlers import Handlers, Services
 from bot.telegram.heartbeat import INTERVAL, Heartbeat, heartbeat_path
@@ -118,6 +119,8 @@ def build_application(
     heartbeat: Heartbeat | None = None
 
     async def post_init(app: AnyApplication) -> None:
+        if not await open_recorder(recorder):
+            services.recorder = None  # answering matters more than logging
         try:
             await retrying(lambda: app.bot.set_my_commands(handlers.commands()), "setMyCommands", attempts=3)
         except TelegramError as exc:
@@ -165,6 +168,19 @@ def build_application(
     return app
 
 
+async def open_recorder(recorder: Recorder | None) -> bool:
+    """Open the recorder if it has an async `open()` (e.g. the SQLite store); False if that failed."""
+    opener: Callable[[], Awaitable[object]] | None = getattr(recorder, "open", None)
+    if opener is None:
+        return True
+    try:
+        await opener()
+    except Exception:
+        _LOG.exception("cannot open the conversation log: answering without recording")
+        return False
+    return True
+
+
 async def close_recorder(recorder: Recorder | None) -> None:
     """Flush the recorder on shutdown if it has an async (or plain) `close()`."""
     close: Callable[[], Awaitable[None] | None] | None = getattr(recorder, "close", None)
@@ -179,7 +195,11 @@ async def close_recorder(recorder: Recorder | None) -> None:
 
 
 def run(settings: Settings, engine: Engine | None = None, recorder: Recorder | None = None) -> int:
-    """Run the bot (polling or webhook, per MODE) until SIGINT/SIGTERM; return the exit code."""
+    """Run the bot (polling or webhook, per MODE) until SIGINT/SIGTERM; return the exit code.
+
+    The conversation log defaults to the SQLite store in FAQBOT_DATA_DIR; it is opened at
+    start-up and flushed and closed at shutdown.
+    """
     try:
         token = settings.token()
     except ValueError as exc:
@@ -191,6 +211,8 @@ def run(settings: Settings, engine: Engine | None = None, recorder: Recorder | N
     logs.configure(settings.log_level, secrets)
     if engine is None:
         engine = build(settings.faqbot_kb)
+    if recorder is None:
+        recorder = Store(settings.database_path(), settings.user_hash_salt.get_secret_value(), retention_days=settings.retention_days)
     app = build_application(settings, EngineHolder(engine), recorder)
     _LOG.info("starting in %s mode with %d intents", settings.mode, len(engine.kb.intents))
     try:

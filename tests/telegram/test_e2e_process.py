@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -96,6 +97,11 @@ async def test_faqbot_run_polls_answers_and_stops_cleanly_on_sigterm(fake_api: F
         process.send_signal(signal.SIGTERM)
         async with asyncio.timeout(10):
             assert await process.wait() == 0
+    with sqlite3.connect(tmp_path / "data" / "faqbot.sqlite3") as db:  # flushed at shutdown
+        rows = db.execute("SELECT user_hash, text, intent FROM questions").fetchall()
+    assert len(rows) == 1
+    assert rows[0][1:] == ("what is git?", "git")
+    assert "111" not in rows[0][0]
     log = (tmp_path / "stderr.log").read_text()
     assert "kind=text" in log
     assert "text='what is git?'" in log  # DEBUG level shows the question

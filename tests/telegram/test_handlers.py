@@ -474,6 +474,20 @@ async def test_a_failing_recorder_does_not_stop_the_answer(harness: Harness, mon
     assert "Git" in texts[0]
 
 
+async def test_a_recorder_that_cannot_open_does_not_stop_the_bot(engine: Engine, tmp_path: Path) -> None:
+    async with started(engine, make_settings(tmp_path)) as bot:
+
+        async def broken_open() -> None:
+            raise OSError("read-only file system")
+
+        bot.recorder.open = broken_open  # type: ignore[attr-defined]
+        await bot.app.post_init(bot.app)  # type: ignore[misc]
+        texts = await bot.sent_texts(bot.make.message("what is git?"))
+        assert "Git" in texts[0]
+        assert bot.recorder.questions == []
+        await bot.app.post_stop(bot.app)  # type: ignore[misc]
+
+
 async def test_shutdown_closes_the_recorder(engine: Engine, tmp_path: Path) -> None:
     async with started(engine, make_settings(tmp_path)) as bot:
         await bot.app.post_shutdown(bot.app)  # type: ignore[misc]
