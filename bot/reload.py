@@ -7,8 +7,9 @@ anything is wrong the engine in service stays, the problems are logged and hande
 one in one step (`EngineHolder.swap`): a question is answered by the old or the new
 knowledge base, never by a half-loaded one.
 
-On the shipped knowledge base a reload takes about a second with the confusion check
-(`check_confusions=True`, the default, as `faqbot validate`) and about 0.2 s without.
+On the shipped knowledge base (41 intents) a reload takes about 1.4 s with every check
+of `faqbot validate` (`check_confusions=True`, the default), most of it the confusion
+check, and about 0.25 s with the loading checks only (measured on a 2-CPU machine).
 """
 
 from __future__ import annotations
