@@ -95,6 +95,7 @@ def build_application(
     Raises ValueError if the token is missing or malformed.
     """
     token = settings.token()
+    logs.quiet()  # httpx logs request URLs, which contain the token
     # Opt in to PTB's future timedelta durations; without it a 429 (RetryAfter) emits a deprecation warning.
     os.environ.setdefault("PTB_TIMEDELTA", "true")
     timeout = settings.telegram_timeout
