@@ -1,0 +1,65 @@
+"""Shared helpers: the project root, percentiles, medians of runs, the process's resident memory."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def percentile(samples: Sequence[float], q: float) -> float:
+    """The q-th percentile (0..100) of `samples`, linearly interpolated between closest ranks."""
+    if not samples:
+        return math.nan
+    ordered = sorted(samples)
+    if len(ordered) == 1:
+        return float(ordered[0])
+    rank = (len(ordered) - 1) * q / 100
+    low = math.floor(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return float(ordered[low] + (ordered[high] - ordered[low]) * (rank - low))
+
+
+def summary_ms(samples_ns: Sequence[int]) -> dict[str, float]:
+    """p50, p99, mean and max of nanosecond samples, in milliseconds."""
+    ms = [s / 1e6 for s in samples_ns]
+    return {
+        "p50_ms": percentile(ms, 50),
+        "p99_ms": percentile(ms, 99),
+        "mean_ms": statistics.fmean(ms) if ms else math.nan,
+        "max_ms": max(ms) if ms else math.nan,
+        "n": len(ms),
+    }
+
+
+def median_of(runs: Iterable[dict[str, float]], keys: Iterable[str] | None = None) -> dict[str, float]:
+    """Key-wise median of several runs' figures (the machine is shared and noisy: quote medians)."""
+    runs = list(runs)
+    if not runs:
+        return {}
+    names = list(keys) if keys is not None else [k for k, v in runs[0].items() if isinstance(v, int | float)]
+    return {k: statistics.median(r[k] for r in runs if k in r) for k in names}
+
+
+def rss_mb() -> dict[str, float]:
+    """Resident memory of this process now (VmRSS) and at its peak (VmHWM), in MiB (Linux /proc; getrusage elsewhere)."""
+    try:
+        fields = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line)
+        return {"rss_mb": int(fields["VmRSS"].split()[0]) / 1024, "peak_rss_mb": int(fields["VmHWM"].split()[0]) / 1024}
+    except (OSError, KeyError, ValueError):
+        import resource
+        import sys
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        peak_mb = peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+        return {"rss_mb": math.nan, "peak_rss_mb": peak_mb}
+
+
+def timed(call: Callable[[], object], clock: Callable[[], int]) -> int:
+    started = clock()
+    call()
+    return clock() - started
