@@ -87,7 +87,11 @@ class Analyzer:
             | {w for phrase in list(lexicon.synonyms) + list(lexicon.entity_aliases) for w in phrase.split()}
             | lexicon.stopwords
         )
-        self._stems = frozenset(stem(w) for w in self.vocabulary)
+        # A stem -> the known word the knowledge base uses most with that stem ("studys" -> "studies").
+        by_stem: dict[str, str] = {}
+        for word in sorted(self.vocabulary, key=lambda w: (-self._frequency.get(w, 0), w)):
+            by_stem.setdefault(stem(word), word)
+        self._by_stem = by_stem
         by_letter: dict[str, list[str]] = {}
         for word in self.vocabulary:
             if len(word) >= 3 and word.isalpha():
@@ -133,7 +137,9 @@ class Analyzer:
 
     def _canonical_spelling(self, word: str, unknown: list[str]) -> str:
         """`word` corrected if unknown, then stemmed unless the lexicon maps it; hopeless words go to `unknown`."""
-        if word not in self.vocabulary and stem(word) not in self._stems:
+        if word not in self.vocabulary and stem(word) in self._by_stem:
+            word = self._by_stem[stem(word)]
+        elif word not in self.vocabulary:
             corrected = self.correct(word)
             if corrected is None:
                 unknown.append(stem(word))
@@ -146,17 +152,21 @@ class Analyzer:
     def _correct(self, word: str) -> str | None:
         """Return the known word `word` most likely stands for, or None.
 
-        Only words of five letters or more are corrected (shorter ones have too many
-        one-edit neighbours); ties go to the word the knowledge base uses most,
-        then alphabetical order, so the result never depends on set ordering.
+        Words of five letters or more may be one edit away (two from seven letters on);
+        four-letter words only a swap of two adjacent letters ("wiht" -> "with"), as
+        shorter words have too many one-edit neighbours. Ties go to the word the
+        knowledge base uses most, then alphabetical order, so the result never
+        depends on set ordering.
         """
-        if len(word) < 5 or not word.isalpha():
+        if len(word) < 4 or not word.isalpha():
             return None
         candidates = self._by_letter.get(word[0])
         if not candidates:
             return None
         allowed = 1 if len(word) <= 6 else 2
         found = process.extract(word, candidates, scorer=OSA.distance, score_cutoff=allowed, limit=None)
+        if len(word) == 4:
+            found = [item for item in found if len(item[0]) == 4 and sorted(item[0]) == sorted(word)]
         if not found:
             return None
         best = min(found, key=lambda item: (item[1], -self._frequency.get(item[0], 0), item[0]))

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from bot.analyzer import ENTITY_MARK
 from bot.engine import Engine
 from bot.models import Match, Reply, Suggestion
-from bot.text import split_questions
+from bot.text import is_question, normalise, split_questions
 
 MAX_INPUT_CHARS = 4000
 MAX_SENTENCES = 6
@@ -73,14 +73,19 @@ def respond(text: str, context: Context, engine: Engine, settings: DialogueSetti
     if not sentences or not engine.matcher.analyzer.analyse(" ".join(sentences)).tokens:
         return Reply(messages["empty"], "fallback", None, 0.0, suggestions=_popular(engine))
 
-    outcomes = [_respond_one(s, context, engine, settings) for s in sentences]
+    asked = [(sentence, _respond_one(sentence, context, engine, settings)) for sentence in sentences]
     if len(sentences) > 1:
-        whole = _respond_one(" ".join(sentences), context, engine, settings)
-        if not any(o.answered for o in outcomes) or (
-            whole.answered and whole.reply.score > max(o.reply.score for o in outcomes if o.answered)
-        ):
-            outcomes = [whole]
-    answered = [o.reply for o in outcomes if o.answered]
+        joined = " ".join(sentences)
+        whole = _respond_one(joined, context, engine, settings)
+        best_part = max((o.reply.score for _, o in asked if o.answered), default=None)
+        if best_part is None or (whole.answered and whole.reply.score > best_part):
+            asked = [(joined, whole)]
+    outcomes = [o for _, o in asked]
+    answered_outcomes = [o for _, o in asked if o.answered]
+    if len(asked) > 1 and any(is_question(sentence) for sentence, o in asked if o.answered):
+        # "I'm a student. What do backend devs earn?": answer the question, not the statement.
+        answered_outcomes = [o for sentence, o in asked if o.answered and is_question(sentence)]
+    answered = [o.reply for o in answered_outcomes]
     if not answered:
         best = max(outcomes, key=lambda o: o.reply.score).reply
         if too_long and best.kind == "fallback":
@@ -119,8 +124,20 @@ def answer_intent(intent_id: str, context: Context, engine: Engine, entity: str 
     return reply
 
 
+def _is_task_request(sentence: str, engine: Engine) -> bool:
+    """True when the sentence opens with a task verb ("Write me a cover letter"), politeness aside."""
+    kb = engine.kb
+    for word in normalise(sentence, kb.lexicon.symbols).split():
+        if word not in kb.politeness:
+            return word in kb.task_verbs
+    return False
+
+
 def _respond_one(sentence: str, context: Context, engine: Engine, settings: DialogueSettings) -> _Outcome:
     analysis = engine.matcher.analyzer.analyse(sentence)
+    if _is_task_request(sentence, engine):
+        match = engine.matcher.match_analysis(analysis)
+        return _Outcome(Reply(topics_text(engine), "fallback", None, match.score, _popular(engine)), False)
     follow_up = _follow_up(analysis.content, dict(analysis.entities), context, engine)
     if follow_up is not None:
         return _Outcome(_answer(engine, follow_up, 1.0, {**context.entities, **analysis.entities}), True)

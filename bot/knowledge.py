@@ -103,6 +103,9 @@ class KnowledgeBase:
     lexicon: Lexicon
     entities: Mapping[str, Mapping[str, EntityValue]]
     out_of_scope: tuple[str, ...]
+    task_verbs: frozenset[str]
+    """Imperative verbs that make a message a task request rather than a question."""
+    politeness: frozenset[str]
     messages: Mapping[str, str]
     topics: tuple[TopicGroup, ...]
 
@@ -178,13 +181,13 @@ def load(root: Path) -> KnowledgeBase:
         if not folder.is_dir():
             raise KnowledgeBaseError([Problem(str(folder), "folder not found")])
     lexicon, entities = _load_lexicon(reader, intents_dir)
-    out_of_scope = _load_out_of_scope(reader, intents_dir)
+    out_of_scope, task_verbs, politeness = _load_out_of_scope(reader, intents_dir)
     messages = _load_messages(reader, content_dir)
     intents = _load_intents(reader, intents_dir, content_dir, entities)
     topics = _load_topics(reader, intents_dir, intents)
     if reader.problems:
         raise KnowledgeBaseError(reader.problems)
-    return KnowledgeBase(root, intents, lexicon, entities, out_of_scope, messages, topics)
+    return KnowledgeBase(root, intents, lexicon, entities, out_of_scope, task_verbs, politeness, messages, topics)
 
 
 def _load_topics(reader: _Reader, folder: Path, intents: Mapping[str, Intent]) -> tuple[TopicGroup, ...]:
@@ -281,12 +284,15 @@ def _load_lexicon(reader: _Reader, folder: Path) -> tuple[Lexicon, dict[str, dic
     return lexicon, entities
 
 
-def _load_out_of_scope(reader: _Reader, folder: Path) -> tuple[str, ...]:
+def _load_out_of_scope(reader: _Reader, folder: Path) -> tuple[tuple[str, ...], frozenset[str], frozenset[str]]:
     path = folder / OUT_OF_SCOPE_FILE
     if not path.exists():
-        return ()
+        return (), frozenset(), frozenset()
     data = reader.yaml_file(path) or {}
-    return reader.str_list(path, data, "examples", None, required=True)
+    examples = reader.str_list(path, data, "examples", None, required=True)
+    verbs = frozenset(normalise(v) for v in reader.str_list(path, data, "task_verbs", None))
+    politeness = frozenset(normalise(v) for v in reader.str_list(path, data, "politeness", None))
+    return examples, verbs, politeness
 
 
 def _load_messages(reader: _Reader, folder: Path) -> dict[str, str]:

@@ -52,6 +52,7 @@ from bot.text import normalise
 
 WORD_WEIGHT = 0.7
 UNKNOWN_PENALTY = 1.0
+ANCHORED_UNKNOWN_PENALTY = 0.0
 CENTROID_WEIGHT = 0.45
 OUT_OF_SCOPE = "__out_of_scope__"
 
@@ -131,7 +132,8 @@ class Matcher:
                 for index in self.postings.get(word, ()):
                     shared[index] += weight
             query_weight = self._weigh(content)
-            unknown_weight = 0.0 if self.analyzer.lexicon.anchors.intersection(content) else UNKNOWN_PENALTY * self._weigh(unknown)
+            penalty = ANCHORED_UNKNOWN_PENALTY if self.analyzer.lexicon.anchors.intersection(content) else UNKNOWN_PENALTY
+            unknown_weight = penalty * self._weigh(unknown)
             discount = query_weight / (query_weight + unknown_weight)
             for index, overlap in shared.items():
                 entry = self.entries[index]

@@ -54,3 +54,11 @@ def split_questions(text: str) -> list[str]:
     """Split a message into the questions it asks: its sentences, and clauses joined by
     "and" + a question word ("what do they earn and which school is best")."""
     return [part.strip() for sentence in split_sentences(text) for part in _AND_QUESTION.split(sentence) if part.strip()]
+
+
+_QUESTION_START = re.compile(rf"^\W*(?:and\s+|so\s+|but\s+)?(?:{_QUESTION_WORDS}|any|tell|explain|list)\b", re.IGNORECASE)
+
+
+def is_question(sentence: str) -> bool:
+    """True when `sentence` asks something (ends with ? or opens with a question word)."""
+    return sentence.rstrip().endswith("?") or bool(_QUESTION_START.match(sentence))

@@ -130,3 +130,21 @@ def test_respond_is_usable_without_dialogue(engine: Engine) -> None:
     assert reply.intent == "frameworks"
     assert context.history == ["frameworks"]
     assert context.entities == {"language": "ruby"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Write me a motivation letter for a backend developer job",
+        "please translate backend developer into Italian",
+        "can you fix my SQL query",
+    ],
+)
+def test_task_requests_are_declined_even_when_they_name_the_domain(dialogue: Dialogue, text: str) -> None:
+    reply = dialogue.respond(text)
+    assert reply.kind == "fallback"
+    assert reply.intent is None
+
+
+def test_a_question_about_a_task_verb_is_still_answered(dialogue: Dialogue) -> None:
+    assert dialogue.respond("do backend developers write documentation?").kind == "answer"
