@@ -44,15 +44,19 @@ class DialogueSettings:
 class Context:
     """What a conversation was last about, for follow-ups such as "and for Python?"."""
 
-    intent: str | None = None
-    entities: dict[str, str] = field(default_factory=dict)
-    updated: float = 0.0
     history: list[str] = field(default_factory=list)
     """Recent intents, oldest first (a follow-up may refer to any of them)."""
+    entities: dict[str, str] = field(default_factory=dict)
+    updated: float = 0.0
 
     def remember(self, intent: str, entities: dict[str, str], now: float) -> None:
-        self.intent, self.entities, self.updated = intent, {**self.entities, **entities}, now
+        self.entities, self.updated = {**self.entities, **entities}, now
         self.history = [*(i for i in self.history if i != intent), intent][-HISTORY:]
+
+    def expire(self, now: float, ttl: float) -> None:
+        """Forget everything when the conversation has been quiet for longer than `ttl` seconds."""
+        if self.history and now - self.updated > ttl:
+            self.history, self.entities = [], {}
 
 
 @dataclass(frozen=True)
@@ -64,13 +68,12 @@ class _Outcome:
 def respond(text: str, context: Context, engine: Engine, settings: DialogueSettings, now: float | None = None) -> Reply:
     """Answer `text` in `context` (updated in place). Never raises on any input text."""
     now = time.monotonic() if now is None else now
-    if context.intent is not None and now - context.updated > settings.context_ttl:
-        context.intent, context.entities, context.history = None, {}, []
+    context.expire(now, settings.context_ttl)
     messages = engine.kb.messages
     text = text or ""
     too_long = len(text) > MAX_INPUT_CHARS
     sentences = split_questions(text[:MAX_INPUT_CHARS])[:MAX_SENTENCES]
-    if not sentences or not engine.matcher.analyzer.analyse(" ".join(sentences)).tokens:
+    if not normalise(" ".join(sentences), engine.kb.lexicon.symbols):
         return Reply(messages["empty"], "fallback", None, 0.0, suggestions=_popular(engine))
 
     asked = [(sentence, _respond_one(sentence, context, engine, settings)) for sentence in sentences]
