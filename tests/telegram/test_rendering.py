@@ -8,14 +8,17 @@ from hypothesis import strategies as st
 from bot.telegram.rendering import Chunk, _Span, escape, fill, render, split, utf16_len
 
 
-def covered(chunks: list[Chunk]) -> list[tuple[str, str]]:
-    """(character, entity type) for every formatted character, in order across chunks."""
-    out: list[tuple[str, str]] = []
+def covered(chunks: list[Chunk]) -> dict[str, str]:
+    """Per entity type, the non-space characters it formats, in order across chunks (overlaps merged)."""
+    out: dict[str, str] = {}
     for chunk in chunks:
         units = chunk.text.encode("utf-16-le")
+        positions: dict[str, set[int]] = {}
         for entity in chunk.entities:
-            piece = units[2 * entity.offset : 2 * (entity.offset + entity.length)].decode("utf-16-le")
-            out.extend((ch, entity.type) for ch in piece if not ch.isspace())
+            positions.setdefault(entity.type, set()).update(range(entity.offset, entity.offset + entity.length))
+        for kind, where in positions.items():
+            chars = b"".join(units[2 * i : 2 * i + 2] for i in sorted(where)).decode("utf-16-le", errors="replace")
+            out[kind] = out.get(kind, "") + "".join(chars.split())
     return out
 
 
