@@ -19,7 +19,7 @@ def covered(chunks: list[Chunk]) -> dict[str, str]:
         for kind, where in positions.items():
             chars = b"".join(units[2 * i : 2 * i + 2] for i in sorted(where)).decode("utf-16-le", errors="replace")
             out[kind] = out.get(kind, "") + "".join(chars.split())
-    return out
+    return {kind: chars for kind, chars in out.items() if chars}  # formatting on whitespace alone is invisible
 
 
 def check_chunks(chunks: list[Chunk], limit: int) -> None:
