@@ -32,6 +32,19 @@ def stem(word: str) -> str:
     return str(_STEMMER.stemWord(word))
 
 
+def _slip(typed: str, known: str) -> bool:
+    """True when `typed` is `known` with two adjacent letters swapped or one letter doubled.
+
+    A dropped letter is not accepted: too many real four-letter words are one letter
+    short of a known word ("chef" / "chief").
+    """
+    if len(typed) == len(known):
+        return sorted(typed) == sorted(known)
+    if len(known) == len(typed) - 1:
+        return any(typed[i] == typed[i - 1] and typed[:i] + typed[i + 1 :] == known for i in range(1, len(typed)))
+    return False
+
+
 @dataclass(frozen=True)
 class Lexicon:
     """Stop words, synonyms, symbols and entity aliases, as loaded from `intents/_*.yaml`."""
@@ -137,7 +150,8 @@ class Analyzer:
 
     def _canonical_spelling(self, word: str, unknown: list[str]) -> str:
         """`word` corrected if unknown, then stemmed unless the lexicon maps it; hopeless words go to `unknown`."""
-        if word not in self.vocabulary and stem(word) in self._by_stem:
+        if word not in self.vocabulary and stem(word) in self._by_stem and len(word) > len(stem(word)):
+            # An inflected form of a known word ("studys"); an uninflected one ("sever") is a typo to correct.
             word = self._by_stem[stem(word)]
         elif word not in self.vocabulary:
             corrected = self.correct(word)
@@ -153,8 +167,8 @@ class Analyzer:
         """Return the known word `word` most likely stands for, or None.
 
         Words of five letters or more may be one edit away (two from seven letters on);
-        four-letter words only a swap of two adjacent letters ("wiht" -> "with"), as
-        shorter words have too many one-edit neighbours. Ties go to the word the
+        four-letter words only a swap of two adjacent letters ("wiht" -> "with") or a
+        doubled letter ("phpp" -> "php"), as short words have too many one-edit neighbours. Ties go to the word the
         knowledge base uses most, then alphabetical order, so the result never
         depends on set ordering.
         """
@@ -166,7 +180,7 @@ class Analyzer:
         allowed = 1 if len(word) <= 6 else 2
         found = process.extract(word, candidates, scorer=OSA.distance, score_cutoff=allowed, limit=None)
         if len(word) == 4:
-            found = [item for item in found if len(item[0]) == 4 and sorted(item[0]) == sorted(word)]
+            found = [item for item in found if _slip(word, str(item[0]))]
         if not found:
             return None
         best = min(found, key=lambda item: (item[1], -self._frequency.get(item[0], 0), item[0]))

@@ -5,6 +5,7 @@ Pure Python: the CLI, the tests and the Telegram layer all call `Dialogue.respon
 
 from __future__ import annotations
 
+import re
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -19,6 +20,9 @@ MAX_INPUT_CHARS = 4000
 MAX_SENTENCES = 6
 MAX_COMBINED_CHARS = 1400
 HISTORY = 4
+WHOLE_MARGIN = 0.05
+MAX_FOLLOW_UP_EXTRA = 3
+_CONTINUATION = re.compile(r"^\W*(?:ok(?:ay)?\W+|so\W+)?(?:and|what about|how about|same for|also|for|but)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -80,8 +84,10 @@ def respond(text: str, context: Context, engine: Engine, settings: DialogueSetti
     if len(sentences) > 1:
         joined = " ".join(sentences)
         whole = _respond_one(joined, context, engine, settings)
+        # The whole message wins when no part could be answered, or when it is clearly closer
+        # than any part ("My English is weak. Is that a problem?": the parts lose the subject).
         best_part = max((o.reply.score for _, o in asked if o.answered), default=None)
-        if best_part is None or (whole.answered and whole.reply.score > best_part):
+        if best_part is None or (whole.answered and whole.reply.score > best_part + WHOLE_MARGIN):
             asked = [(joined, whole)]
     outcomes = [o for _, o in asked]
     answered_outcomes = [o for _, o in asked if o.answered]
@@ -141,7 +147,7 @@ def _respond_one(sentence: str, context: Context, engine: Engine, settings: Dial
     if _is_task_request(sentence, engine):
         match = engine.matcher.match_analysis(analysis)
         return _Outcome(Reply(topics_text(engine), "fallback", None, match.score, _popular(engine)), False)
-    follow_up = _follow_up(analysis.content, dict(analysis.entities), context, engine)
+    follow_up = _follow_up(sentence, analysis.content, dict(analysis.entities), context, engine)
     if follow_up is not None:
         return _Outcome(_answer(engine, follow_up, 1.0, {**context.entities, **analysis.entities}), True)
     match = engine.matcher.match_analysis(analysis)
@@ -161,12 +167,14 @@ def _respond_one(sentence: str, context: Context, engine: Engine, settings: Dial
     return _Outcome(reply, reply.kind != "fallback")
 
 
-def _follow_up(content: tuple[str, ...], entities: dict[str, str], context: Context, engine: Engine) -> str | None:
-    """A recent intent taking this entity, if the sentence only names a new value ("and for Python?")."""
+def _follow_up(sentence: str, content: tuple[str, ...], entities: dict[str, str], context: Context, engine: Engine) -> str | None:
+    """A recent intent taking this entity, if the sentence only names a new value ("and for Python?"),
+    or opens like a continuation ("and someone with a few years' experience")."""
     if not context.history or not entities:
         return None
     values = set(entities.values())
-    if any(not word.startswith(ENTITY_MARK) and word not in values for word in content):
+    others = [word for word in content if not word.startswith(ENTITY_MARK) and word not in values]
+    if others and (len(others) > MAX_FOLLOW_UP_EXTRA or not _CONTINUATION.match(sentence)):
         return None
     for intent_id in reversed(context.history):
         intent = engine.kb.intents.get(intent_id)
