@@ -87,9 +87,10 @@ class Analyzer:
         self._frequency: Mapping[str, int] = vocabulary if isinstance(vocabulary, Mapping) else {}
         self.lexicon = lexicon
         phrases = {**lexicon.synonyms, **{k: f"{ENTITY_MARK}{k}" for k in lexicon.entity_aliases}}
-        self._phrases = sorted((tuple(p.split()) for p in phrases if " " in p), key=len, reverse=True)
-        self._phrase_first = {p[0] for p in self._phrases}
-        self._phrase_words = {w for p in self._phrases for w in p}
+        self._phrases: dict[str, list[tuple[str, ...]]] = {}
+        for phrase in sorted((tuple(p.split()) for p in phrases if " " in p), key=len, reverse=True):
+            self._phrases.setdefault(phrase[0], []).append(phrase)
+        self._phrase_words = {w for group in self._phrases.values() for p in group for w in p}
         # Words the lexicon maps or produces are already canonical: stemming them would break the mapping.
         self._unstemmed = (
             lexicon.stopwords | set(lexicon.synonyms) | set(lexicon.synonyms.values()) | set(lexicon.entity_aliases) | self._phrase_words
@@ -141,9 +142,8 @@ class Analyzer:
         return Analysis(tuple(tokens), content, tuple(unknown), entities)
 
     def _phrase_at(self, words: list[str], i: int) -> tuple[str, ...] | None:
-        if words[i] not in self._phrase_first:
-            return None
-        for phrase in self._phrases:
+        """The longest known phrase starting at `words[i]`, if any."""
+        for phrase in self._phrases.get(words[i], ()):
             if tuple(words[i : i + len(phrase)]) == phrase:
                 return phrase
         return None

@@ -43,7 +43,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from bot.analyzer import ENTITY_MARK, Analysis, Analyzer
 from bot.knowledge import KnowledgeBase
@@ -51,6 +51,7 @@ from bot.models import Candidate, Match
 from bot.text import normalise
 
 WORD_WEIGHT = 0.7
+SHORTLIST_BUDGET = 2000
 UNKNOWN_PENALTY = 1.0
 ANCHORED_UNKNOWN_PENALTY = 0.0
 CENTROID_WEIGHT = 0.45
@@ -63,6 +64,8 @@ class _Entry:
     text: str
     content: frozenset[str]
     weight: float
+    sorted_text: str
+    """The canonical words sorted: `fuzz.ratio` on these is `token_sort_ratio`, without re-sorting per query."""
 
 
 class Matcher:
@@ -98,7 +101,8 @@ class Matcher:
                 continue
             seen.add((intent, analysis.text))
             content = frozenset(analysis.content)
-            self.entries.append(_Entry(intent, analysis.text, content, self._weigh(content)))
+            sorted_text = " ".join(sorted(analysis.tokens))
+            self.entries.append(_Entry(intent, analysis.text, content, self._weigh(content), sorted_text))
         counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         sizes: dict[str, int] = defaultdict(int)
         for entry in self.entries:
@@ -107,14 +111,34 @@ class Matcher:
                 counts[entry.intent][word] += 1
         self.centroids = {intent: {w: n / sizes[intent] * self.weights[w] for w, n in words.items()} for intent, words in counts.items()}
         self.centroid_norms = {i: math.sqrt(sum(v * v for v in c.values())) for i, c in self.centroids.items()}
-        self.postings: dict[str, list[int]] = defaultdict(list)
+        postings: dict[str, list[int]] = defaultdict(list)
         for index, entry in enumerate(self.entries):
             for word in entry.content:
-                self.postings[word].append(index)
+                postings[word].append(index)
+        self.postings = dict(postings)
         self._wordless = [i for i, e in enumerate(self.entries) if not e.content]
 
     def _weigh(self, words: Iterable[str]) -> float:
         return sum(self.weights.get(w, self.unknown_weight) for w in words)
+
+    def _shortlist(self, content: tuple[str, ...]) -> tuple[list[str], list[str]]:
+        """Split the question's known words into those whose examples are scored and those skipped.
+
+        Words are taken from the most selective on, until their examples number about
+        SHORTLIST_BUDGET. A small knowledge base is scored whole; in a large one, examples
+        sharing only very common words ("backend") are skipped, which keeps the cost of a
+        question nearly flat as the knowledge base grows. Skipped words still count in
+        the overlap of the examples that are scored.
+        """
+        known = sorted((w for w in content if w in self.postings), key=lambda w: len(self.postings[w]))
+        used: list[str] = []
+        size = 0
+        for word in known:
+            if used and size + len(self.postings[word]) > SHORTLIST_BUDGET:
+                break
+            used.append(word)
+            size += len(self.postings[word])
+        return used, known[len(used) :]
 
     def match(self, text: str, limit: int = 4) -> Match:
         """Return the best intents for `text`, best first, with scores in 0..1."""
@@ -126,22 +150,28 @@ class Matcher:
         content = tuple(w for w in analysis.content if w not in unknown)
         best: dict[str, float] = {}
         if content:
-            shared: dict[int, float] = defaultdict(float)
-            for word in content:
-                weight = self.weights.get(word, self.unknown_weight)
-                for index in self.postings.get(word, ()):
-                    shared[index] += weight
             query_weight = self._weigh(content)
             penalty = ANCHORED_UNKNOWN_PENALTY if self.analyzer.lexicon.anchors.intersection(content) else UNKNOWN_PENALTY
-            unknown_weight = penalty * self._weigh(unknown)
-            discount = query_weight / (query_weight + unknown_weight)
-            for index, overlap in shared.items():
-                entry = self.entries[index]
-                if entry.text == leave_out:
-                    continue
+            discount = query_weight / (query_weight + penalty * self._weigh(unknown))
+            weights = self.weights
+            entries = self.entries
+            used, skipped = self._shortlist(content)
+            overlaps: dict[int, float] = defaultdict(float)
+            for word in used:
+                weight = weights[word]
+                for index in self.postings[word]:
+                    overlaps[index] += weight
+            late = [(word, weights[word]) for word in skipped if word in weights]
+            choices = {i: entries[i].sorted_text for i in overlaps if entries[i].text != leave_out}
+            query_sorted = " ".join(sorted(analysis.tokens))
+            for _, phrasing, index in process.extract(query_sorted, choices, scorer=fuzz.ratio, limit=None):
+                entry = entries[index]
+                overlap = overlaps[index]
+                for word, weight in late:
+                    if word in entry.content:
+                        overlap += weight
                 dice = 2 * overlap / (query_weight + entry.weight)
-                phrasing = fuzz.token_sort_ratio(analysis.text, entry.text) / 100
-                score = (WORD_WEIGHT * dice + (1 - WORD_WEIGHT) * phrasing) * discount
+                score = (WORD_WEIGHT * dice + (1 - WORD_WEIGHT) * phrasing / 100) * discount
                 if score > best.get(entry.intent, 0.0):
                     best[entry.intent] = score
         elif analysis.tokens and not unknown:

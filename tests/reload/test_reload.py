@@ -181,7 +181,11 @@ async def test_concurrent_reload_requests_run_one_after_the_other(small: Path) -
     reloader = Reloader(small, holder)
 
     async def edit_then_reload(n: int) -> ReloadResult:
-        (small / "content" / "cats.md").write_text(f"Cats {n}.\n", encoding="utf-8")
+        # Save as editors do (write aside, then rename): a reload already running in its
+        # worker thread must never see the file half-written.
+        draft = small / "content" / f".cats.md.{n}"
+        draft.write_text(f"Cats {n}.\n", encoding="utf-8")
+        draft.replace(small / "content" / "cats.md")
         return await reloader.reload(str(n))
 
     results = await asyncio.gather(*(edit_then_reload(n) for n in range(3)))
