@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -52,14 +53,17 @@ class Child:
         self.proc.stdin.flush()
 
     def expect(self, timeout: float) -> dict[str, Any]:
-        """The next JSON line, or RuntimeError (with the end of the process's log) on timeout or exit."""
-        try:
-            line = self._lines.get(timeout=timeout)
-        except queue.Empty:
-            raise RuntimeError(f"{self.proc.args[1:3]} said nothing for {timeout:.0f} s; log: {self.tail()}") from None
-        if line is None:
-            raise RuntimeError(f"{self.proc.args[1:3]} exited ({self.proc.poll()}); log: {self.tail()}")
-        return dict(json.loads(line))
+        """The next JSON line (other output is skipped), or RuntimeError (with the end of the process's log) on timeout or exit."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self._lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise RuntimeError(f"{self.proc.args[1:3]} said nothing for {timeout:.0f} s; log: {self.tail()}") from None
+            if line is None:
+                raise RuntimeError(f"{self.proc.args[1:3]} exited ({self.proc.poll()}); log: {self.tail()}")
+            if line.startswith("{"):
+                return dict(json.loads(line))
 
     def tail(self, lines: int = 15) -> str:
         self._log.flush()
