@@ -43,6 +43,8 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import numpy as np
+import numpy.typing as npt
 from rapidfuzz import fuzz, process
 
 from bot.analyzer import ENTITY_MARK, Analysis, Analyzer
@@ -69,7 +71,11 @@ class _Entry:
 
 
 class Matcher:
-    """An index of all examples of one knowledge base; `match()` is read-only and thread-safe."""
+    """An index of all examples of one knowledge base; `match()` is read-only and thread-safe.
+
+    Examples are rows of arrays grouped by intent, so one question is scored against
+    all of them with a few vectorised operations.
+    """
 
     def __init__(self, kb: KnowledgeBase) -> None:
         phrasings: list[tuple[str, str]] = []
@@ -86,37 +92,42 @@ class Matcher:
         documents: dict[str, set[str]] = defaultdict(set)
         for intent, analysis in analysed:
             documents[intent].update(analysis.content)
-        frequency: dict[str, int] = defaultdict(int)
-        for words in documents.values():
-            for word in words:
-                frequency[word] += 1
+        frequency: Counter[str] = Counter(w for words in documents.values() for w in words)
         n_docs = len(documents)
         self.unknown_weight = math.log(1 + n_docs)
         self.weights = {w: math.log(1 + n_docs / df) for w, df in frequency.items()}
 
-        self.entries: list[_Entry] = []
-        seen: set[tuple[str, str]] = set()
+        entries: dict[tuple[str, str], _Entry] = {}
         for intent, analysis in analysed:
-            if (intent, analysis.text) in seen:
-                continue
-            seen.add((intent, analysis.text))
             content = frozenset(analysis.content)
-            sorted_text = " ".join(sorted(analysis.tokens))
-            self.entries.append(_Entry(intent, analysis.text, content, self._weigh(content), sorted_text))
-        counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-        sizes: dict[str, int] = defaultdict(int)
-        for entry in self.entries:
-            sizes[entry.intent] += 1
-            for word in entry.content:
-                counts[entry.intent][word] += 1
-        self.centroids = {intent: {w: n / sizes[intent] * self.weights[w] for w, n in words.items()} for intent, words in counts.items()}
-        self.centroid_norms = {i: math.sqrt(sum(v * v for v in c.values())) for i, c in self.centroids.items()}
+            entry = _Entry(intent, analysis.text, content, self._weigh(content), " ".join(sorted(analysis.tokens)))
+            entries.setdefault((intent, analysis.text), entry)
+        order = {intent: i for i, intent in enumerate(documents)}
+        self.entries = sorted(entries.values(), key=lambda e: order[e.intent])  # stable: grouped by intent
+        self._intents = list(documents)
+        groups = np.array([order[e.intent] for e in self.entries], dtype=np.intp)
+        self._starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
+        self._group_names = [self.entries[i].intent for i in self._starts]
+        self._entry_weights = np.array([e.weight for e in self.entries], dtype=np.float64)
+        self._sorted_texts = np.array([e.sorted_text for e in self.entries], dtype=object)
+        self._texts = np.array([e.text for e in self.entries], dtype=object)
+
         postings: dict[str, list[int]] = defaultdict(list)
         for index, entry in enumerate(self.entries):
             for word in entry.content:
                 postings[word].append(index)
-        self.postings = dict(postings)
+        self.postings = {w: np.array(p, dtype=np.intp) for w, p in postings.items()}
         self._wordless = [i for i, e in enumerate(self.entries) if not e.content]
+
+        # Centroids: how often each word appears across an intent's examples, times its weight.
+        self._columns = {w: i for i, w in enumerate(self.weights)}
+        self._centroids = np.zeros((len(self._group_names), len(self._columns)))
+        for row, name in enumerate(self._group_names):
+            members = [e for e in self.entries if e.intent == name]
+            for word, n in Counter(w for e in members for w in e.content).items():
+                self._centroids[row, self._columns[word]] = n / len(members) * self.weights[word]
+        norms = np.linalg.norm(self._centroids, axis=1)
+        self._centroid_norms = np.where(norms > 0, norms, 1.0)
 
     def _weigh(self, words: Iterable[str]) -> float:
         return sum(self.weights.get(w, self.unknown_weight) for w in words)
@@ -153,27 +164,8 @@ class Matcher:
             query_weight = self._weigh(content)
             penalty = ANCHORED_UNKNOWN_PENALTY if self.analyzer.lexicon.anchors.intersection(content) else UNKNOWN_PENALTY
             discount = query_weight / (query_weight + penalty * self._weigh(unknown))
-            weights = self.weights
-            entries = self.entries
-            used, skipped = self._shortlist(content)
-            overlaps: dict[int, float] = defaultdict(float)
-            for word in used:
-                weight = weights[word]
-                for index in self.postings[word]:
-                    overlaps[index] += weight
-            late = [(word, weights[word]) for word in skipped if word in weights]
-            choices = {i: entries[i].sorted_text for i in overlaps if entries[i].text != leave_out}
-            query_sorted = " ".join(sorted(analysis.tokens))
-            for _, phrasing, index in process.extract(query_sorted, choices, scorer=fuzz.ratio, limit=None):
-                entry = entries[index]
-                overlap = overlaps[index]
-                for word, weight in late:
-                    if word in entry.content:
-                        overlap += weight
-                dice = 2 * overlap / (query_weight + entry.weight)
-                score = (WORD_WEIGHT * dice + (1 - WORD_WEIGHT) * phrasing / 100) * discount
-                if score > best.get(entry.intent, 0.0):
-                    best[entry.intent] = score
+            best = self._score_examples(content, analysis.tokens, query_weight, discount, leave_out)
+            self._blend_centroids(best, content, discount)
         elif analysis.tokens and not unknown:
             for index in self._wordless:
                 entry = self.entries[index]
@@ -182,18 +174,10 @@ class Matcher:
                 score = fuzz.ratio(analysis.text, entry.text) / 100
                 if score > best.get(entry.intent, 0.0):
                     best[entry.intent] = score
-        if content and CENTROID_WEIGHT:
-            query = {w: self.weights.get(w, self.unknown_weight) for w in content}
-            query_norm = math.sqrt(sum(v * v for v in query.values()))
-            for intent, example_score in best.items():
-                centroid = self.centroids[intent]
-                cosine = sum(v * centroid.get(w, 0.0) for w, v in query.items()) / (query_norm * self.centroid_norms[intent])
-                best[intent] = (1 - CENTROID_WEIGHT) * example_score + CENTROID_WEIGHT * cosine * discount
         out_of_scope = best.pop(OUT_OF_SCOPE, 0.0)
         ranked = sorted(best.items(), key=lambda item: item[1], reverse=True)[:limit]
         candidates = tuple(Candidate(intent, round(score, 4)) for intent, score in ranked)
         total = len(content) + len(unknown)
-        anchored = bool(self.analyzer.lexicon.anchors.intersection(content))
         return Match(
             intent=candidates[0].intent if candidates else None,
             score=candidates[0].score if candidates else 0.0,
@@ -202,5 +186,40 @@ class Matcher:
             out_of_scope=round(out_of_scope, 4),
             coverage=len(content) / total if total else 0.0,
             content_words=total,
-            anchored=anchored,
+            anchored=bool(self.analyzer.lexicon.anchors.intersection(content)),
         )
+
+    def _score_examples(
+        self, content: tuple[str, ...], tokens: tuple[str, ...], query_weight: float, discount: float, leave_out: str | None
+    ) -> dict[str, float]:
+        """Each intent's best example score (see the module docstring), for intents sharing a word."""
+        used, skipped = self._shortlist(content)
+        overlap: npt.NDArray[np.float64] = np.zeros(len(self.entries))
+        for word in used:
+            overlap[self.postings[word]] += self.weights[word]
+        candidates = np.flatnonzero(overlap)
+        for word in skipped:
+            overlap[candidates] += self.weights[word] * np.isin(candidates, self.postings[word], assume_unique=True)
+        if leave_out is not None:
+            candidates = candidates[self._texts[candidates] != leave_out]
+        if not len(candidates):
+            return {}
+        dice = 2 * overlap[candidates] / (query_weight + self._entry_weights[candidates])
+        phrasing = process.cdist([" ".join(sorted(tokens))], self._sorted_texts[candidates], scorer=fuzz.ratio, dtype=np.float64)[0]
+        scores = np.zeros(len(self.entries))
+        scores[candidates] = (WORD_WEIGHT * dice + (1 - WORD_WEIGHT) * phrasing / 100) * discount
+        per_intent = np.maximum.reduceat(scores, self._starts)
+        return {self._group_names[i]: float(per_intent[i]) for i in np.flatnonzero(per_intent)}
+
+    def _blend_centroids(self, best: dict[str, float], content: tuple[str, ...], discount: float) -> None:
+        """Blend each scored intent with the cosine of the question to the intent's centroid."""
+        if not best or not CENTROID_WEIGHT:
+            return
+        columns = [self._columns[w] for w in content if w in self._columns]
+        query = np.array([self.weights[w] for w in content if w in self._columns])
+        if not columns:
+            return
+        cosine = self._centroids[:, columns] @ query / (self._centroid_norms * float(np.linalg.norm(query)))
+        for row, name in enumerate(self._group_names):
+            if name in best:
+                best[name] = (1 - CENTROID_WEIGHT) * best[name] + CENTROID_WEIGHT * float(cosine[row]) * discount
