@@ -59,6 +59,8 @@ class Lexicon:
     """Canonical words that place a question in the bot's domain ("backend")."""
     uncovered: frozenset[str] = frozenset()
     """Entity values the knowledge base says nothing about: they count as unknown words."""
+    foreign: frozenset[str] = frozenset()
+    """Canonical words naming another subject (another profession): they count as unknown words."""
 
 
 @dataclass(frozen=True)

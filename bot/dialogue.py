@@ -11,7 +11,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from bot.analyzer import ENTITY_MARK
+from bot.analyzer import ENTITY_MARK, Analysis
 from bot.engine import Engine
 from bot.models import Match, Reply, Suggestion
 from bot.text import is_question, normalise, split_questions
@@ -80,10 +80,16 @@ def respond(text: str, context: Context, engine: Engine, settings: DialogueSetti
     if not normalise(" ".join(sentences), engine.kb.lexicon.symbols):
         return Reply(messages["empty"], "fallback", None, 0.0, suggestions=_popular(engine))
 
-    asked = [(sentence, _respond_one(sentence, context, engine, settings)) for sentence in sentences]
-    if len(sentences) > 1:
-        joined = " ".join(sentences)
-        whole = _respond_one(joined, context, engine, settings)
+    joined = " ".join(sentences)
+    whole_analysis = engine.matcher.analyzer.analyse(joined)
+    # Naming the domain anywhere in the message, or being in a live conversation about it,
+    # puts every sentence of the message in scope ("...my cousin is a backend developer. Could you describe it?").
+    in_domain = bool(engine.kb.lexicon.anchors.intersection(whole_analysis.content)) or bool(context.history)
+    if len(sentences) == 1:
+        asked = [(joined, _respond_one(joined, context, engine, settings, in_domain, whole_analysis))]
+    else:
+        asked = [(sentence, _respond_one(sentence, context, engine, settings, in_domain)) for sentence in sentences]
+        whole = _respond_one(joined, context, engine, settings, in_domain, whole_analysis)
         # The whole message wins when no part could be answered, or when it is clearly closer
         # than any part ("My English is weak. Is that a problem?": the parts lose the subject).
         best_part = max((o.reply.score for _, o in asked if o.answered), default=None)
@@ -142,8 +148,11 @@ def _is_task_request(sentence: str, engine: Engine) -> bool:
     return False
 
 
-def _respond_one(sentence: str, context: Context, engine: Engine, settings: DialogueSettings) -> _Outcome:
-    analysis = engine.matcher.analyzer.analyse(sentence)
+def _respond_one(
+    sentence: str, context: Context, engine: Engine, settings: DialogueSettings, in_domain: bool, analysis: Analysis | None = None
+) -> _Outcome:
+    """Answer one sentence; `in_domain` lowers the answer threshold (the message or conversation names the domain)."""
+    analysis = analysis or engine.matcher.analyzer.analyse(sentence)
     if _is_task_request(sentence, engine):
         match = engine.matcher.match_analysis(analysis)
         return _Outcome(Reply(topics_text(engine), "fallback", None, match.score, _popular(engine)), False)
@@ -154,8 +163,7 @@ def _respond_one(sentence: str, context: Context, engine: Engine, settings: Dial
     uncovered = _uncovered_value(engine, match)
     if uncovered is not None and match.score >= settings.suggest and match.out_of_scope < match.score:
         return _Outcome(_answer(engine, uncovered, match.score, match.entities), False)
-    # Naming the domain, or being in a live conversation about it, makes the question surely in scope.
-    threshold = settings.anchored_threshold if match.anchored or context.history else settings.threshold
+    threshold = settings.anchored_threshold if in_domain else settings.threshold
     if match.intent is None or match.score < threshold or match.out_of_scope >= match.score:
         return _Outcome(_fallback(engine, match, settings), False)
     close = [c for c in match.runners_up if c.score >= match.score - settings.margin]

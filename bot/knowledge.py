@@ -27,6 +27,8 @@ ENTITIES_FILE = "_entities.yaml"
 OUT_OF_SCOPE_FILE = "_out_of_scope.yaml"
 MESSAGES_FILE = "_messages.yaml"
 TOPICS_FILE = "_topics.yaml"
+OTHER_PROFESSION = "otherprofession"
+"""The canonical word every phrase of `other_professions` in `_lexicon.yaml` maps to."""
 MESSAGE_KEYS = (
     "fallback_suggest",
     "fallback_topics",
@@ -55,6 +57,9 @@ MESSAGE_KEYS = (
     "command_help",
     "command_topics",
     "command_about",
+    "command_forgetme",
+    "forgetme_done",
+    "admin_no_log",
 )
 
 
@@ -280,7 +285,17 @@ def _load_lexicon(reader: _Reader, folder: Path) -> tuple[Lexicon, dict[str, dic
                     reader.problem(epath, f"alias {name!r} names both {aliases[key][1]} and {value}", fld="aliases")
                 aliases[key] = (etype, str(value))
     anchors = frozenset(synonyms.get(normalise(w), normalise(w)) for w in reader.str_list(path, data, "anchors", None))
-    lexicon = Lexicon(stopwords, synonyms, {str(k): str(v) for k, v in symbols.items()}, aliases, anchors, frozenset(uncovered))
+    for phrase in reader.str_list(path, data, "other_professions", None):
+        synonyms[normalise(phrase)] = OTHER_PROFESSION
+    lexicon = Lexicon(
+        stopwords,
+        synonyms,
+        {str(k): str(v) for k, v in symbols.items()},
+        aliases,
+        anchors,
+        frozenset(uncovered),
+        frozenset({OTHER_PROFESSION}),
+    )
     return lexicon, entities
 
 

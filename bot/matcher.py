@@ -157,7 +157,12 @@ class Matcher:
 
     def match_analysis(self, analysis: Analysis, limit: int = 4, leave_out: str | None = None) -> Match:
         """Match an analysed question; `leave_out` ignores examples with that canonical text."""
-        unknown = set(analysis.unknown) | {w for w in analysis.content if w not in self.domain and not w.startswith(ENTITY_MARK)}
+        lexicon = self.analyzer.lexicon
+        # Another profession is off-topic unless the question also names the domain ("frontend vs backend").
+        foreign = frozenset() if lexicon.anchors.intersection(analysis.content) else lexicon.foreign
+        unknown = set(analysis.unknown) | {
+            w for w in analysis.content if (w not in self.domain and not w.startswith(ENTITY_MARK)) or w in foreign
+        }
         content = tuple(w for w in analysis.content if w not in unknown)
         best: dict[str, float] = {}
         if content:
