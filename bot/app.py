@@ -27,7 +27,7 @@ from bot.events import Recorder
 from bot.settings import Settings
 from bot.storage import Store
 from bot.telegram import logs
-from bot.telegram.handlers import Handlers, Services
+from bot.telegram.handlers import Handlers, Services, UpdateEngine
 from bot.telegram.heartbeat import INTERVAL, Heartbeat, heartbeat_path
 from bot.telegram.keyboards import CallbackCodec
 from bot.telegram.limits import UserRateLimiter
@@ -110,7 +110,7 @@ def build_application(
 
     services = Services(
         holder=holder,
-        dialogue=Dialogue(holder.get, settings.dialogue()),
+        dialogue=Dialogue(UpdateEngine(holder), settings.dialogue()),
         codec=CallbackCodec(callback_secret(token)),
         limiter=UserRateLimiter(settings.user_rate, 60.0),
         log=UpdateLogger(settings.user_hash_salt.get_secret_value()),

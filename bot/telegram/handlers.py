@@ -3,15 +3,23 @@
 `Handlers` receives everything it needs (`Services`) from the composition root
 (`bot.app`); it keeps no global state. Every user-visible text comes from
 `content/_messages.yaml` through the knowledge base in service.
+
+Each update is handled by one engine: the engine in service when the update arrived
+(`UpdateEngine`). A hot reload swapping the engine meanwhile takes effect from the next
+update on, so an answer, its buttons and its log record never mix two knowledge bases.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import time
+from collections import OrderedDict
+from collections.abc import Callable, Coroutine
+from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from telegram import (
     BotCommand,
@@ -44,17 +52,80 @@ from bot.telegram.addressing import addressed_text, is_private, replies_to_bot
 from bot.telegram.keyboards import Answer, CallbackCodec, ExpiredButton, Feedback, Menu, menu_keyboard, reply_keyboard, without_feedback
 from bot.telegram.limits import UserRateLimiter, Verdict
 from bot.telegram.logs import UpdateLogger, UpdateRecord
-from bot.telegram.rendering import fill, plain, render
+from bot.telegram.rendering import fill, plain, render, split
 from bot.telegram.sending import retrying, send_chunks
 from bot.text import normalise
 
 Context = ContextTypes.DEFAULT_TYPE
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
-COMMANDS = ("start", "help", "topics", "about")
+COMMANDS = ("start", "help", "topics", "about", "forgetme")
+"""The public command menu (set_my_commands); admin commands are deliberately not listed."""
 INLINE_CACHE_SECONDS = 300
 _EVENT_CHAT_TYPES: dict[str, EventChatType] = {"private": "private", "group": "group", "supergroup": "supergroup", "channel": "channel"}
 
 _LOG = logging.getLogger(__name__)
+_PINNED: ContextVar[tuple[EngineHolder, Engine] | None] = ContextVar("faqbot_update_engine", default=None)
+U = TypeVar("U")
+Callback = Callable[[U, Context], Coroutine[Any, Any, None]]
+
+
+class UpdateEngine:
+    """The engine answering the current update: read from the holder once, when the update's handler starts.
+
+    Call it to get the engine (the holder's current one outside a handler); wrap handler
+    callbacks with `pin` so everything an update does (match, buttons, log record) uses
+    the same engine even if a reload swaps the holder in the middle of it.
+    """
+
+    def __init__(self, holder: EngineHolder) -> None:
+        self.holder = holder
+
+    def __call__(self) -> Engine:
+        pinned = _PINNED.get()
+        if pinned is not None and pinned[0] is self.holder:
+            return pinned[1]
+        return self.holder.get()
+
+    def pin(self, callback: Callback[U]) -> Callback[U]:
+        """`callback`, running with the engine in service when it is called (kept if one is already pinned)."""
+
+        @functools.wraps(callback)
+        async def pinned(update: U, context: Context) -> None:
+            token = _PINNED.set((self.holder, self()))
+            try:
+                await callback(update, context)
+            finally:
+                _PINNED.reset(token)
+
+        return pinned
+
+
+class Conversations:
+    """The conversation ids each user has had recently (so /forgetme can clear their contexts everywhere).
+
+    Bounded like the dialogue's own contexts: the least recently used ids are dropped first.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._users: OrderedDict[str, int] = OrderedDict()
+
+    def id(self, chat_id: int, user_id: int | None) -> str:
+        """The conversation id of this chat and user (see `conversation_id`), remembered for the user."""
+        conversation = conversation_id(chat_id, user_id)
+        if user_id is not None:
+            self._users.pop(conversation, None)
+            self._users[conversation] = user_id
+            while len(self._users) > self.limit:
+                self._users.popitem(last=False)
+        return conversation
+
+    def pop_user(self, user_id: int) -> list[str]:
+        """Forget and return the user's conversation ids."""
+        mine = [conversation for conversation, user in self._users.items() if user == user_id]
+        for conversation in mine:
+            del self._users[conversation]
+        return mine
 
 
 @dataclass
@@ -84,25 +155,35 @@ class Handlers:
 
     def __init__(self, services: Services) -> None:
         self.s = services
+        self.current = UpdateEngine(services.holder)
+        self.conversations = Conversations(services.dialogue.settings.max_conversations)
 
     # --- registration -------------------------------------------------------------------
 
     def register(self, app: AnyApplication) -> None:
         """Add the commands, messages, buttons, inline and error handlers (call `register_fallbacks` last)."""
         new = filters.UpdateType.MESSAGE
-        app.add_handler(CommandHandler("start", self.start, filters=new))
-        app.add_handler(CommandHandler("help", self.help, filters=new))
-        app.add_handler(CommandHandler("topics", self.topics, filters=new))
-        app.add_handler(CommandHandler("about", self.about, filters=new))
-        app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & filters.UpdateType.MESSAGES, self.text))
-        app.add_handler(MessageHandler(~filters.TEXT & ~filters.COMMAND & ~filters.StatusUpdate.ALL & new, self.non_text))
-        app.add_handler(CallbackQueryHandler(self.button))
-        app.add_handler(InlineQueryHandler(self.inline_query))
-        app.add_error_handler(self.error)
+        pin = self.current.pin
+        app.add_handler(CommandHandler("start", pin(self.start), filters=new))
+        app.add_handler(CommandHandler("help", pin(self.help), filters=new))
+        app.add_handler(CommandHandler("topics", pin(self.topics), filters=new))
+        app.add_handler(CommandHandler("about", pin(self.about), filters=new))
+        app.add_handler(CommandHandler("forgetme", pin(self.forgetme), filters=new))
+        app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & filters.UpdateType.MESSAGES, pin(self.text)))
+        app.add_handler(MessageHandler(~filters.TEXT & ~filters.COMMAND & ~filters.StatusUpdate.ALL & new, pin(self.non_text)))
+        app.add_handler(CallbackQueryHandler(pin(self.button)))
+        app.add_handler(InlineQueryHandler(pin(self.inline_query)))
+        app.add_error_handler(pin(self.error))
 
     def register_fallbacks(self, app: AnyApplication) -> None:
-        """Add the catch-all for unknown commands; register it after every other command handler."""
-        app.add_handler(MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE, self.unknown_command))
+        """Add the catch-all for unknown commands; register it after every other command handler.
+
+        A command no earlier handler accepted ends here: an unknown one, or an admin command
+        from someone who is not an admin (`bot.telegram.admin` filters on the sender), so
+        both get the very same reply (the help text in a private chat, silence in a group).
+        """
+        fallback = filters.COMMAND & filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+        app.add_handler(MessageHandler(fallback, self.current.pin(self.unknown_command)))
 
     def commands(self) -> list[BotCommand]:
         """The command menu, in the knowledge base's words."""
@@ -113,12 +194,13 @@ class Handlers:
 
     @property
     def engine(self) -> Engine:
-        return self.s.holder.get()
+        """The engine of the update being handled (see `UpdateEngine`)."""
+        return self.current()
 
     def text_of(self, key: str, **values: str) -> str:
         return fill(self.engine.kb.messages[key], values)
 
-    async def _admit(self, update: Update, context: Context, record: UpdateRecord) -> bool:
+    async def admit(self, update: Update, context: Context, record: UpdateRecord) -> bool:
         """Apply the per-user rate limit; on the first excess update say "slow down" once."""
         user = update.effective_user
         if user is None:
@@ -148,6 +230,16 @@ class Handlers:
             thread_id=message.message_thread_id if message.is_topic_message else None,
         )
 
+    async def send_plain(self, context: Context, message: Message, text: str) -> list[Message]:
+        """Send plain text (no Markdown, e.g. admin reports with user-written questions) like `_send`."""
+        return await send_chunks(
+            context.bot,
+            message.chat.id,
+            split(text.strip(), ()),
+            reply_to=None if is_private(message) else message.message_id,
+            thread_id=message.message_thread_id if message.is_topic_message else None,
+        )
+
     async def _send_reply(self, context: Context, chat_id: int, reply: Reply, reply_to: int | None, thread_id: int | None) -> list[Message]:
         """Send a dialogue reply with its buttons; a reply that knows nothing close shows the topic menu."""
         engine = self.engine
@@ -161,7 +253,7 @@ class Handlers:
     async def _answer_question(self, update: Update, context: Context, message: Message, question: str, record: UpdateRecord) -> None:
         started = time.perf_counter()
         user = update.effective_user
-        reply = self.s.dialogue.respond(question, conversation_id(message.chat.id, user.id if user else None))
+        reply = self.s.dialogue.respond(question, self.conversations.id(message.chat.id, user.id if user else None))
         record.intent, record.score, record.reply = reply.intent, reply.score, reply.kind
         sent = await self._send_reply(
             context,
@@ -211,14 +303,14 @@ class Handlers:
         if message is None:
             return
         with self.s.log.update(update, "start") as record:
-            if not await self._admit(update, context, record):
+            if not await self.admit(update, context, record):
                 return
             payload = context.args[0] if context.args else None
             kb = self.engine.kb
             if payload and payload in kb.intents:
                 started = time.perf_counter()
                 user = update.effective_user
-                reply = self.s.dialogue.answer_intent(payload, conversation_id(message.chat.id, user.id if user else None))
+                reply = self.s.dialogue.answer_intent(payload, self.conversations.id(message.chat.id, user.id if user else None))
                 if reply is not None:
                     record.intent, record.score, record.reply = reply.intent, reply.score, reply.kind
                     thread_id = message.message_thread_id if message.is_topic_message else None
@@ -234,7 +326,7 @@ class Handlers:
         if message is None:
             return
         with self.s.log.update(update, "help") as record:
-            if not await self._admit(update, context, record):
+            if not await self.admit(update, context, record):
                 return
             record.reply = "help"
             await self._send(context, message, self.text_of("help", bot=f"@{context.bot.username}"))
@@ -245,7 +337,7 @@ class Handlers:
         if message is None:
             return
         with self.s.log.update(update, "topics") as record:
-            if not await self._admit(update, context, record):
+            if not await self.admit(update, context, record):
                 return
             record.reply = "topics"
             kb = self.engine.kb
@@ -257,13 +349,29 @@ class Handlers:
         if message is None:
             return
         with self.s.log.update(update, "about") as record:
-            if not await self._admit(update, context, record):
+            if not await self.admit(update, context, record):
                 return
             record.reply = "about"
             kb = self.engine.kb
             answers = sum(1 for i in kb.intents.values() if i.kind == "answer")
             text = self.text_of("about", answers=str(answers), groups=str(len(kb.topics)), themes=", ".join(g.title for g in kb.topics))
             await self._send(context, message, text)
+
+    async def forgetme(self, update: Update, context: Context) -> None:
+        """Delete the sender's records from the conversation log and forget the context of their conversations."""
+        message = update.effective_message
+        user = update.effective_user
+        if message is None or user is None:
+            return
+        with self.s.log.update(update, "forgetme") as record:
+            if not await self.admit(update, context, record):
+                return
+            deleted = 0 if self.s.recorder is None else await self.s.recorder.forget(user.id)
+            here = (conversation_id(message.chat.id, user.id), conversation_id(user.id, user.id))  # this chat, the private chat
+            for conversation in {*self.conversations.pop_user(user.id), *here}:
+                self.s.dialogue.forget(conversation)
+            record.reply, record.note = "forgetme", f"deleted:{deleted}"
+            await self._send(context, message, self.text_of("forgetme_done", count=str(deleted)))
 
     async def unknown_command(self, update: Update, context: Context) -> None:
         """Answer an unknown command in a private chat with the help text."""
@@ -282,7 +390,7 @@ class Handlers:
         kind = "edited" if update.edited_message is not None else "text"
         with self.s.log.update(update, kind) as record:
             record.text = question
-            if not await self._admit(update, context, record):
+            if not await self.admit(update, context, record):
                 return
             await self._answer_question(update, context, message, question, record)
 
@@ -294,7 +402,7 @@ class Handlers:
         if not is_private(message) and not replies_to_bot(message, context.bot.id):
             return
         with self.s.log.update(update, "non_text") as record:
-            if not await self._admit(update, context, record):
+            if not await self.admit(update, context, record):
                 return
             record.reply = "non_text"
             await self._send(context, message, self.text_of("non_text"))
@@ -307,7 +415,7 @@ class Handlers:
         if query is None:
             return
         with self.s.log.update(update, "button") as record:
-            if not await self._admit(update, context, record):
+            if not await self.admit(update, context, record):
                 return
             kb = self.engine.kb
             try:
@@ -327,7 +435,7 @@ class Handlers:
         message = query.message
         kb = self.engine.kb
         started = time.perf_counter()
-        conversation = conversation_id(message.chat.id, query.from_user.id) if message is not None else None
+        conversation = self.conversations.id(message.chat.id, query.from_user.id) if message is not None else None
         reply = None if conversation is None else self.s.dialogue.answer_intent(callback.intent, conversation)
         if message is None or reply is None:
             record.reply = "expired"

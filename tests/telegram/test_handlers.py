@@ -130,8 +130,9 @@ async def test_unknown_command_in_private_gets_the_help(harness: Harness) -> Non
 async def test_post_init_registers_the_command_menu(harness: Harness, engine: Engine) -> None:
     await harness.app.post_init(harness.app)  # type: ignore[misc]
     commands = harness.request.of("setMyCommands")[-1].params["commands"]
-    assert [c["command"] for c in commands] == ["start", "help", "topics", "about"]
+    assert [c["command"] for c in commands] == ["start", "help", "topics", "about", "forgetme"]  # no admin commands
     assert commands[2]["description"] == messages(engine)["command_topics"]
+    assert commands[4]["description"] == messages(engine)["command_forgetme"]
     await harness.app.post_stop(harness.app)  # type: ignore[misc]
 
 
