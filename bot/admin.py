@@ -44,6 +44,8 @@ class Document:
     filename: str
     content: bytes
     caption: str
+    groups: int = 0
+    """How many groups of unanswered questions it lists (0: nothing worth sending)."""
 
 
 def intent_titles(kb: KnowledgeBase) -> dict[str, str]:
@@ -104,7 +106,8 @@ async def report_for_chat(
     report = await kb_report(store, kb, now - since, now + 1e-6, threshold, similarity)
     day = time.strftime("%Y-%m-%d", time.localtime(now))
     document = Document(f"faqbot-report-{day}.csv", to_csv(report).encode("utf-8"),
-                        f"{len(report.groups)} groups of unanswered questions; per-intent statistics below them")
+                        f"{len(report.groups)} groups of unanswered questions; per-intent statistics below them",
+                        len(report.groups))
     return summary_text(report, limit), document
 
 

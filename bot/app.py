@@ -2,10 +2,17 @@
 
 `faqbot run` calls `run(settings)`. Tests call `build_application` with their own
 request objects (or a base URL pointing at a fake Bot API server).
+
+Hot reload is wired here too: one `Reloader` for FAQBOT_KB feeds the engine holder the
+handlers read from. It runs on /reload (admins), on SIGHUP and, with
+FAQBOT_RELOAD_WATCH (the default), whenever a file under intents/ or content/ changes;
+a refused reload's problems are sent to the admins.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import inspect
 import logging
@@ -24,9 +31,11 @@ from telegram.request import BaseRequest, HTTPXRequest, RequestData
 from bot.dialogue import Dialogue
 from bot.engine import Engine, EngineHolder, build
 from bot.events import Recorder
+from bot.reload import Reloader
 from bot.settings import Settings
 from bot.storage import Store
 from bot.telegram import logs
+from bot.telegram.admin import AdminCommands, AdminNotifier
 from bot.telegram.handlers import Handlers, Services, UpdateEngine
 from bot.telegram.heartbeat import INTERVAL, Heartbeat, heartbeat_path
 from bot.telegram.keyboards import CallbackCodec
@@ -40,6 +49,8 @@ RATE_LIMIT_RETRIES = 3
 """How often AIORateLimiter retries a request that got 429 (RetryAfter)."""
 BOOTSTRAP_RETRIES = 3
 """How often deleteWebhook / setWebhook are retried at start-up."""
+WATCH_STOP_TIMEOUT = 5.0
+"""Seconds to wait at shutdown for the folder watcher (and a reload it started) to end."""
 CHAT_HINT = "Without a token you can still try the bot in the console: faqbot chat"
 
 _LOG = logging.getLogger(__name__)
@@ -87,12 +98,19 @@ def build_application(
     request: BaseRequest | None = None,
     updates_request: BaseRequest | None = None,
     heartbeat_interval: float = INTERVAL,
+    check_confusions: bool = True,
 ) -> AnyApplication:
-    """Wire the handlers, rate limiters, heartbeat and recorder into a python-telegram-bot Application.
+    """Wire the handlers, admin commands, hot reload, rate limiters, heartbeat and recorder into an Application.
 
     `request`/`updates_request` replace the HTTP clients (tests); by default they are
     HTTPX clients with TELEGRAM_TIMEOUT, the polling one tracking Telegram's answers.
+    `check_confusions=False` skips the slowest check of a reload (tests).
     Raises ValueError if the token is missing or malformed.
+
+    Start-up (`post_init`) opens the recorder, registers the command menu, starts the
+    heartbeat, reloads on SIGHUP (POSIX) and, with FAQBOT_RELOAD_WATCH, starts watching
+    intents/ and content/; `post_stop` undoes the last three, `post_shutdown` closes the
+    recorder.
     """
     token = settings.token()
     logs.quiet()  # httpx logs request URLs, which contain the token
@@ -117,6 +135,9 @@ def build_application(
         recorder=recorder,
     )
     handlers = Handlers(services)
+    notifier = AdminNotifier(settings.admin_ids)
+    reloader = Reloader(settings.faqbot_kb, holder, notifier, check_confusions=check_confusions)
+    watcher = Watcher(reloader) if settings.faqbot_reload_watch else None
     heartbeat: Heartbeat | None = None
 
     async def post_init(app: AnyApplication) -> None:
@@ -128,12 +149,22 @@ def build_application(
             _LOG.warning("could not register the command menu: %s: %s", type(exc).__name__, exc)
         if heartbeat is not None:
             heartbeat.start()
+        if not reloader.install_sighup():
+            _LOG.info("SIGHUP cannot be handled here: reload with /reload or by editing the files")
+        if watcher is not None:
+            watcher.start()
 
     async def post_stop(app: AnyApplication) -> None:
+        reloader.remove_sighup()
+        if watcher is not None:
+            await watcher.stop()
         if heartbeat is not None:
             await heartbeat.stop()
 
     async def post_shutdown(app: AnyApplication) -> None:
+        reloader.remove_sighup()
+        if watcher is not None:
+            await watcher.stop()
         await close_recorder(recorder)
 
     app: AnyApplication = (
@@ -151,8 +182,17 @@ def build_application(
         .post_shutdown(post_shutdown)
         .build()
     )
+    notifier.bot = app.bot
     handlers.register(app)
-    # Other features' handlers (e.g. admin commands) are added here, before the fallbacks.
+    # Other features' handlers are added here, before the fallbacks. Admin commands from
+    # non-admins are not accepted by their handlers and reach the unknown-command fallback.
+    AdminCommands(
+        handlers,
+        reloader,
+        settings.admin_ids,
+        report_threshold=settings.faqbot_report_threshold,
+        report_similarity=settings.faqbot_report_similarity,
+    ).register(app)
     handlers.register_fallbacks(app)
 
     stale_after = settings.telegram_poll_timeout + timeout + 2 * heartbeat_interval
@@ -167,6 +207,43 @@ def build_application(
 
     heartbeat = Heartbeat(heartbeat_path(settings.faqbot_data_dir), alive, heartbeat_interval)
     return app
+
+
+class Watcher:
+    """Runs `Reloader.watch` as a background task, from `start()` until `stop()`."""
+
+    def __init__(self, reloader: Reloader) -> None:
+        self.reloader = reloader
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def start(self) -> None:
+        if self.running:
+            return
+        self._stop = asyncio.Event()
+        self._task = asyncio.get_running_loop().create_task(self._watch(), name="faqbot-reload-watch")
+
+    async def _watch(self) -> None:
+        try:
+            await self.reloader.watch(self._stop)
+        except Exception:  # e.g. no inotify watches left: keep serving, reload with /reload or SIGHUP
+            _LOG.exception("watching the knowledge base failed: reload with /reload or SIGHUP")
+
+    async def stop(self) -> None:
+        """Stop watching; a reload it already started is allowed to finish (bounded by WATCH_STOP_TIMEOUT)."""
+        task, self._task = self._task, None
+        if task is None:
+            return
+        self._stop.set()
+        done, _pending = await asyncio.wait([task], timeout=WATCH_STOP_TIMEOUT)
+        if not done:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 async def open_recorder(recorder: Recorder | None) -> bool:

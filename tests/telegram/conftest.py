@@ -12,7 +12,7 @@ from telegram import Update
 
 from bot.app import AnyApplication, build_application
 from bot.engine import Engine, EngineHolder, build
-from bot.events import FeedbackEvent, QuestionEvent
+from bot.events import FeedbackEvent, QuestionEvent, Recorder
 from bot.settings import Settings
 from tests.telegram.factories import TOKEN, Factory
 from tests.telegram.recording import Call, RecordingRequest
@@ -62,9 +62,17 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "user_rate": 20,
         "user_hash_salt": "test-salt",
         "log_level": "INFO",
+        "faqbot_reload_watch": False,  # tests that want the watcher turn it on
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Replace a file in one step, so a reload never reads it half-written (the temporary name is not watched)."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    temporary.replace(path)
 
 
 @dataclass
@@ -73,7 +81,8 @@ class Harness:
 
     app: AnyApplication
     request: RecordingRequest
-    recorder: MemoryRecorder
+    recorder: Any
+    """A MemoryRecorder unless `started` was given another recorder (e.g. a bot.storage.Store)."""
     holder: EngineHolder
     make: Factory = field(default_factory=Factory)
 
@@ -99,13 +108,19 @@ async def harness(engine: Engine, settings: Settings) -> AsyncIterator[Harness]:
 
 
 class started:
-    """`async with started(engine, settings) as harness`: an initialised application with a recording request."""
+    """`async with started(engine, settings) as harness`: an initialised application with a recording request.
 
-    def __init__(self, engine: Engine, settings: Settings) -> None:
+    Reloads skip the slow confusion check unless `check_confusions` is set.
+    """
+
+    def __init__(self, engine: Engine, settings: Settings, recorder: Recorder | None = None, *, check_confusions: bool = False) -> None:
         self.holder = EngineHolder(engine)
         self.request = RecordingRequest()
-        self.recorder = MemoryRecorder()
-        self.app = build_application(settings, self.holder, self.recorder, request=self.request, updates_request=RecordingRequest())
+        self.recorder = recorder if recorder is not None else MemoryRecorder()
+        self.app = build_application(
+            settings, self.holder, self.recorder,
+            request=self.request, updates_request=RecordingRequest(), check_confusions=check_confusions,
+        )
 
     async def __aenter__(self) -> Harness:
         await self.app.initialize()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from telegram.error import TelegramError
@@ -20,6 +20,8 @@ JSON = dict[str, Any]
 class Call:
     method: str
     params: JSON
+    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    """Uploaded files (e.g. sendDocument's document): part name -> (file name, content)."""
 
 
 class RecordingRequest(BaseRequest):
@@ -64,7 +66,12 @@ class RecordingRequest(BaseRequest):
         faults = self._faults.get(name)
         if faults:
             raise faults.popleft()
-        self.calls.append(Call(name, params))
+        files: dict[str, tuple[str, bytes]] = {}
+        if request_data is not None and request_data.contains_files:
+            for part, value in request_data.multipart_data.items():
+                filename, content = value[0], value[1]
+                files[part] = (filename, content if isinstance(content, bytes) else content.read())
+        self.calls.append(Call(name, params, files))
         return 200, json.dumps({"ok": True, "result": self._result(name, params)}).encode()
 
     def _result(self, name: str, params: JSON) -> Any:
@@ -72,7 +79,7 @@ class RecordingRequest(BaseRequest):
             return BOT_USER
         if name == "getUpdates":
             return []
-        if name in ("sendMessage", "editMessageReplyMarkup", "editMessageText"):
+        if name in ("sendMessage", "sendDocument", "editMessageReplyMarkup", "editMessageText"):
             chat_id = int(params.get("chat_id", 1))
             chat: JSON = {"id": chat_id, "type": "private", "first_name": "Ada"}
             if chat_id < 0 or chat_id == GROUP_ID:
@@ -88,5 +95,10 @@ class RecordingRequest(BaseRequest):
                 message["entities"] = params["entities"]
             if params.get("reply_markup"):
                 message["reply_markup"] = params["reply_markup"]
+            if name == "sendDocument":
+                del message["text"]
+                message["document"] = {"file_id": "doc1", "file_unique_id": "d1"}
+                if params.get("caption"):
+                    message["caption"] = params["caption"]
             return message
         return True

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,7 +17,7 @@ from bot.engine import Engine, EngineHolder
 from bot.settings import Settings
 from bot.telegram import sending
 from bot.telegram.heartbeat import heartbeat_path, is_fresh
-from tests.telegram.conftest import MemoryRecorder, make_settings
+from tests.telegram.conftest import PROJECT, MemoryRecorder, make_settings, write_atomically
 from tests.telegram.factories import BOT_USER, BOT_USERNAME, GROUP_ID, TOKEN, Factory, group_chat
 from tests.telegram.fake_api import FakeBotAPI, Fault
 
@@ -49,9 +51,9 @@ def e2e_settings(tmp_path: Path, api: FakeBotAPI, **overrides: Any) -> Settings:
 
 
 @asynccontextmanager
-async def polling(settings: Settings, engine: Engine, recorder: MemoryRecorder) -> AsyncIterator[AnyApplication]:
-    """What Application.run_polling does, minus signal handling and the blocking loop."""
-    app = build_application(settings, EngineHolder(engine), recorder, heartbeat_interval=0.05)
+async def polling(settings: Settings, engine: Engine, recorder: MemoryRecorder, **options: Any) -> AsyncIterator[AnyApplication]:
+    """What Application.run_polling does, minus signal handling and the blocking loop (`options`: more for build_application)."""
+    app = build_application(settings, EngineHolder(engine), recorder, heartbeat_interval=0.05, **options)
     await app.initialize()
     await app.post_init(app)  # type: ignore[misc]
     assert app.updater is not None
@@ -253,3 +255,32 @@ async def test_private_chat_update_ids_survive_restart_without_replay(fake_api: 
         await script.ask("what is sql used for?", user_id=502)
         await asyncio.sleep(SETTLE)
     assert len(fake_api.messages_to(501)) == 1  # the first update was confirmed, not answered again
+
+
+async def test_an_edit_to_the_watched_folders_is_picked_up_and_a_broken_one_reported(
+    fake_api: FakeBotAPI, engine: Engine, tmp_path: Path
+) -> None:
+    kb = tmp_path / "kb"
+    for folder in ("intents", "content"):
+        shutil.copytree(PROJECT / folder, kb / folder)
+    admin = 7001
+    settings = e2e_settings(tmp_path, fake_api, faqbot_kb=kb, faqbot_reload_watch=True, admin_ids=[admin])
+    script = Script(fake_api)
+    git = kb / "content" / "git.md"
+    async with polling(settings, engine, MemoryRecorder(), check_confusions=False):
+        old = (await script.ask("what is git?"))["text"]
+        await asyncio.sleep(0.2)  # let the watcher start
+        deadline = time.monotonic() + 10
+        answer = old
+        while not answer.startswith("Git, watched end to end."):
+            assert time.monotonic() < deadline, "the edit was not picked up"
+            write_atomically(git, "Git, watched end to end.\n")  # rewritten until seen: the watcher may start late
+            await asyncio.sleep(0.4)
+            answer = (await script.ask("what is git?"))["text"]
+
+        git.write_text("", encoding="utf-8")  # an empty answer is an error: refused, and the admin is told
+        await fake_api.wait_for(lambda: bool(fake_api.messages_to(admin)), within=10)
+        notice = fake_api.messages_to(admin)[0]["text"]
+        assert notice.startswith("Reload refused (watch)")
+        assert "git.md" in notice
+        assert (await script.ask("what is git?"))["text"].startswith("Git, watched end to end.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import socket
 import sqlite3
@@ -107,6 +108,36 @@ async def test_faqbot_run_polls_answers_and_stops_cleanly_on_sigterm(fake_api: F
     assert "text='what is git?'" in log  # DEBUG level shows the question
     assert TOKEN not in log
     assert TOKEN.split(":")[1] not in log
+    assert "Traceback" not in log
+
+
+async def test_faqbot_run_reloads_on_sighup_and_tells_the_admins_about_problems(fake_api: FakeBotAPI, tmp_path: Path) -> None:
+    kb = tmp_path / "kb"
+    for folder in ("intents", "content"):
+        shutil.copytree(PROJECT / folder, kb / folder)
+    admin = 7001
+    env = environment(
+        tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_URL=fake_api.base_url, TELEGRAM_TIMEOUT="1", TELEGRAM_POLL_TIMEOUT="1",
+        FAQBOT_KB=str(kb), FAQBOT_RELOAD_WATCH="false", ADMIN_IDS=str(admin),
+    )
+    make = Factory()
+    async with faqbot_run(tmp_path, env) as process:
+        fake_api.push(make.message("what is git?", user_id=111))
+        await fake_api.wait_for(lambda: bool(fake_api.messages_to(111)), within=20)  # up and answering
+        (kb / "content" / "git.md").unlink()
+        process.send_signal(signal.SIGHUP)
+        await fake_api.wait_for(lambda: bool(fake_api.messages_to(admin)), within=20)
+        [notice] = fake_api.messages_to(admin)
+        assert notice["text"].startswith("Reload refused (SIGHUP): 1 problem(s)")
+        assert "git.md" in notice["text"]
+        fake_api.push(make.message("what is git?", user_id=111))  # still answered, from the previous knowledge base
+        await fake_api.wait_for(lambda: len(fake_api.messages_to(111)) == 2, within=10)
+        assert fake_api.messages_to(111)[1]["text"] == fake_api.messages_to(111)[0]["text"]
+        process.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(10):
+            assert await process.wait() == 0
+    log = (tmp_path / "stderr.log").read_text()
+    assert "Reload refused (SIGHUP)" in log
     assert "Traceback" not in log
 
 
