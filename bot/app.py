@@ -20,6 +20,7 @@ import os
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -289,6 +290,8 @@ def run(settings: Settings, engine: Engine | None = None, recorder: Recorder | N
     logs.configure(settings.log_level, secrets)
     if engine is None:
         engine = build(settings.faqbot_kb)
+    elif Path(engine.kb.root).resolve() != Path(settings.faqbot_kb).resolve():
+        settings = settings.model_copy(update={"faqbot_kb": engine.kb.root})  # `faqbot run --kb X`: reload from X too
     if recorder is None:
         recorder = Store(settings.database_path(), settings.user_hash_salt.get_secret_value(), retention_days=settings.retention_days)
     app = build_application(settings, EngineHolder(engine), recorder)
