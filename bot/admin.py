@@ -62,16 +62,24 @@ def grouping_key(kb: KnowledgeBase) -> Keys:
 
 
 async def kb_report(
-    store: Store, kb: KnowledgeBase, since: float, until: float | None = None,
-    threshold: float = DEFAULT_THRESHOLD, similarity: float = DEFAULT_SIMILARITY,
+    store: Store,
+    kb: KnowledgeBase,
+    since: float,
+    until: float | None = None,
+    threshold: float = DEFAULT_THRESHOLD,
+    similarity: float = DEFAULT_SIMILARITY,
 ) -> Report:
     """`build_report` with the intents, titles and grouping key of `kb`."""
     return await build_report(store, intent_titles(kb), since, until, threshold, similarity, grouping_key(kb))
 
 
 async def stats_text(
-    store: Store, kb: KnowledgeBase, now: float | None = None, groups: int = 5,
-    threshold: float = DEFAULT_THRESHOLD, similarity: float = DEFAULT_SIMILARITY,
+    store: Store,
+    kb: KnowledgeBase,
+    now: float | None = None,
+    groups: int = 5,
+    threshold: float = DEFAULT_THRESHOLD,
+    similarity: float = DEFAULT_SIMILARITY,
 ) -> str:
     """/stats: questions today and in 7 days, fallback rate, top intents, top unanswered groups."""
     now = time.time() if now is None else now
@@ -82,8 +90,11 @@ async def stats_text(
         f"Fallback rate (7 days): {stats.fallback_rate:.0%} ({stats.fallbacks_week}).",
     ]
     if stats.top_intents:
-        lines.append("Top intents: " + ", ".join(f"{kb.intents[t.intent].title if t.intent in kb.intents else t.intent} ({t.count})"
-                                                 for t in stats.top_intents) + ".")
+        lines.append(
+            "Top intents: "
+            + ", ".join(f"{kb.intents[t.intent].title if t.intent in kb.intents else t.intent} ({t.count})" for t in stats.top_intents)
+            + "."
+        )
     if report.groups:
         lines.append("Top unanswered (7 days):")
         for rank, group in enumerate(report.groups[:groups], 1):
@@ -98,16 +109,24 @@ async def reload_text(reloader: Reloader) -> str:
 
 
 async def report_for_chat(
-    store: Store, kb: KnowledgeBase, since: float = WEEK, now: float | None = None, limit: int = 10,
-    threshold: float = DEFAULT_THRESHOLD, similarity: float = DEFAULT_SIMILARITY,
+    store: Store,
+    kb: KnowledgeBase,
+    since: float = WEEK,
+    now: float | None = None,
+    limit: int = 10,
+    threshold: float = DEFAULT_THRESHOLD,
+    similarity: float = DEFAULT_SIMILARITY,
 ) -> tuple[str, Document]:
     """/report: the unanswered groups of the last `since` seconds as a short message and as a CSV document."""
     now = time.time() if now is None else now
     report = await kb_report(store, kb, now - since, now + 1e-6, threshold, similarity)
     day = time.strftime("%Y-%m-%d", time.localtime(now))
-    document = Document(f"faqbot-report-{day}.csv", to_csv(report).encode("utf-8"),
-                        f"{len(report.groups)} groups of unanswered questions; per-intent statistics below them",
-                        len(report.groups))
+    document = Document(
+        f"faqbot-report-{day}.csv",
+        to_csv(report).encode("utf-8"),
+        f"{len(report.groups)} groups of unanswered questions; per-intent statistics below them",
+        len(report.groups),
+    )
     return summary_text(report, limit), document
 
 

@@ -53,8 +53,10 @@ class ReloadResult:
         """A short plain-text account, e.g. for an admin message."""
         if self.ok:
             return f"Knowledge base reloaded ({self.trigger}): {self.intents} intents, in {self.duration:.2f} s."
-        lines = [f"Reload refused ({self.trigger}): {len(self.problems)} problem(s); still serving the previous knowledge base "
-                 f"({self.intents} intents)."]
+        lines = [
+            f"Reload refused ({self.trigger}): {len(self.problems)} problem(s); still serving the previous knowledge base "
+            f"({self.intents} intents)."
+        ]
         lines += [f"- {problem}" for problem in self.problems[:limit]]
         if len(self.problems) > limit:
             lines.append(f"… and {len(self.problems) - limit} more (run `faqbot validate`).")
@@ -142,8 +144,15 @@ class Reloader:
             log.warning("nothing to watch: no intents/ or content/ under %s", self.root)
             return
         log.info("watching %s for changes", ", ".join(str(f) for f in folders))
-        async for changes in awatch(*folders, stop_event=stop_event, step=self.settle_ms, debounce=max(1600, 4 * self.settle_ms),
-                                    watch_filter=_relevant, force_polling=self.force_polling, recursive=False):
+        async for changes in awatch(
+            *folders,
+            stop_event=stop_event,
+            step=self.settle_ms,
+            debounce=max(1600, 4 * self.settle_ms),
+            watch_filter=_relevant,
+            force_polling=self.force_polling,
+            recursive=False,
+        ):
             if stop_event.is_set():
                 break
             names = sorted({Path(path).name for _, path in changes})

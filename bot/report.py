@@ -225,15 +225,17 @@ def intent_stats(
     for intent in dict.fromkeys([*titles, *scores, *votes]):
         asked = scores.get(intent, [])
         vote = votes.get(intent)
-        stats.append(IntentStats(
-            intent=intent,
-            title=titles.get(intent, intent),
-            asked=len(asked),
-            mean_score=sum(asked) / len(asked) if asked else None,
-            helpful=vote.helpful if vote else 0,
-            unhelpful=vote.unhelpful if vote else 0,
-            in_kb=intent in titles,
-        ))
+        stats.append(
+            IntentStats(
+                intent=intent,
+                title=titles.get(intent, intent),
+                asked=len(asked),
+                mean_score=sum(asked) / len(asked) if asked else None,
+                helpful=vote.helpful if vote else 0,
+                unhelpful=vote.unhelpful if vote else 0,
+                in_kb=intent in titles,
+            )
+        )
     never = [s.intent for s in stats if s.in_kb and s.asked == 0]
     stats.sort(key=lambda s: (-s.asked, -(s.helpful + s.unhelpful), s.intent))
     return stats, never
@@ -268,15 +270,24 @@ def _when(at: float) -> str:
 def render_table(report: Report, console: Console, limit: int = 30) -> None:
     """Print the report as rich tables."""
     period = f"{_when(report.since)} – {_when(report.until)}"
-    console.print(f"[bold]{report.questions}[/bold] questions, [bold]{report.unanswered}[/bold] unanswered or low-confidence "
-                  f"(score < {report.threshold:g}) in {period}", highlight=False)
+    console.print(
+        f"[bold]{report.questions}[/bold] questions, [bold]{report.unanswered}[/bold] unanswered or low-confidence "
+        f"(score < {report.threshold:g}) in {period}",
+        highlight=False,
+    )
     groups = Table(title=f"Unanswered and low-confidence questions, grouped ({len(report.groups)} groups)", show_lines=False)
     for column in ("#", "count", "representative wording", "closest intent", "fallbacks", "other wordings"):
         groups.add_column(column, justify="left" if column in ("representative wording", "closest intent", "other wordings") else "right")
     for rank, group in enumerate(report.groups[:limit], 1):
         others = "; ".join(w.text for w in group.wordings[1:4]) + (" …" if len(group.wordings) > 4 else "")
-        groups.add_row(str(rank), str(group.count), group.representative, group.closest_intent or "[dim]none (new intent?)[/dim]",
-                       str(group.fallbacks), others)
+        groups.add_row(
+            str(rank),
+            str(group.count),
+            group.representative,
+            group.closest_intent or "[dim]none (new intent?)[/dim]",
+            str(group.fallbacks),
+            others,
+        )
     console.print(groups)
     if len(report.groups) > limit:
         console.print(f"… and {len(report.groups) - limit} more groups (use --format csv for all)")
@@ -305,17 +316,33 @@ def to_csv(report: Report) -> str:
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for group in report.groups:
-        writer.writerow({
-            "section": "group", "name": group.representative, "count": group.count, "closest_intent": group.closest_intent or "",
-            "fallbacks": group.fallbacks, "mean_score": f"{group.mean_score:.4f}", "helpful": "", "unhelpful": "",
-            "wordings": " | ".join(f"{w.text} ({w.count})" for w in group.wordings),
-        })
+        writer.writerow(
+            {
+                "section": "group",
+                "name": group.representative,
+                "count": group.count,
+                "closest_intent": group.closest_intent or "",
+                "fallbacks": group.fallbacks,
+                "mean_score": f"{group.mean_score:.4f}",
+                "helpful": "",
+                "unhelpful": "",
+                "wordings": " | ".join(f"{w.text} ({w.count})" for w in group.wordings),
+            }
+        )
     for stat in report.intents:
-        writer.writerow({
-            "section": "intent", "name": stat.intent, "count": stat.asked, "closest_intent": "", "fallbacks": "",
-            "mean_score": "" if stat.mean_score is None else f"{stat.mean_score:.4f}", "helpful": stat.helpful,
-            "unhelpful": stat.unhelpful, "wordings": "",
-        })
+        writer.writerow(
+            {
+                "section": "intent",
+                "name": stat.intent,
+                "count": stat.asked,
+                "closest_intent": "",
+                "fallbacks": "",
+                "mean_score": "" if stat.mean_score is None else f"{stat.mean_score:.4f}",
+                "helpful": stat.helpful,
+                "unhelpful": stat.unhelpful,
+                "wordings": "",
+            }
+        )
     return out.getvalue()
 
 

@@ -384,13 +384,24 @@ class Store:
 
     async def _write(self, events: Sequence[QuestionEvent | FeedbackEvent]) -> None:
         questions = [
-            (e.at, self.hash_user(e.user_id), e.chat_type, e.text, e.normalised, e.intent, float(e.score), int(e.fallback),
-             json.dumps(list(e.suggestions), ensure_ascii=False), float(e.latency_ms), e.answer_id)
-            for e in events if isinstance(e, QuestionEvent)
+            (
+                e.at,
+                self.hash_user(e.user_id),
+                e.chat_type,
+                e.text,
+                e.normalised,
+                e.intent,
+                float(e.score),
+                int(e.fallback),
+                json.dumps(list(e.suggestions), ensure_ascii=False),
+                float(e.latency_ms),
+                e.answer_id,
+            )
+            for e in events
+            if isinstance(e, QuestionEvent)
         ]
         feedback = [
-            (e.at, self.hash_user(e.user_id), e.answer_id, e.intent, int(e.helpful))
-            for e in events if isinstance(e, FeedbackEvent)
+            (e.at, self.hash_user(e.user_id), e.answer_id, e.intent, int(e.helpful)) for e in events if isinstance(e, FeedbackEvent)
         ]
         conn = self._connection()
         try:

@@ -29,9 +29,7 @@ def ranked(engine: Engine, query: str, suggest: float, limit: int = MAX_RESULTS)
         return [], dict(match.entities)
     found = [(match.intent, match.score), *((c.intent, c.score) for c in match.runners_up)]
     intents = [
-        intent
-        for intent, score in found
-        if score >= suggest and score > match.out_of_scope and engine.kb.intents[intent].kind == "answer"
+        intent for intent, score in found if score >= suggest and score > match.out_of_scope and engine.kb.intents[intent].kind == "answer"
     ]
     return intents, dict(match.entities)
 

@@ -244,10 +244,42 @@ async def test_watching_the_folders_reloads_after_an_edit(small: Path) -> None:
 # -- the full checks of `faqbot validate`, on a small knowledge base of its own -----------------
 
 TOPICS = {
-    "coffee": ["espresso", "latte", "cappuccino", "arabica beans", "french press", "coffee grinder", "filter coffee", "cold brew",
-               "coffee roast", "caffeine", "mocha", "barista", "decaf coffee", "coffee crema", "drip coffee", "coffee mug"],
-    "cats": ["kitten", "cat purring", "cat litter", "whiskers", "tabby cat", "cat food", "siamese cat", "cat scratching post",
-             "cat nap", "meowing", "cat fur", "catnip", "cat claws", "persian cat", "cat toys", "cat collar"],
+    "coffee": [
+        "espresso",
+        "latte",
+        "cappuccino",
+        "arabica beans",
+        "french press",
+        "coffee grinder",
+        "filter coffee",
+        "cold brew",
+        "coffee roast",
+        "caffeine",
+        "mocha",
+        "barista",
+        "decaf coffee",
+        "coffee crema",
+        "drip coffee",
+        "coffee mug",
+    ],
+    "cats": [
+        "kitten",
+        "cat purring",
+        "cat litter",
+        "whiskers",
+        "tabby cat",
+        "cat food",
+        "siamese cat",
+        "cat scratching post",
+        "cat nap",
+        "meowing",
+        "cat fur",
+        "catnip",
+        "cat claws",
+        "persian cat",
+        "cat toys",
+        "cat collar",
+    ],
 }
 
 

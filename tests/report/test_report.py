@@ -39,10 +39,28 @@ PROJECT = Path(__file__).resolve().parents[2]
 TITLES = {"salary": "Salaries", "git": "Git", "languages": "Languages", "cto": "CTO"}
 
 
-def row(text: str, *, intent: str | None = None, score: float = 0.2, fallback: bool = True,
-        suggestions: tuple[str, ...] = (), at: float = 1000.0) -> StoredQuestion:
-    return StoredQuestion(at=at, user_hash="u", chat_type="private", text=text, normalised=normalise(text), intent=intent, score=score,
-                          fallback=fallback, suggestions=suggestions, latency_ms=1.0, answer_id=None)
+def row(
+    text: str,
+    *,
+    intent: str | None = None,
+    score: float = 0.2,
+    fallback: bool = True,
+    suggestions: tuple[str, ...] = (),
+    at: float = 1000.0,
+) -> StoredQuestion:
+    return StoredQuestion(
+        at=at,
+        user_hash="u",
+        chat_type="private",
+        text=text,
+        normalised=normalise(text),
+        intent=intent,
+        score=score,
+        fallback=fallback,
+        suggestions=suggestions,
+        latency_ms=1.0,
+        answer_id=None,
+    )
 
 
 NURSE = ["How much does a nurse earn?", "how much does a nurse earn", "How much do nurses earn?", "how much does a nurse earn in canada"]
@@ -118,8 +136,13 @@ def test_closest_intent_maps_suggestion_titles_to_ids() -> None:
 
 
 def test_intent_stats_counts_scores_feedback_and_never_asked() -> None:
-    rows = [row("a", intent="salary", score=0.9, fallback=False), row("b", intent="salary", score=0.7, fallback=False),
-            row("c", intent="git", score=0.4, fallback=False), row("d", intent="removed", score=1.0, fallback=False), row("e")]
+    rows = [
+        row("a", intent="salary", score=0.9, fallback=False),
+        row("b", intent="salary", score=0.7, fallback=False),
+        row("c", intent="git", score=0.4, fallback=False),
+        row("d", intent="removed", score=1.0, fallback=False),
+        row("e"),
+    ]
     feedback = [FeedbackCount("salary", 3, 1), FeedbackCount("cto", 0, 2)]
     stats, never = intent_stats(rows, feedback, TITLES)
     by_id = {s.intent: s for s in stats}

@@ -25,11 +25,19 @@ async def main(path: Path, first_user: int) -> None:
     while True:
         for _ in range(300):
             written += 1
-            await store.question(QuestionEvent(
-                at=time.time(), user_id=first_user + written, chat_type="private",
-                text=f"question {written} {PADDING}", normalised=f"question {written}",
-                intent="salary", score=0.8, fallback=False, suggestions=("salary", "career_path"),
-            ))
+            await store.question(
+                QuestionEvent(
+                    at=time.time(),
+                    user_id=first_user + written,
+                    chat_type="private",
+                    text=f"question {written} {PADDING}",
+                    normalised=f"question {written}",
+                    intent="salary",
+                    score=0.8,
+                    fallback=False,
+                    suggestions=("salary", "career_path"),
+                )
+            )
         await store.flush()
         print(written, flush=True)
 

@@ -21,10 +21,29 @@ SALT = "test-salt"
 NOW = 1_700_000_000.0
 
 
-def q(user: int = 1, text: str = "how much does a backend dev earn", *, at: float = NOW, intent: str | None = "salary",
-      score: float = 0.9, fallback: bool = False, answer_id: str | None = None) -> QuestionEvent:
-    return QuestionEvent(at=at, user_id=user, chat_type="private", text=text, normalised=text.lower(), intent=intent,
-                         score=score, fallback=fallback, suggestions=("salary", "career_path"), latency_ms=12.5, answer_id=answer_id)
+def q(
+    user: int = 1,
+    text: str = "how much does a backend dev earn",
+    *,
+    at: float = NOW,
+    intent: str | None = "salary",
+    score: float = 0.9,
+    fallback: bool = False,
+    answer_id: str | None = None,
+) -> QuestionEvent:
+    return QuestionEvent(
+        at=at,
+        user_id=user,
+        chat_type="private",
+        text=text,
+        normalised=text.lower(),
+        intent=intent,
+        score=score,
+        fallback=fallback,
+        suggestions=("salary", "career_path"),
+        latency_ms=12.5,
+        answer_id=answer_id,
+    )
 
 
 def fb(user: int = 1, answer_id: str = "1:1", intent: str | None = "salary", helpful: bool = True, at: float = NOW) -> FeedbackEvent:
@@ -49,8 +68,19 @@ async def test_new_database_gets_the_latest_schema_in_wal_mode(tmp_path: Path) -
         assert await store.schema_version() == SCHEMA_VERSION
     assert rows(path, "PRAGMA journal_mode") == [("wal",)]
     columns = {r[1] for r in rows(path, "PRAGMA table_info(questions)")}
-    assert {"at", "user_hash", "chat_type", "text", "normalised", "intent", "score", "fallback", "suggestions",
-            "latency_ms", "answer_id"} <= columns
+    assert {
+        "at",
+        "user_hash",
+        "chat_type",
+        "text",
+        "normalised",
+        "intent",
+        "score",
+        "fallback",
+        "suggestions",
+        "latency_ms",
+        "answer_id",
+    } <= columns
     assert {"at", "user_hash", "answer_id", "intent", "helpful"} <= {r[1] for r in rows(path, "PRAGMA table_info(feedback)")}
     assert [r[0] for r in rows(path, "SELECT version FROM schema_version ORDER BY version")] == list(range(1, SCHEMA_VERSION + 1))
 
@@ -71,8 +101,10 @@ def make_v1_file(path: Path) -> None:
         conn.executemany(
             "INSERT INTO questions (at, user_hash, chat_type, text, normalised, intent, score, fallback, suggestions, latency_ms) "
             "VALUES (?,?,?,?,?,?,?,?,?,?)",
-            [(NOW - i, hash_user(7, SALT), "private", f"old question {i}", f"old question {i}", "salary", 0.5, i % 2, '["salary"]', 3.0)
-             for i in range(5)],
+            [
+                (NOW - i, hash_user(7, SALT), "private", f"old question {i}", f"old question {i}", "salary", 0.5, i % 2, '["salary"]', 3.0)
+                for i in range(5)
+            ],
         )
         conn.execute("INSERT INTO feedback (at, user_hash, answer_id, helpful) VALUES (?, ?, ?, ?)", (NOW, hash_user(7, SALT), "9:9", 0))
 
@@ -220,10 +252,13 @@ async def test_stats_and_feedback_counts(store: Store) -> None:
     today = start_of_day(NOW)
     now = today + 3600 * 5
     events = [
-        q(intent="salary", at=now - 60), q(intent="salary", at=now - 120), q(intent="git", at=now - 180),
+        q(intent="salary", at=now - 60),
+        q(intent="salary", at=now - 120),
+        q(intent="git", at=now - 180),
         q(intent=None, fallback=True, score=0.1, at=now - 240),
         q(intent="salary", at=today - 3600),  # yesterday
-        q(intent="git", at=today - 2 * 86400), q(intent=None, fallback=True, score=0.2, at=today - 3 * 86400),
+        q(intent="git", at=today - 2 * 86400),
+        q(intent=None, fallback=True, score=0.2, at=today - 3 * 86400),
         q(intent="salary", at=now - 30 * 86400),  # outside the week
     ]
     for event in events:
@@ -254,8 +289,13 @@ def test_killed_writer_never_corrupts_the_file_and_loses_nothing_confirmed(tmp_p
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     total_confirmed = 0
     for round_ in range(3):
-        proc = subprocess.Popen([sys.executable, str(script), str(path), str(round_ * 10_000_000)],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        proc = subprocess.Popen(
+            [sys.executable, str(script), str(path), str(round_ * 10_000_000)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
         assert proc.stdout is not None
         confirmed = 0
         try:
@@ -278,7 +318,8 @@ def test_killed_writer_never_corrupts_the_file_and_loses_nothing_confirmed(tmp_p
             count = conn.execute("SELECT COUNT(*) FROM questions").fetchone()[0]
             # every confirmed row survived; unconfirmed ones at most one batch cycle's worth
             assert count >= total_confirmed
-            complete = conn.execute("SELECT COUNT(*) FROM questions WHERE text LIKE 'question % lorem%' AND suggestions = ?",
-                                    ('["salary", "career_path"]',)).fetchone()[0]
+            complete = conn.execute(
+                "SELECT COUNT(*) FROM questions WHERE text LIKE 'question % lorem%' AND suggestions = ?", ('["salary", "career_path"]',)
+            ).fetchone()[0]
             assert complete == count  # no half-written row
         total_confirmed = count

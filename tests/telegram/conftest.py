@@ -118,8 +118,12 @@ class started:
         self.request = RecordingRequest()
         self.recorder = recorder if recorder is not None else MemoryRecorder()
         self.app = build_application(
-            settings, self.holder, self.recorder,
-            request=self.request, updates_request=RecordingRequest(), check_confusions=check_confusions,
+            settings,
+            self.holder,
+            self.recorder,
+            request=self.request,
+            updates_request=RecordingRequest(),
+            check_confusions=check_confusions,
         )
 
     async def __aenter__(self) -> Harness:

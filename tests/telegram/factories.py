@@ -10,8 +10,15 @@ JSON = dict[str, Any]
 
 BOT_ID = 999_000
 BOT_USERNAME = "faq_test_bot"
-BOT_USER: JSON = {"id": BOT_ID, "is_bot": True, "first_name": "FAQ", "username": BOT_USERNAME,
-                  "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": True}
+BOT_USER: JSON = {
+    "id": BOT_ID,
+    "is_bot": True,
+    "first_name": "FAQ",
+    "username": BOT_USERNAME,
+    "can_join_groups": True,
+    "can_read_all_group_messages": False,
+    "supports_inline_queries": True,
+}
 TOKEN = "123456789:AAH-test-token-0123456789abcdefghijklmnop"
 GROUP_ID = -100_777
 
@@ -42,8 +49,16 @@ class Factory:
     def update_id(self) -> int:
         return next(self._updates)
 
-    def raw_message(self, text: str | None = None, *, user_id: int = 111, chat: JSON | None = None,
-                    entities: list[JSON] | None = None, reply_to: JSON | None = None, **extra: Any) -> JSON:
+    def raw_message(
+        self,
+        text: str | None = None,
+        *,
+        user_id: int = 111,
+        chat: JSON | None = None,
+        entities: list[JSON] | None = None,
+        reply_to: JSON | None = None,
+        **extra: Any,
+    ) -> JSON:
         message: JSON = {
             "message_id": next(self._messages),
             "date": int(time.time()),
@@ -79,12 +94,18 @@ class Factory:
 
     def bot_message(self, text: str = "An earlier answer", chat: JSON | None = None) -> JSON:
         """A message the bot sent (to reply to)."""
-        return {"message_id": next(self._messages), "date": int(time.time()), "chat": chat or group_chat(),
-                "from": BOT_USER, "text": text}
+        return {"message_id": next(self._messages), "date": int(time.time()), "chat": chat or group_chat(), "from": BOT_USER, "text": text}
 
     def sticker(self, **kwargs: Any) -> JSON:
-        sticker = {"file_id": "stk1", "file_unique_id": "u1", "type": "regular", "width": 512, "height": 512,
-                   "is_animated": False, "is_video": False}
+        sticker = {
+            "file_id": "stk1",
+            "file_unique_id": "u1",
+            "type": "regular",
+            "width": 512,
+            "height": 512,
+            "is_animated": False,
+            "is_video": False,
+        }
         return self.message(None, sticker=sticker, **kwargs)
 
     def photo(self, **kwargs: Any) -> JSON:

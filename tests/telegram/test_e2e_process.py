@@ -73,15 +73,24 @@ async def faqbot_run(tmp_path: Path, env: dict[str, str]) -> AsyncIterator[async
 
 def run_cli(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args], cwd=tmp_path, env=environment(tmp_path, **env),
-        capture_output=True, text=True, timeout=60, check=False,
+        [sys.executable, "-m", "bot", *args],
+        cwd=tmp_path,
+        env=environment(tmp_path, **env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 
 async def test_faqbot_run_polls_answers_and_stops_cleanly_on_sigterm(fake_api: FakeBotAPI, tmp_path: Path) -> None:
     env = environment(
-        tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_URL=fake_api.base_url, TELEGRAM_TIMEOUT="1",
-        TELEGRAM_POLL_TIMEOUT="1", LOG_LEVEL="DEBUG",
+        tmp_path,
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_API_URL=fake_api.base_url,
+        TELEGRAM_TIMEOUT="1",
+        TELEGRAM_POLL_TIMEOUT="1",
+        LOG_LEVEL="DEBUG",
     )
     make = Factory()
     async with faqbot_run(tmp_path, env) as process:
@@ -117,8 +126,14 @@ async def test_faqbot_run_reloads_on_sighup_and_tells_the_admins_about_problems(
         shutil.copytree(PROJECT / folder, kb / folder)
     admin = 7001
     env = environment(
-        tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_URL=fake_api.base_url, TELEGRAM_TIMEOUT="1", TELEGRAM_POLL_TIMEOUT="1",
-        FAQBOT_KB=str(kb), FAQBOT_RELOAD_WATCH="false", ADMIN_IDS=str(admin),
+        tmp_path,
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_API_URL=fake_api.base_url,
+        TELEGRAM_TIMEOUT="1",
+        TELEGRAM_POLL_TIMEOUT="1",
+        FAQBOT_KB=str(kb),
+        FAQBOT_RELOAD_WATCH="false",
+        ADMIN_IDS=str(admin),
     )
     make = Factory()
     async with faqbot_run(tmp_path, env) as process:
@@ -144,8 +159,14 @@ async def test_faqbot_run_reloads_on_sighup_and_tells_the_admins_about_problems(
 async def test_webhook_mode_checks_the_secret_token(fake_api: FakeBotAPI, tmp_path: Path) -> None:
     port = free_port()
     env = environment(
-        tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_URL=fake_api.base_url, TELEGRAM_TIMEOUT="2", MODE="webhook",
-        WEBHOOK_URL=f"http://127.0.0.1:{port}/telegram/hook", WEBHOOK_SECRET=SECRET, WEBHOOK_LISTEN="127.0.0.1",
+        tmp_path,
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_API_URL=fake_api.base_url,
+        TELEGRAM_TIMEOUT="2",
+        MODE="webhook",
+        WEBHOOK_URL=f"http://127.0.0.1:{port}/telegram/hook",
+        WEBHOOK_SECRET=SECRET,
+        WEBHOOK_LISTEN="127.0.0.1",
         WEBHOOK_PORT=str(port),
     )
     make = Factory()
@@ -162,16 +183,20 @@ async def test_webhook_mode_checks_the_secret_token(fake_api: FakeBotAPI, tmp_pa
             async with asyncio.timeout(10):
                 while response is None:
                     try:
-                        response = await client.post(url, json=make.message("what is sql used for?", user_id=111),
-                                                     headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
+                        response = await client.post(
+                            url,
+                            json=make.message("what is sql used for?", user_id=111),
+                            headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+                        )
                     except httpx.TransportError:
                         await asyncio.sleep(0.1)
             assert response.status_code == 200
             await fake_api.wait_for(lambda: bool(fake_api.messages_to(111)), within=10)
             assert "SQL" in fake_api.messages_to(111)[0]["text"]
 
-            wrong = await client.post(url, json=make.message("what is git?", user_id=222),
-                                      headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"})
+            wrong = await client.post(
+                url, json=make.message("what is git?", user_id=222), headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"}
+            )
             missing = await client.post(url, json=make.message("what is git?", user_id=222))
             assert wrong.status_code == 403
             assert missing.status_code == 403
