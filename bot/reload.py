@@ -7,9 +7,9 @@ anything is wrong the engine in service stays, the problems are logged and hande
 one in one step (`EngineHolder.swap`): a question is answered by the old or the new
 knowledge base, never by a half-loaded one.
 
-On the shipped knowledge base (41 intents) a reload takes about 1.4 s with every check
-of `faqbot validate` (`check_confusions=True`, the default), most of it the confusion
-check, and about 0.25 s with the loading checks only (measured on a 2-CPU machine).
+How long a reload takes is measured by `benchmarks` (see benchmarks/README.md): with
+every check of `faqbot validate` (`check_confusions=True`, the default) it is about twice
+the time of the loading checks only.
 """
 
 from __future__ import annotations
