@@ -13,7 +13,7 @@ knows who may ask and how to send the answers.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextvars import ContextVar
 from typing import Any
 
@@ -26,6 +26,7 @@ from bot.reload import Reloader, ReloadResult
 from bot.storage import Store
 from bot.telegram.addressing import is_private
 from bot.telegram.handlers import Handlers
+from bot.telegram.logs import UpdateRecord
 from bot.telegram.rendering import split
 from bot.telegram.sending import retrying, send_chunks
 
@@ -34,6 +35,9 @@ AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 ADMIN_COMMANDS = ("stats", "reload", "report")
 PROBLEM_LINES = 20
 """How many problems of a refused reload the admins are sent (the rest: `faqbot validate`)."""
+
+StoreCommand = Callable[[Context, Message, Store, UpdateRecord], Awaitable[None]]
+"""The body of an admin command that reads the conversation log."""
 
 _LOG = logging.getLogger(__name__)
 _RELOAD_REQUESTER: ContextVar[int | None] = ContextVar("faqbot_reload_requester", default=None)
@@ -74,20 +78,38 @@ class AdminCommands:
 
     async def stats(self, update: Update, context: Context) -> None:
         """/stats: questions today and in 7 days, fallback rate, top intents, top unanswered groups."""
+        await self._with_store(update, context, "stats", self._send_stats)
+
+    async def report(self, update: Update, context: Context) -> None:
+        """/report: the unanswered questions of the last 7 days, grouped, as a message and (if any) a CSV document."""
+        await self._with_store(update, context, "report", self._send_report)
+
+    async def _with_store(self, update: Update, context: Context, name: str, body: StoreCommand) -> None:
+        """Run an admin command that reads the conversation log, or say that there is none."""
         message = update.effective_message
         if message is None or not self.is_admin(update.effective_user.id if update.effective_user else None):
             return
         with self.handlers.s.log.update(update, "admin") as record:
             if not await self.handlers.admit(update, context, record):
                 return
-            record.reply = "stats"
+            record.reply = name
             store = self._store()
             if store is None:
                 await self.handlers.send_plain(context, message, self.handlers.text_of("admin_no_log"))
                 return
-            kb = self.handlers.engine.kb
-            text = await stats_text(store, kb, threshold=self.report_threshold, similarity=self.report_similarity)
-            await self.handlers.send_plain(context, message, text)
+            await body(context, message, store, record)
+
+    async def _send_stats(self, context: Context, message: Message, store: Store, record: UpdateRecord) -> None:
+        text = await stats_text(store, self.handlers.engine.kb, threshold=self.report_threshold, similarity=self.report_similarity)
+        await self.handlers.send_plain(context, message, text)
+
+    async def _send_report(self, context: Context, message: Message, store: Store, record: UpdateRecord) -> None:
+        kb = self.handlers.engine.kb
+        text, document = await report_for_chat(store, kb, WEEK, threshold=self.report_threshold, similarity=self.report_similarity)
+        await self.handlers.send_plain(context, message, text)
+        record.note = f"groups:{document.groups}"
+        if document.groups:
+            await send_document(context.bot, message, document.filename, document.content, document.caption)
 
     async def reload(self, update: Update, context: Context) -> None:
         """/reload: reload the knowledge base now and say how it went."""
@@ -105,26 +127,6 @@ class AdminCommands:
                 _RELOAD_REQUESTER.reset(token)
             record.reply, record.note = "reload", "ok" if result.ok else f"refused:{len(result.problems)}"
             await self.handlers.send_plain(context, message, result.summary(limit=PROBLEM_LINES))
-
-    async def report(self, update: Update, context: Context) -> None:
-        """/report: the unanswered questions of the last 7 days, grouped, as a message and (if any) a CSV document."""
-        message = update.effective_message
-        if message is None or not self.is_admin(update.effective_user.id if update.effective_user else None):
-            return
-        with self.handlers.s.log.update(update, "admin") as record:
-            if not await self.handlers.admit(update, context, record):
-                return
-            record.reply = "report"
-            store = self._store()
-            if store is None:
-                await self.handlers.send_plain(context, message, self.handlers.text_of("admin_no_log"))
-                return
-            kb = self.handlers.engine.kb
-            text, document = await report_for_chat(store, kb, WEEK, threshold=self.report_threshold, similarity=self.report_similarity)
-            await self.handlers.send_plain(context, message, text)
-            record.note = f"groups:{document.groups}"
-            if document.groups:
-                await send_document(context.bot, message, document.filename, document.content, document.caption)
 
 
 async def send_document(bot: Bot, message: Message, filename: str, content: bytes, caption: str) -> Message:

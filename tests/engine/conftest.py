@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,14 +21,6 @@ def engine() -> Engine:
 @pytest.fixture
 def dialogue(engine: Engine) -> Dialogue:
     return Dialogue(lambda: engine, DialogueSettings())
-
-
-@pytest.fixture
-def kb_copy(tmp_path: Path) -> Path:
-    """A writable copy of the shipped intents/ and content/."""
-    for folder in ("intents", "content"):
-        shutil.copytree(PROJECT / folder, tmp_path / folder)
-    return tmp_path
 
 
 @pytest.fixture

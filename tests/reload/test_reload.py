@@ -20,24 +20,6 @@ from bot.validate import validate
 PROJECT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def pristine(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Engine]:
-    """One copy of the project's intents/ and content/, and its engine (built once: building takes a few tenths of a second)."""
-    root = tmp_path_factory.mktemp("pristine")
-    for folder in ("intents", "content"):
-        shutil.copytree(PROJECT / folder, root / folder)
-    return root, build(root)
-
-
-@pytest.fixture
-def kb_copy(tmp_path: Path, pristine: tuple[Path, Engine]) -> Path:
-    """A copy of the knowledge base for this test to edit."""
-    root = tmp_path / "kb"
-    for folder in ("intents", "content"):
-        shutil.copytree(pristine[0] / folder, root / folder)
-    return root
-
-
 @pytest.fixture
 def small(tmp_path: Path) -> Path:
     """A small valid knowledge base (quick to reload), see `small_kb`."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
-import shutil
 import signal
 import time
 from collections.abc import AsyncIterator
@@ -20,11 +19,11 @@ import pytest
 from telegram.error import Forbidden
 
 from bot.app import build_application
-from bot.engine import Engine, EngineHolder, build
+from bot.engine import Engine, EngineHolder
 from bot.storage import Store
 from bot.telegram.handlers import UpdateEngine
 from bot.telegram.rendering import fill, plain
-from tests.telegram.conftest import PROJECT, Harness, MemoryRecorder, make_settings, started, write_atomically
+from tests.telegram.conftest import Harness, MemoryRecorder, make_settings, started, write_atomically
 from tests.telegram.factories import BOT_USERNAME, GROUP_ID, group_chat
 from tests.telegram.recording import Call, RecordingRequest
 
@@ -39,22 +38,10 @@ ADMIN_COMMANDS = ("stats", "reload", "report")
 # --- fixtures --------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def pristine(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Engine]:
-    """One copy of the project's intents/ and content/ and its engine, built once for the module."""
-    root = tmp_path_factory.mktemp("pristine")
-    for folder in ("intents", "content"):
-        shutil.copytree(PROJECT / folder, root / folder)
-    return root, build(root)
-
-
 @pytest.fixture
-def kb(tmp_path: Path, pristine: tuple[Path, Engine]) -> Path:
+def kb(kb_copy: Path) -> Path:
     """A copy of the knowledge base for this test to edit; the bot reloads from it."""
-    root = tmp_path / "kb"
-    for folder in ("intents", "content"):
-        shutil.copytree(pristine[0] / folder, root / folder)
-    return root
+    return kb_copy
 
 
 @pytest.fixture
