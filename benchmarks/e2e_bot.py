@@ -5,7 +5,9 @@ It is wired as `faqbot run` wires it (`bot.app.build_application`: handlers, per
 AIORateLimiter with retries, heartbeat, INFO logs with one line per update) plus the SQLite
 conversation log, with two changes for the measurement: Telegram's flood limits in
 AIORateLimiter are lifted (the limiter still runs on every call) and the per-user limit is
-raised so no user is throttled. Logs go to stderr (the caller sends them to a file).
+raised so no user is throttled; the folder watcher of hot reload is off (SIGHUP and /reload stay
+wired), so an edit of the knowledge base during a run does not add a reload to the figures.
+Logs go to stderr (the caller sends them to a file).
 
 Protocol on stdout, one JSON line each: `{"ready": ...}` once polling; then on each stdin
 line `stats` the figures so far; on `stop` (or end of input) it shuts down and prints the final figures.
@@ -83,6 +85,7 @@ async def main(args: argparse.Namespace) -> None:
         mode="polling",
         webhook_url=None,
         webhook_secret=None,
+        faqbot_reload_watch=False,  # the knowledge base is being edited on this machine: no reload mid-measurement
     )
     logs.configure(settings.log_level, [TOKEN])
     errors = ErrorCounter()
