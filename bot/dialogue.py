@@ -20,6 +20,7 @@ MAX_INPUT_CHARS = 4000
 MAX_SENTENCES = 6
 MAX_COMBINED_CHARS = 1400
 HISTORY = 4
+_BACK_REFERENCE = re.compile(r"\b(?:it|its|that|this|them|those|these|they|their)\b", re.IGNORECASE)
 WHOLE_MARGIN = 0.05
 MAX_FOLLOW_UP_EXTRA = 3
 _CONTINUATION = re.compile(r"^\W*(?:ok(?:ay)?\W+|so\W+)?(?:and|what about|how about|same for|also|for|but)\b", re.IGNORECASE)
@@ -171,7 +172,12 @@ def _respond_one(
         options = (match.intent, *(c.intent for c in close))[:3]
         suggestions = tuple(Suggestion(i, engine.kb.title(i)) for i in options)
         return _Outcome(Reply(engine.kb.messages["clarify"], "fallback", match.intent, match.score, suggestions), False)
-    reply = _answer(engine, match.intent, match.score, match.entities)
+    entities = dict(match.entities)
+    slot = engine.kb.intents[match.intent].entity
+    if slot and slot not in entities and slot in context.entities and _BACK_REFERENCE.search(sentence):
+        # "which language first?" -> Python; "ok, what frameworks for it?" -> Python's frameworks.
+        entities[slot] = context.entities[slot]
+    reply = _answer(engine, match.intent, match.score, entities)
     return _Outcome(reply, reply.kind != "fallback")
 
 
@@ -216,7 +222,7 @@ def _answer(engine: Engine, intent_id: str, score: float, entities: Mapping[str,
             known = ", ".join(values[v].label for v in intent.variants)
             note = kb.messages["not_covered"].format(value=values[value].label, topic=intent.title, known=known)
             return Reply(note, "fallback", intent_id, score, (Suggestion(intent.id, intent.title),), (), {intent.entity: value})
-    return Reply(text, intent.kind, intent_id, score, (), follow_ups, used)
+    return Reply(text, intent.kind, intent_id, score, (), follow_ups, {**intent.about, **used})
 
 
 def _fallback(engine: Engine, match: Match, settings: DialogueSettings) -> Reply:

@@ -175,7 +175,7 @@ class _Reader:
         return tuple(v for v in items if v)
 
 
-_INTENT_KEYS = {"version", "id", "title", "kind", "entity", "examples", "keywords", "follow_ups"}
+_INTENT_KEYS = {"version", "id", "title", "kind", "entity", "examples", "keywords", "follow_ups", "about"}
 
 
 def load(root: Path) -> KnowledgeBase:
@@ -410,7 +410,27 @@ def _intent(
             variant_path = content_dir / f"{intent_id}.{value}.md"
             if variant_path.exists():
                 variants[value] = _answer(reader, variant_path, intent_id)
-    return Intent(intent_id, title.strip(), kind, examples, keywords, follow_ups, entity, answer, variants, path)
+    about = _about(reader, path, data, intent_id, entities)
+    return Intent(intent_id, title.strip(), kind, examples, keywords, follow_ups, entity, answer, variants, path, about)
+
+
+def _about(
+    reader: _Reader, path: Path, data: Mapping[str, Any], intent_id: str, entities: Mapping[str, Mapping[str, EntityValue]]
+) -> dict[str, str]:
+    """The optional `about: {entity type: value}` of an intent, checked against _entities.yaml."""
+    raw = data.get("about")
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        reader.problem(path, "must map an entity type to one of its values, e.g. {language: python}", intent_id, "about")
+        return {}
+    about: dict[str, str] = {}
+    for etype, value in raw.items():
+        if etype not in entities or str(value) not in entities[etype]:
+            reader.problem(path, f"{etype}: {value} is not an entity value of _entities.yaml", intent_id, "about")
+        else:
+            about[str(etype)] = str(value)
+    return about
 
 
 def _answer(reader: _Reader, path: Path, intent_id: str) -> str:

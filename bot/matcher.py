@@ -55,6 +55,8 @@ from bot.text import normalise
 WORD_WEIGHT = 0.7
 SHORTLIST_BUDGET = 2000
 UNKNOWN_PENALTY = 1.0
+FOREIGN_PENALTY = 4.0
+"""How many unknown words a named other profession ("devops engineer") weighs: it says the subject is someone else."""
 ANCHORED_UNKNOWN_PENALTY = 0.0
 CENTROID_WEIGHT = 0.45
 OUT_OF_SCOPE = "__out_of_scope__"
@@ -167,8 +169,9 @@ class Matcher:
         best: dict[str, float] = {}
         if content:
             query_weight = self._weigh(content)
-            penalty = ANCHORED_UNKNOWN_PENALTY if self.analyzer.lexicon.anchors.intersection(content) else UNKNOWN_PENALTY
-            discount = query_weight / (query_weight + penalty * self._weigh(unknown))
+            penalty = ANCHORED_UNKNOWN_PENALTY if lexicon.anchors.intersection(content) else UNKNOWN_PENALTY
+            unknown_weight = sum(self.unknown_weight * (FOREIGN_PENALTY if w in foreign else 1.0) for w in unknown)
+            discount = query_weight / (query_weight + penalty * unknown_weight)
             best = self._score_examples(content, analysis.tokens, query_weight, discount, leave_out)
             self._blend_centroids(best, content, discount)
         elif analysis.tokens and not unknown:

@@ -26,6 +26,8 @@ class Intent:
     variants: Mapping[str, str]
     """Entity value -> Markdown answer, from `content/<id>.<value>.md`."""
     source: Path
+    about: Mapping[str, str] = field(default_factory=dict)
+    """Entity values the answer is about (first_language: language python), for follow-ups such as "frameworks for it?"."""
 
 
 @dataclass(frozen=True)
