@@ -37,6 +37,7 @@ class Child:
             [sys.executable, *args], cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log,
             text=True, bufsize=1,
         )
+        self.name = " ".join(args[:2])
         self.log = log
         self._lines: queue.Queue[str | None] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
@@ -59,9 +60,9 @@ class Child:
             try:
                 line = self._lines.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
-                raise RuntimeError(f"{self.proc.args[1:3]} said nothing for {timeout:.0f} s; log: {self.tail()}") from None
+                raise RuntimeError(f"{self.name} said nothing for {timeout:.0f} s; log: {self.tail()}") from None
             if line is None:
-                raise RuntimeError(f"{self.proc.args[1:3]} exited ({self.proc.poll()}); log: {self.tail()}")
+                raise RuntimeError(f"{self.name} exited ({self.proc.poll()}); log: {self.tail()}")
             if line.startswith("{"):
                 return dict(json.loads(line))
 
@@ -127,7 +128,7 @@ def session(factor: int, phases: list[str], store: bool = True, phase_timeout: f
         server.end()
 
 
-def throughput(runs: int = 3, users: int = 1000, per_user: int = 10, paced: tuple[int, float] | None = (2000, 200.0),
+def throughput(runs: int = 3, users: int = 1000, per_user: int = 10, paced: tuple[int, float] | None = (1000, 100.0),
                seed: int = 5, store: bool = True) -> dict[str, Any]:
     """A burst of users*per_user updates (and optionally a paced phase), `runs` times; medians of the runs."""
     per_run = []
@@ -157,6 +158,7 @@ def throughput(runs: int = 3, users: int = 1000, per_user: int = 10, paced: tupl
         "answered_twice": sum(r["burst"]["answered_twice"] for r in per_run),
         "delivered_twice": sum(r["burst"]["delivered_twice"] for r in per_run),
         "errors": sum(r["burst"]["errors"] for r in per_run),
+        "bot_rss_after_burst_mb": statistics.median(r["burst"]["bot_rss_mb"] for r in per_run),
         "timed_out": any(r["burst"]["timed_out"] for r in per_run),
         "per_run": per_run,
     }

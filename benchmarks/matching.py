@@ -68,7 +68,7 @@ class Baselines:
         return (self.intents[found[2]], float(found[1])) if found else (None, 0.0)
 
     def thefuzz(self, question: str) -> tuple[str | None, float]:
-        from thefuzz import process as tf_process
+        from thefuzz import process as tf_process  # type: ignore[import-untyped]
 
         found = tf_process.extractOne(question, self.choices)
         if not found:
@@ -85,7 +85,7 @@ class Baselines:
             object.__setattr__(self, "_by_text", cached)
         return cached
 
-    def calls(self) -> dict[str, Call]:
+    def calls(self) -> dict[str, Callable[[str], tuple[str | None, float]]]:
         self._index()
         return {"rapidfuzz": self.rapidfuzz, "rapidfuzz+proc": self.rapidfuzz_processed, "thefuzz": self.thefuzz}
 
@@ -138,7 +138,7 @@ def shipped_latency(runs: int = 5, rounds: int = 20, seed: int = 11) -> dict[str
     """p50/p99 per question on the shipped knowledge base, ours and baselines; medians over `runs`."""
     engine = build(ROOT)
     baselines = Baselines.of(engine.kb)
-    calls = {"ours": ours(engine), **baselines.calls()}
+    calls: dict[str, Call] = {"ours": ours(engine), **baselines.calls()}
     per_run: list[dict[str, Any]] = []
     for run in range(runs):
         rng = random.Random(seed + run)
@@ -181,7 +181,7 @@ def shipped_latency(runs: int = 5, rounds: int = 20, seed: int = 11) -> dict[str
 
 def _slowest(call: Call, engine: Engine, repeats: int = 15, top: int = 8) -> list[dict[str, Any]]:
     """The questions with the highest median latency (warm caches), to know where to look."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for category, text in QUESTIONS:
         times = []
         for _ in range(repeats):
@@ -354,9 +354,10 @@ def accuracy(cases_path: Path = CASES) -> dict[str, Any]:
         for cutoff in CUTOFFS:
             rows = []
             for case, (intent, score) in zip(cases, found, strict=True):
-                declined = intent is None or score < cutoff
-                kind = "fallback" if declined else kinds[intent]
-                rows.append((case, _intent_right(case, kind, None if declined else intent)))
+                if intent is None or score < cutoff:
+                    rows.append((case, _intent_right(case, "fallback", None)))
+                else:
+                    rows.append((case, _intent_right(case, kinds[intent], intent)))
             rates = _rates(rows)
             if best is None or rates["overall"] > best["overall"]:
                 best = {**rates, "cutoff": cutoff}
