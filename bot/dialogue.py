@@ -9,11 +9,11 @@ import re
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bot.analyzer import ENTITY_MARK, Analysis
 from bot.engine import Engine
-from bot.models import Match, Reply, Suggestion
+from bot.models import Candidate, Match, Reply, Suggestion
 from bot.text import is_question, normalise, split_questions
 
 MAX_INPUT_CHARS = 4000
@@ -40,6 +40,8 @@ class DialogueSettings:
     """...unless the best score is at least this."""
     suggest: float = 0.3
     """Offer intents scoring at least this as suggestions in a fallback."""
+    continuity: float = 0.08
+    """Bonus for the topics the previous answer offered as follow-ups (a conversation stays on its subject)."""
     context_ttl: float = 600.0
     """Seconds after which a conversation's context is forgotten."""
     max_conversations: int = 10_000
@@ -160,7 +162,7 @@ def _respond_one(
     follow_up = _follow_up(sentence, analysis.content, dict(analysis.entities), context, engine)
     if follow_up is not None:
         return _Outcome(_answer(engine, follow_up, 1.0, {**context.entities, **analysis.entities}), True)
-    match = engine.matcher.match_analysis(analysis)
+    match = _with_continuity(engine.matcher.match_analysis(analysis), context, engine, settings)
     uncovered = _uncovered_value(engine, match)
     if uncovered is not None and match.score >= settings.suggest and match.out_of_scope < match.score:
         return _Outcome(_answer(engine, uncovered, match.score, match.entities), False)
@@ -195,6 +197,26 @@ def _follow_up(sentence: str, content: tuple[str, ...], entities: dict[str, str]
         if intent is not None and intent.entity in entities:
             return intent.id
     return None
+
+
+def _with_continuity(match: Match, context: Context, engine: Engine, settings: DialogueSettings) -> Match:
+    """Favour, by `settings.continuity`, the topics the previous answer offered as follow-ups."""
+    if not context.history or not settings.continuity or match.intent is None:
+        return match
+    last = engine.kb.intents.get(context.history[-1])
+    if last is None:
+        return match
+    related = set(last.follow_ups)
+    ranked = sorted(
+        (
+            (c.intent, c.score + (settings.continuity if c.intent in related else 0.0))
+            for c in (Candidate(match.intent, match.score), *match.runners_up)
+        ),
+        key=lambda item: item[1],
+        reverse=True,
+    )
+    best, *rest = (Candidate(i, round(min(score, 1.0), 4)) for i, score in ranked)
+    return replace(match, intent=best.intent, score=best.score, runners_up=tuple(rest))
 
 
 def _uncovered_value(engine: Engine, match: Match) -> str | None:

@@ -150,3 +150,28 @@ def test_task_requests_are_declined_even_when_they_name_the_domain(dialogue: Dia
 
 def test_a_question_about_a_task_verb_is_still_answered(dialogue: Dialogue) -> None:
     assert dialogue.respond("do backend developers write documentation?").kind == "answer"
+
+
+def test_a_pronoun_follow_up_uses_what_the_previous_answer_was_about(dialogue: Dialogue, engine: Engine) -> None:
+    first = dialogue.respond("which backend language should a beginner learn first?", "p")
+    assert first.intent == "first_language"
+    assert engine.kb.intents["first_language"].about == {"language": "python"}
+    reply = dialogue.respond("ok, and which frameworks go with it?", "p")
+    assert reply.intent == "frameworks"
+    assert reply.text == engine.kb.intents["frameworks"].variants["python"]
+
+
+def test_without_a_pronoun_a_frameworks_question_gets_the_general_answer(dialogue: Dialogue, engine: Engine) -> None:
+    dialogue.respond("which backend language should a beginner learn first?", "q")
+    reply = dialogue.respond("which frameworks do backend developers use?", "q")
+    assert reply.text == engine.kb.intents["frameworks"].answer
+
+
+def test_a_conversation_stays_on_its_subject(engine: Engine) -> None:
+    """After "which languages?", "which one to start with?" is about the first language."""
+    with_continuity = Dialogue(lambda: engine, DialogueSettings())
+    without = Dialogue(lambda: engine, DialogueSettings(continuity=0.0))
+    for dialogue in (with_continuity, without):
+        dialogue.respond("what languages are used for backend development?", "c")
+    assert with_continuity.respond("and which one is best to start with?", "c").intent == "first_language"
+    assert without.respond("and which one is best to start with?", "c").intent != "first_language"
