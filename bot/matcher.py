@@ -121,14 +121,21 @@ class Matcher:
         self.postings = {w: np.array(p, dtype=np.intp) for w, p in postings.items()}
         self._wordless = [i for i, e in enumerate(self.entries) if not e.content]
 
-        # Centroids: how often each word appears across an intent's examples, times its weight.
-        self._columns = {w: i for i, w in enumerate(self.weights)}
-        self._centroids = np.zeros((len(self._group_names), len(self._columns)))
+        # Centroids: how often each word appears across an intent's examples, times its weight,
+        # stored sparsely by word (rows of the intents using it, and the values).
+        sizes = Counter(e.intent for e in self.entries)
+        by_word: dict[str, tuple[list[int], list[float]]] = defaultdict(lambda: ([], []))
+        norms = np.zeros(len(self._group_names))
         for row, name in enumerate(self._group_names):
-            members = [e for e in self.entries if e.intent == name]
+            start = int(self._starts[row])
+            members = self.entries[start : start + sizes[name]]
             for word, n in Counter(w for e in members for w in e.content).items():
-                self._centroids[row, self._columns[word]] = n / len(members) * self.weights[word]
-        norms = np.linalg.norm(self._centroids, axis=1)
+                value = n / len(members) * self.weights[word]
+                by_word[word][0].append(row)
+                by_word[word][1].append(value)
+                norms[row] += value * value
+        self._centroid_words = {w: (np.array(rows, dtype=np.intp), np.array(values)) for w, (rows, values) in by_word.items()}
+        norms = np.sqrt(norms)
         self._centroid_norms = np.where(norms > 0, norms, 1.0)
 
     def _weigh(self, words: Iterable[str]) -> float:
@@ -223,11 +230,15 @@ class Matcher:
         """Blend each scored intent with the cosine of the question to the intent's centroid."""
         if not best or not CENTROID_WEIGHT:
             return
-        columns = [self._columns[w] for w in content if w in self._columns]
-        query = np.array([self.weights[w] for w in content if w in self._columns])
-        if not columns:
+        query = [(w, self.weights[w]) for w in content if w in self._centroid_words]
+        if not query:
             return
-        cosine = self._centroids[:, columns] @ query / (self._centroid_norms * float(np.linalg.norm(query)))
+        dot = np.zeros(len(self._group_names))
+        for word, weight in query:
+            rows, values = self._centroid_words[word]
+            dot[rows] += weight * values
+        query_norm = math.sqrt(sum(weight * weight for _, weight in query))
+        cosine = dot / (self._centroid_norms * query_norm)
         for row, name in enumerate(self._group_names):
             if name in best:
                 best[name] = (1 - CENTROID_WEIGHT) * best[name] + CENTROID_WEIGHT * float(cosine[row]) * discount
