@@ -38,6 +38,7 @@ phrasing only, and only with examples that have no meaningful word either.
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -110,6 +111,9 @@ class Matcher:
         groups = np.array([order[e.intent] for e in self.entries], dtype=np.intp)
         self._starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
         self._group_names = [self.entries[i].intent for i in self._starts]
+        self._negatives = self._group_names.index(OUT_OF_SCOPE) if OUT_OF_SCOPE in self._group_names else -1
+        self._group_of = np.repeat(np.arange(len(self._starts)), np.diff(np.r_[self._starts, len(self.entries)]))
+        """The row (intent group) of each example; non-decreasing, as examples are grouped by intent."""
         self._entry_weights = np.array([e.weight for e in self.entries], dtype=np.float64)
         self._sorted_texts = np.array([e.sorted_text for e in self.entries], dtype=object)
         self._texts = np.array([e.text for e in self.entries], dtype=object)
@@ -179,8 +183,7 @@ class Matcher:
             penalty = ANCHORED_UNKNOWN_PENALTY if lexicon.anchors.intersection(content) else UNKNOWN_PENALTY
             unknown_weight = sum(self.unknown_weight * (FOREIGN_PENALTY if w in foreign else 1.0) for w in unknown)
             discount = query_weight / (query_weight + penalty * unknown_weight)
-            best = self._score_examples(content, analysis.tokens, query_weight, discount, leave_out)
-            self._blend_centroids(best, content, discount)
+            best = self._intent_scores(content, analysis.tokens, query_weight, discount, leave_out, limit)
         elif analysis.tokens and not unknown:
             for index in self._wordless:
                 entry = self.entries[index]
@@ -190,7 +193,7 @@ class Matcher:
                 if score > best.get(entry.intent, 0.0):
                     best[entry.intent] = score
         out_of_scope = best.pop(OUT_OF_SCOPE, 0.0)
-        ranked = sorted(best.items(), key=lambda item: item[1], reverse=True)[:limit]
+        ranked = heapq.nlargest(limit, best.items(), key=lambda item: item[1])
         candidates = tuple(Candidate(intent, round(score, 4)) for intent, score in ranked)
         total = len(content) + len(unknown)
         return Match(
@@ -204,15 +207,22 @@ class Matcher:
             anchored=bool(self.analyzer.lexicon.anchors.intersection(content)),
         )
 
-    def _score_examples(
-        self, content: tuple[str, ...], tokens: tuple[str, ...], query_weight: float, discount: float, leave_out: str | None
+    def _intent_scores(
+        self, content: tuple[str, ...], tokens: tuple[str, ...], query_weight: float, discount: float, leave_out: str | None, limit: int
     ) -> dict[str, float]:
-        """Each intent's best example score (see the module docstring), for intents sharing a word."""
+        """The final score (module docstring) of every intent that can be among the best `limit`, and of the negatives.
+
+        Work is saved without changing any result: an example is phrased only if its overlap
+        could let it beat its intent's best-overlap example, and an intent only if its upper
+        bound reaches the `limit + 1`-th best lower bound (the `+ 1` leaves room for the negatives).
+        """
         used, skipped = self._shortlist(content)
+        if not used:
+            return {}
         overlap: npt.NDArray[np.float64] = np.zeros(len(self.entries))
         for word in used:
             overlap[self.postings[word]] += self.weights[word]
-        candidates = np.flatnonzero(overlap)
+        candidates = np.unique(np.concatenate([self.postings[word] for word in used]))  # sorted, so grouped by intent
         for word in skipped:
             overlap[candidates] += self.weights[word] * np.isin(candidates, self.postings[word], assume_unique=True)
         if leave_out is not None:
@@ -220,25 +230,35 @@ class Matcher:
         if not len(candidates):
             return {}
         dice = 2 * overlap[candidates] / (query_weight + self._entry_weights[candidates])
-        phrasing = process.cdist([" ".join(sorted(tokens))], self._sorted_texts[candidates], scorer=fuzz.ratio, dtype=np.float64)[0]
-        scores = np.zeros(len(self.entries))
-        scores[candidates] = (WORD_WEIGHT * dice + (1 - WORD_WEIGHT) * phrasing / 100) * discount
-        per_intent = np.maximum.reduceat(scores, self._starts)
-        return {self._group_names[i]: float(per_intent[i]) for i in np.flatnonzero(per_intent)}
+        groups = self._group_of[candidates]
+        firsts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
+        present = groups[firsts]
+        position = np.repeat(np.arange(len(firsts)), np.diff(np.r_[firsts, len(candidates)]))
+        best_dice = np.maximum.reduceat(dice, firsts)
+        centroid = CENTROID_WEIGHT * self._cosines(content)[present] * discount
+        lower = (1 - CENTROID_WEIGHT) * WORD_WEIGHT * best_dice * discount + centroid
+        upper = (1 - CENTROID_WEIGHT) * (WORD_WEIGHT * best_dice + 1 - WORD_WEIGHT) * discount + centroid
+        keep_group = present == self._negatives
+        if len(lower) > limit + 1:
+            keep_group |= upper >= np.partition(lower, -(limit + 1))[-(limit + 1)]
+        else:
+            keep_group[:] = True
+        keep = keep_group[position] & (WORD_WEIGHT * dice + 1 - WORD_WEIGHT >= WORD_WEIGHT * best_dice[position])
+        chosen = candidates[keep]
+        phrasing = process.cdist([" ".join(sorted(tokens))], self._sorted_texts[chosen], scorer=fuzz.ratio, dtype=np.float64)[0]
+        example = (WORD_WEIGHT * dice[keep] + (1 - WORD_WEIGHT) * phrasing / 100) * discount
+        kept_position = position[keep]
+        kept_firsts = np.flatnonzero(np.r_[True, kept_position[1:] != kept_position[:-1]])
+        rows = kept_position[kept_firsts]
+        final = (1 - CENTROID_WEIGHT) * np.maximum.reduceat(example, kept_firsts) + centroid[rows]
+        return {self._group_names[present[row]]: float(score) for row, score in zip(rows, final, strict=True)}
 
-    def _blend_centroids(self, best: dict[str, float], content: tuple[str, ...], discount: float) -> None:
-        """Blend each scored intent with the cosine of the question to the intent's centroid."""
-        if not best or not CENTROID_WEIGHT:
-            return
+    def _cosines(self, content: tuple[str, ...]) -> npt.NDArray[np.float64]:
+        """The TF-IDF cosine of the question to every intent's centroid."""
+        dot: npt.NDArray[np.float64] = np.zeros(len(self._group_names))
         query = [(w, self.weights[w]) for w in content if w in self._centroid_words]
-        if not query:
-            return
-        dot = np.zeros(len(self._group_names))
         for word, weight in query:
             rows, values = self._centroid_words[word]
             dot[rows] += weight * values
-        query_norm = math.sqrt(sum(weight * weight for _, weight in query))
-        cosine = dot / (self._centroid_norms * query_norm)
-        for row, name in enumerate(self._group_names):
-            if name in best:
-                best[name] = (1 - CENTROID_WEIGHT) * best[name] + CENTROID_WEIGHT * float(cosine[row]) * discount
+        norm = math.sqrt(sum(weight * weight for _, weight in query)) or 1.0
+        return dot / (self._centroid_norms * norm)
