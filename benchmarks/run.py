@@ -259,7 +259,8 @@ def run_part(part: str, args: argparse.Namespace) -> dict[str, Any]:
     raise ValueError(part)
 
 
-def metadata(argv: list[str]) -> dict[str, Any]:
+def code_version() -> dict[str, Any]:
+    """The commit and whether bot/, intents/ or content/ differ from it (parts run minutes apart; others may commit meanwhile)."""
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
                                 timeout=10).stdout.strip()
@@ -267,11 +268,14 @@ def metadata(argv: list[str]) -> dict[str, Any]:
                                     text=True, timeout=10).stdout.strip())
     except (OSError, subprocess.SubprocessError):
         commit, dirty = "?", None
+    return {"commit": commit, "working_tree_changed": dirty}
+
+
+def metadata(argv: list[str]) -> dict[str, Any]:
     return {
         "command": " ".join(["python -m benchmarks.run", *argv]),
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "commit": commit,
-        "working_tree_changed": dirty,
+        **code_version(),
         "python": platform.python_version(),
         "machine": platform.machine(),
         "cpus": os.cpu_count(),
@@ -303,7 +307,9 @@ def main(argv: list[str] | None = None) -> int:
     for part in chosen:
         console.print(f"[dim]running {part}...[/]")
         started = time.perf_counter()
+        version = code_version()
         results[part] = run_part(part, args)
+        results[part]["code"] = version
         durations[part] = time.perf_counter() - started
         if part == "memory":
             show_memory(console, results[part], results.get("e2e"))
