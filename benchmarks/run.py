@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import importlib.util
 import json
 import os
 import platform
@@ -300,6 +301,8 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown part(s): {', '.join(unknown)} (choose from {', '.join(PARTS)})")
     chosen = [p for p in chosen if p not in skipped]
+    if {"matching", "accuracy", "scaling"} & set(chosen) and importlib.util.find_spec("thefuzz") is None:
+        parser.error("the thefuzz baseline is not installed: .venv/bin/pip install -e '.[bench]'")
 
     console = Console(width=None if sys.stdout.isatty() else 160)
     results: dict[str, Any] = {"meta": metadata(argv)}
