@@ -75,6 +75,8 @@ class Analysis:
     """Content words the knowledge base does not know, even after spelling correction."""
     entities: Mapping[str, str]
     """Entity type -> canonical value, first mention wins."""
+    words: tuple[str, ...] = ()
+    """The normalised words of the text, before any canonicalisation."""
 
     @property
     def text(self) -> str:
@@ -117,9 +119,10 @@ class Analyzer:
 
     def analyse(self, text: str) -> Analysis:
         """Return the canonical analysis of `text` (never raises; empty text gives empty tuples)."""
+        normalised = tuple(normalise(text, self.lexicon.symbols).split())
         words: list[str] = []
         unknown: list[str] = []
-        for word in normalise(text, self.lexicon.symbols).split():
+        for word in normalised:
             words.append(self._canonical_spelling(word, unknown))
         tokens: list[str] = []
         entities: dict[str, str] = {}
@@ -141,7 +144,7 @@ class Analyzer:
                 tokens.append(token)
         stop = self.lexicon.stopwords
         content = tuple(dict.fromkeys(t for t in tokens if t not in stop))
-        return Analysis(tuple(tokens), content, tuple(unknown), entities)
+        return Analysis(tuple(tokens), content, tuple(unknown), entities, normalised)
 
     def _phrase_at(self, words: list[str], i: int) -> tuple[str, ...] | None:
         """The longest known phrase starting at `words[i]`, if any."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from bot.analyzer import ENTITY_MARK, Analysis
 from bot.engine import Engine
 from bot.models import Candidate, Match, Reply, Suggestion
-from bot.text import is_question, normalise, split_questions
+from bot.text import is_question, split_questions
 
 MAX_INPUT_CHARS = 4000
 MAX_SENTENCES = 6
@@ -80,11 +80,11 @@ def respond(text: str, context: Context, engine: Engine, settings: DialogueSetti
     text = text or ""
     too_long = len(text) > MAX_INPUT_CHARS
     sentences = split_questions(text[:MAX_INPUT_CHARS])[:MAX_SENTENCES]
-    if not normalise(" ".join(sentences), engine.kb.lexicon.symbols):
-        return Reply(messages["empty"], "fallback", None, 0.0, suggestions=_popular(engine))
-
     joined = " ".join(sentences)
     whole_analysis = engine.matcher.analyzer.analyse(joined)
+    if not whole_analysis.words:
+        return Reply(messages["empty"], "fallback", None, 0.0, suggestions=_popular(engine))
+
     # Naming the domain anywhere in the message, or being in a live conversation about it,
     # puts every sentence of the message in scope ("...my cousin is a backend developer. Could you describe it?").
     in_domain = bool(engine.kb.lexicon.anchors.intersection(whole_analysis.content)) or bool(context.history)
@@ -142,10 +142,10 @@ def answer_intent(intent_id: str, context: Context, engine: Engine, entity: str 
     return reply
 
 
-def _is_task_request(sentence: str, engine: Engine) -> bool:
+def _is_task_request(analysis: Analysis, engine: Engine) -> bool:
     """True when the sentence opens with a task verb ("Write me a cover letter"), politeness aside."""
     kb = engine.kb
-    for word in normalise(sentence, kb.lexicon.symbols).split():
+    for word in analysis.words:
         if word not in kb.politeness:
             return word in kb.task_verbs
     return False
@@ -156,7 +156,7 @@ def _respond_one(
 ) -> _Outcome:
     """Answer one sentence; `in_domain` lowers the answer threshold (the message or conversation names the domain)."""
     analysis = analysis or engine.matcher.analyzer.analyse(sentence)
-    if _is_task_request(sentence, engine):
+    if _is_task_request(analysis, engine):
         match = engine.matcher.match_analysis(analysis)
         return _Outcome(Reply(topics_text(engine), "fallback", None, match.score, _popular(engine)), False)
     follow_up = _follow_up(sentence, analysis.content, dict(analysis.entities), context, engine)

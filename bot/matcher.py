@@ -55,6 +55,10 @@ from bot.text import normalise
 
 WORD_WEIGHT = 0.7
 SHORTLIST_BUDGET = 2000
+BOUNDS_FROM = 3000
+"""From this many candidates on, bounds decide which examples are worth phrasing."""
+PHRASE_CAP = 2000
+"""At most this many examples are phrased for one question (reached only by knowledge bases far larger than ours)."""
 UNKNOWN_PENALTY = 1.0
 FOREIGN_PENALTY = 4.0
 """How many unknown words a named other profession ("devops engineer") weighs: it says the subject is someone else."""
@@ -222,7 +226,7 @@ class Matcher:
         overlap: npt.NDArray[np.float64] = np.zeros(len(self.entries))
         for word in used:
             overlap[self.postings[word]] += self.weights[word]
-        candidates = np.unique(np.concatenate([self.postings[word] for word in used]))  # sorted, so grouped by intent
+        candidates = np.flatnonzero(overlap)  # sorted, so grouped by intent; cheaper than merging the posting lists
         for word in skipped:
             overlap[candidates] += self.weights[word] * np.isin(candidates, self.postings[word], assume_unique=True)
         if leave_out is not None:
@@ -230,6 +234,9 @@ class Matcher:
         if not len(candidates):
             return {}
         dice = 2 * overlap[candidates] / (query_weight + self._entry_weights[candidates])
+        query_sorted = " ".join(sorted(tokens))
+        if len(candidates) <= BOUNDS_FROM:
+            return self._score_all(candidates, dice, query_sorted, content, discount)
         groups = self._group_of[candidates]
         firsts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
         present = groups[firsts]
@@ -244,14 +251,34 @@ class Matcher:
         else:
             keep_group[:] = True
         keep = keep_group[position] & (WORD_WEIGHT * dice + 1 - WORD_WEIGHT >= WORD_WEIGHT * best_dice[position])
+        if np.count_nonzero(keep) > PHRASE_CAP:
+            # Only in a huge knowledge base, for a question made of very common words: phrase the
+            # PHRASE_CAP examples with the highest upper bounds (the one approximation in this module).
+            kept = np.flatnonzero(keep)
+            bound = (1 - CENTROID_WEIGHT) * (WORD_WEIGHT * dice[kept] + 1 - WORD_WEIGHT) + centroid[position[kept]]
+            keep[:] = False
+            keep[kept[np.argpartition(-bound, PHRASE_CAP)[:PHRASE_CAP]]] = True
+            keep[np.flatnonzero(present[position] == self._negatives)] = True
         chosen = candidates[keep]
-        phrasing = process.cdist([" ".join(sorted(tokens))], self._sorted_texts[chosen], scorer=fuzz.ratio, dtype=np.float64)[0]
+        phrasing = process.cdist([query_sorted], self._sorted_texts[chosen], scorer=fuzz.ratio, dtype=np.float64)[0]
         example = (WORD_WEIGHT * dice[keep] + (1 - WORD_WEIGHT) * phrasing / 100) * discount
         kept_position = position[keep]
         kept_firsts = np.flatnonzero(np.r_[True, kept_position[1:] != kept_position[:-1]])
         rows = kept_position[kept_firsts]
         final = (1 - CENTROID_WEIGHT) * np.maximum.reduceat(example, kept_firsts) + centroid[rows]
         return {self._group_names[present[row]]: float(score) for row, score in zip(rows, final, strict=True)}
+
+    def _score_all(
+        self, candidates: npt.NDArray[np.intp], dice: npt.NDArray[np.float64], query_sorted: str, content: tuple[str, ...], discount: float
+    ) -> dict[str, float]:
+        """`_intent_scores` for a short list of candidates: phrase them all (cheaper than the bounds)."""
+        phrasing = process.cdist([query_sorted], self._sorted_texts[candidates], scorer=fuzz.ratio, dtype=np.float64)[0]
+        scores = np.zeros(len(self.entries))
+        scores[candidates] = (WORD_WEIGHT * dice + (1 - WORD_WEIGHT) * phrasing / 100) * discount
+        per_intent = np.maximum.reduceat(scores, self._starts)
+        rows = np.flatnonzero(per_intent)
+        final = (1 - CENTROID_WEIGHT) * per_intent[rows] + CENTROID_WEIGHT * self._cosines(content)[rows] * discount
+        return {self._group_names[row]: float(score) for row, score in zip(rows, final, strict=True)}
 
     def _cosines(self, content: tuple[str, ...]) -> npt.NDArray[np.float64]:
         """The TF-IDF cosine of the question to every intent's centroid."""

@@ -35,8 +35,9 @@ def normalise(text: str, symbols: Mapping[str, str] | None = None) -> str:
     for symbol, replacement in (symbols or {}).items():
         if symbol in text:
             text = text.replace(symbol, replacement)
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
     for pattern, replacement in _CONTRACTIONS:
         text = pattern.sub(replacement, text)
     text = text.replace("'", "")
@@ -53,7 +54,12 @@ def split_sentences(text: str) -> list[str]:
 def split_questions(text: str) -> list[str]:
     """Split a message into the questions it asks: its sentences, and clauses joined by
     "and" + a question word ("what do they earn and which school is best")."""
-    return [part.strip() for sentence in split_sentences(text) for part in _AND_QUESTION.split(sentence) if part.strip()]
+    parts = (part.strip() for sentence in split_sentences(text) for part in _AND_QUESTION.split(sentence))
+    worded = [part for part in parts if any(ch.isalnum() for ch in part)]
+    if worded:
+        return worded
+    # Symbols only ("👋", "???"): keep the message whole, a symbol may still mean something.
+    return [text.strip()] if text.strip() else []
 
 
 _QUESTION_START = re.compile(rf"^\W*(?:and\s+|so\s+|but\s+)?(?:{_QUESTION_WORDS}|any|tell|explain|list)\b", re.IGNORECASE)
