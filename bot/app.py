@@ -43,6 +43,7 @@ from bot.telegram.keyboards import CallbackCodec
 from bot.telegram.limits import UserRateLimiter
 from bot.telegram.logs import UpdateLogger
 from bot.telegram.ordering import PerChatUpdateProcessor
+from bot.telegram.request import AiohttpRequest
 from bot.telegram.sending import retrying
 
 ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY]
@@ -58,12 +59,22 @@ _LOG = logging.getLogger(__name__)
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
 
-class TrackingRequest(HTTPXRequest):
-    """An HTTPXRequest that remembers when Telegram last answered (for the heartbeat)."""
+class TrackingRequest(BaseRequest):
+    """Wraps a request object and remembers when Telegram last answered (for the heartbeat)."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def __init__(self, inner: BaseRequest) -> None:
+        self.inner = inner
         self.last_ok: float | None = None
+
+    @property
+    def read_timeout(self) -> float | None:
+        return self.inner.read_timeout
+
+    async def initialize(self) -> None:
+        await self.inner.initialize()
+
+    async def shutdown(self) -> None:
+        await self.inner.shutdown()
 
     async def do_request(
         self,
@@ -75,10 +86,30 @@ class TrackingRequest(HTTPXRequest):
         connect_timeout: Any = BaseRequest.DEFAULT_NONE,
         pool_timeout: Any = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
-        code, payload = await super().do_request(url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout)
+        code, payload = await self.inner.do_request(url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout)
         if code < 500:
             self.last_ok = time.monotonic()
         return code, payload
+
+
+def http_request(settings: Settings, connection_pool_size: int = 256) -> BaseRequest:
+    """A Bot API request object of the kind TELEGRAM_HTTP names, every timeout TELEGRAM_TIMEOUT."""
+    timeout = settings.telegram_timeout
+    if settings.telegram_http == "httpx":
+        return HTTPXRequest(
+            connection_pool_size=connection_pool_size,
+            read_timeout=timeout,
+            write_timeout=timeout,
+            connect_timeout=timeout,
+            pool_timeout=timeout,
+        )
+    return AiohttpRequest(
+        connection_pool_size=connection_pool_size,
+        read_timeout=timeout,
+        write_timeout=timeout,
+        connect_timeout=timeout,
+        pool_timeout=timeout,
+    )
 
 
 def callback_secret(token: str) -> bytes:
@@ -104,7 +135,8 @@ def build_application(
     """Wire the handlers, admin commands, hot reload, rate limiters, heartbeat and recorder into an Application.
 
     `request`/`updates_request` replace the HTTP clients (tests); by default they are
-    HTTPX clients with TELEGRAM_TIMEOUT, the polling one tracking Telegram's answers.
+    TELEGRAM_HTTP clients (aiohttp or httpx) with TELEGRAM_TIMEOUT, the polling one
+    tracking Telegram's answers.
     `check_confusions=False` skips the slowest check of a reload (tests).
     Raises ValueError if the token is missing or malformed.
 
@@ -119,12 +151,10 @@ def build_application(
     os.environ.setdefault("PTB_TIMEDELTA", "true")
     timeout = settings.telegram_timeout
     if request is None:
-        request = HTTPXRequest(read_timeout=timeout, write_timeout=timeout, connect_timeout=timeout, pool_timeout=timeout)
+        request = http_request(settings)
     tracker: TrackingRequest | None = None
     if updates_request is None:
-        tracker = TrackingRequest(
-            connection_pool_size=2, read_timeout=timeout, write_timeout=timeout, connect_timeout=timeout, pool_timeout=timeout
-        )
+        tracker = TrackingRequest(http_request(settings, connection_pool_size=2))
         updates_request = tracker
 
     services = Services(

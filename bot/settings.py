@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     telegram_file_url: str = "https://api.telegram.org/file/bot"
     telegram_timeout: float = Field(default=10.0, gt=0, description="Seconds to wait for a Bot API response before retrying.")
     telegram_poll_timeout: int = Field(default=30, ge=0, description="Long-polling timeout of getUpdates, in seconds.")
+    telegram_http: Literal["aiohttp", "httpx"] = Field(default="aiohttp", description="HTTP client of the Bot API requests.")
     mode: Literal["polling", "webhook"] = "polling"
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None

@@ -21,7 +21,7 @@ from telegram import Update
 
 UPDATES_LOGGER = "faqbot.updates"
 _FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
-_NOISY = ("httpx", "httpcore", "apscheduler", "tornado.access")
+_NOISY = ("httpx", "httpcore", "aiohttp", "apscheduler", "tornado.access")
 
 
 class Redact(logging.Filter):
