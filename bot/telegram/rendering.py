@@ -8,6 +8,7 @@ and then it is continued (same type) in the next chunk, never dropped or truncat
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Mapping, Sequence
@@ -62,21 +63,32 @@ def fill(template: str, values: Mapping[str, str]) -> str:
     return _PLACEHOLDER.sub(replace, template)
 
 
-def render(markdown: str, limit: int = MAX_TEXT) -> list[Chunk]:
-    """Convert Markdown to one or more chunks of at most `limit` UTF-16 units each."""
+CACHE_SIZE = 1024
+"""Markdown texts whose conversion is kept: answers are a few hundred fixed texts (plus filled templates)."""
+
+
+@functools.lru_cache(maxsize=CACHE_SIZE)
+def convert(markdown: str) -> tuple[str, tuple[_Span, ...]]:
+    """Markdown -> (text, entity spans), cached per Markdown string; the value is immutable (a str and frozen spans)."""
     text, entities = telegramify_markdown.convert(markdown)
-    spans = [
+    spans = tuple(
         _Span(e.type, e.offset, e.offset + e.length, e.url, e.language, e.custom_emoji_id)
         for e in entities
         if e.length > 0 and e.user is None
-    ]
+    )
+    return str(text), spans
+
+
+def render(markdown: str, limit: int = MAX_TEXT) -> list[Chunk]:
+    """Convert Markdown to one or more chunks of at most `limit` UTF-16 units each."""
+    text, spans = convert(markdown)
     return split(text.rstrip(), spans, limit)
 
 
 def plain(markdown: str) -> str:
     """The text without Markdown marks (for pop-ups and buttons, which take no entities)."""
-    text, _entities = telegramify_markdown.convert(markdown)
-    return str(text).strip()
+    text, _spans = convert(markdown)
+    return text.strip()
 
 
 def split(text: str, spans: Sequence[_Span], limit: int = MAX_TEXT) -> list[Chunk]:
