@@ -42,7 +42,7 @@ from bot.telegram.heartbeat import INTERVAL, Heartbeat, heartbeat_path
 from bot.telegram.keyboards import CallbackCodec
 from bot.telegram.limits import UserRateLimiter
 from bot.telegram.logs import UpdateLogger
-from bot.telegram.ordering import PerChatUpdateProcessor
+from bot.telegram.ordering import BoundedUpdateQueue, PerChatUpdateProcessor
 from bot.telegram.request import AiohttpRequest
 from bot.telegram.sending import retrying
 
@@ -206,6 +206,7 @@ def build_application(
         .request(request)
         .get_updates_request(updates_request)
         .rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
+        .update_queue(BoundedUpdateQueue())  # backpressure: a flood waits on Telegram's side, not in memory
         .concurrent_updates(PerChatUpdateProcessor())
         .job_queue(None)
         .post_init(post_init)
