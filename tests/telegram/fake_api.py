@@ -1,9 +1,9 @@
 """A fake Telegram Bot API HTTP server on 127.0.0.1, with fault injection.
 
-It speaks just enough HTTP/1.1 (keep-alive, Content-Length bodies) for httpx, and
+It speaks just enough HTTP/1.1 (keep-alive, Content-Length bodies) for httpx and aiohttp, and
 implements the methods the bot uses: getMe, deleteWebhook, setWebhook, getUpdates
 (long polling with offset and timeout), sendMessage, answerCallbackQuery,
-answerInlineQuery, editMessageReplyMarkup, setMyCommands.
+answerInlineQuery, editMessageReplyMarkup, setMyCommands, sendDocument (multipart uploads).
 
 Faults are queued per method and each one is consumed by one request:
 `Fault.status(429, retry_after=1)`, `Fault.status(500)`, `Fault.slow(2.0)` (answer
@@ -20,6 +20,8 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email import policy
+from email.parser import BytesParser
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -49,6 +51,15 @@ class Fault:
         return Fault("drop")
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A file part of a multipart/form-data request."""
+
+    filename: str | None
+    content: bytes
+    content_type: str
+
+
 @dataclass
 class ApiCall:
     method: str
@@ -68,6 +79,8 @@ class FakeBotAPI:
         self.attempts: dict[str, int] = {}
         """Every request received, per method, faulted or not."""
         self.sent: list[JSON] = []
+        self.uploads: list[Upload] = []
+        """Files received by sendDocument (multipart/form-data)."""
         self.webhook: JSON | None = None
         self._updates: list[JSON] = []
         self._next_update_id = 1
@@ -292,6 +305,29 @@ class FakeBotAPI:
         self.sent.append(message)
         return message
 
+    def _m_sendDocument(self, params: JSON) -> JSON | tuple[int, JSON]:
+        document = params.get("document")
+        if not isinstance(document, Upload):
+            return 400, {"ok": False, "error_code": 400, "description": "Bad Request: there is no document in the request"}
+        chat_id = int(params["chat_id"])
+        self._next_message_id += 1
+        self.uploads.append(document)
+        message: JSON = {
+            "message_id": self._next_message_id,
+            "date": int(time.time()),
+            "chat": self._chats.get(chat_id, {"id": chat_id, "type": "private", "first_name": "User"}),
+            "from": self.bot_user,
+            "document": {
+                "file_id": f"doc{self._next_message_id}",
+                "file_unique_id": f"u{self._next_message_id}",
+                "file_name": document.filename,
+            },
+        }
+        if params.get("caption") is not None:
+            message["caption"] = params["caption"]
+        self.sent.append(message)
+        return message
+
     def _m_editMessageReplyMarkup(self, params: JSON) -> JSON | tuple[int, JSON]:
         try:
             message = self.message(int(params["chat_id"]), int(params["message_id"]))
@@ -312,6 +348,8 @@ def _params(query: str, content_type: str, body: bytes) -> JSON:
     if body:
         if content_type.startswith("application/json"):
             raw.update(json.loads(body))
+        elif content_type.startswith("multipart/form-data"):
+            raw.update(_multipart(content_type, body))
         else:
             raw.update({k: v[0] for k, v in parse_qs(body.decode(), keep_blank_values=True).items()})
     params: JSON = {}
@@ -325,3 +363,19 @@ def _params(query: str, content_type: str, body: bytes) -> JSON:
             value = value == "true"
         params[key] = value
     return params
+
+
+def _multipart(content_type: str, body: bytes) -> JSON:
+    """The fields of a multipart/form-data body: text fields as str, file parts as Upload."""
+    message = BytesParser(policy=policy.HTTP).parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + body)
+    fields: JSON = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        content = payload if isinstance(payload, bytes) else b""
+        filename = part.get_filename()
+        if filename is not None:
+            fields[str(name)] = Upload(filename, content, part.get_content_type())
+        else:
+            fields[str(name)] = content.decode(part.get_content_charset() or "utf-8")
+    return fields

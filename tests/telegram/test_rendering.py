@@ -115,3 +115,20 @@ def test_split_never_exceeds_the_limit_nor_loses_formatting(text: str, raw: list
     assert "".join("".join(c.text.split()) for c in chunks) == "".join(text.split())
     whole = split(text, entities, 10_000)
     assert covered(chunks) == covered(whole)
+
+
+def test_the_conversion_is_cached_and_immutable() -> None:
+    from bot.telegram.rendering import convert
+
+    markdown = "**Cached** answer with `code` and a [link](https://example.com/cached)."
+    first = render(markdown)
+    hits = convert.cache_info().hits
+    first.append(Chunk("mutated by a caller"))
+    second = render(markdown)
+    assert convert.cache_info().hits == hits + 1
+    assert len(second) == 1
+    assert second[0] == first[0]
+    text, spans = convert(markdown)
+    assert isinstance(text, str)
+    assert isinstance(spans, tuple)
+    assert [s.type for s in spans] == ["bold", "code", "text_link"]
