@@ -14,7 +14,8 @@ from bot.app import AnyApplication, build_application
 from bot.engine import Engine, EngineHolder, build
 from bot.events import FeedbackEvent, QuestionEvent, Recorder
 from bot.settings import Settings
-from tests.telegram.factories import TOKEN, Factory
+from tests.telegram.factories import BOT_USER, TOKEN, Factory
+from tests.telegram.fake_api import FakeBotAPI
 from tests.telegram.recording import Call, RecordingRequest
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -132,3 +133,14 @@ class started:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.app.shutdown()
+
+
+@pytest.fixture
+async def fake_api() -> AsyncIterator[FakeBotAPI]:
+    """A fake Telegram Bot API server on 127.0.0.1 (a free port), stopped after the test."""
+    server = FakeBotAPI(TOKEN, BOT_USER)
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()

@@ -18,21 +18,11 @@ from bot.settings import Settings
 from bot.telegram import sending
 from bot.telegram.heartbeat import heartbeat_path, is_fresh
 from tests.telegram.conftest import PROJECT, MemoryRecorder, make_settings, write_atomically
-from tests.telegram.factories import BOT_USER, BOT_USERNAME, GROUP_ID, TOKEN, Factory, group_chat
+from tests.telegram.factories import BOT_USERNAME, GROUP_ID, Factory, group_chat
 from tests.telegram.fake_api import FakeBotAPI, Fault
 
 JSON = dict[str, Any]
 SETTLE = 0.3
-
-
-@pytest.fixture
-async def fake_api() -> AsyncIterator[FakeBotAPI]:
-    server = FakeBotAPI(TOKEN, BOT_USER)
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
 
 
 @pytest.fixture(autouse=True)

@@ -19,21 +19,11 @@ import pytest
 
 from bot.telegram.heartbeat import heartbeat_path, is_fresh, touch
 from tests.telegram.conftest import PROJECT
-from tests.telegram.factories import BOT_USER, TOKEN, Factory
+from tests.telegram.factories import TOKEN, Factory
 from tests.telegram.fake_api import FakeBotAPI
 
 SECRET = "webhook-secret_0123456789"
 SCRUBBED = ("TELEGRAM_", "WEBHOOK_", "MODE", "FAQBOT_", "LOG_LEVEL", "ADMIN_IDS", "USER_RATE", "USER_HASH_SALT")
-
-
-@pytest.fixture
-async def fake_api() -> AsyncIterator[FakeBotAPI]:
-    server = FakeBotAPI(TOKEN, BOT_USER)
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
 
 
 def environment(tmp_path: Path, **values: str) -> dict[str, str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 from telegram import Bot, MessageEntity
@@ -14,16 +13,6 @@ from telegram.error import NetworkError, TimedOut
 from bot.telegram.request import AiohttpRequest
 from tests.telegram.factories import BOT_USER, TOKEN
 from tests.telegram.fake_api import FakeBotAPI, Fault, Upload
-
-
-@pytest.fixture
-async def fake_api() -> AsyncIterator[FakeBotAPI]:
-    server = FakeBotAPI(TOKEN, BOT_USER)
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
 
 
 def url(api: FakeBotAPI, method: str) -> str:
