@@ -199,15 +199,12 @@ class Matcher:
         out_of_scope = best.pop(OUT_OF_SCOPE, 0.0)
         ranked = heapq.nlargest(limit, best.items(), key=lambda item: item[1])
         candidates = tuple(Candidate(intent, round(score, 4)) for intent, score in ranked)
-        total = len(content) + len(unknown)
         return Match(
             intent=candidates[0].intent if candidates else None,
             score=candidates[0].score if candidates else 0.0,
             runners_up=candidates[1:],
             entities=dict(analysis.entities),
             out_of_scope=round(out_of_scope, 4),
-            coverage=len(content) / total if total else 0.0,
-            content_words=total,
             anchored=bool(self.analyzer.lexicon.anchors.intersection(content)),
         )
 

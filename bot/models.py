@@ -62,8 +62,7 @@ class Match:
 
     `score` is the confidence of the best in-scope intent, in 0..1 (see `bot.matcher`).
     `intent` is None when nothing in scope scored at all. `out_of_scope` is the
-    score of the closest negative example; `coverage` the share of the question's
-    meaningful words that the knowledge base knows.
+    score of the closest negative example.
     """
 
     intent: str | None
@@ -71,8 +70,6 @@ class Match:
     runners_up: tuple[Candidate, ...]
     entities: Mapping[str, str]
     out_of_scope: float
-    coverage: float
-    content_words: int
     anchored: bool = False
     """True when the question names the domain ("backend"), so it is surely in scope."""
 
