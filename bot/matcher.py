@@ -16,9 +16,10 @@ intent's closest example, in 0..1:
 - `known` and `unknown` are the weights of the question's known and unknown
   meaningful words; an unknown word weighs as much as the rarest known one.
   A question about "dentist salary" keeps less than half its similarity, because
-  its subject is a word the bot has never seen. When the question contains an
-  anchor word of the domain ("backend"), unknown words are taken as harmless
-  context ("I'm a student from Brazil...") and cost nothing.
+  its subject is a word the bot has never seen. When a question of more than
+  SHORT_QUESTION meaningful words contains an anchor word of the domain
+  ("backend"), unknown words are taken as harmless context ("I'm a student from
+  Brazil...") and cost nothing; in a short one they are likely its subject.
 
 Finally the example-level score is blended with the intent as a whole:
 
@@ -63,6 +64,8 @@ UNKNOWN_PENALTY = 1.0
 FOREIGN_PENALTY = 4.0
 """How many unknown words a named other profession ("devops engineer") weighs: it says the subject is someone else."""
 ANCHORED_UNKNOWN_PENALTY = 0.0
+SHORT_QUESTION = 3
+"""A question with at most this many meaningful words gets no leniency for naming the domain."""
 CENTROID_WEIGHT = 0.45
 OUT_OF_SCOPE = "__out_of_scope__"
 
@@ -184,7 +187,10 @@ class Matcher:
         best: dict[str, float] = {}
         if content:
             query_weight = self._weigh(content)
-            penalty = ANCHORED_UNKNOWN_PENALTY if lexicon.anchors.intersection(content) else UNKNOWN_PENALTY
+            # Naming the domain excuses unknown words in a long message ("I'm a student from Brazil..."),
+            # not in a short question, whose unknown word is likely its subject ("do backend devs need math").
+            lenient = lexicon.anchors.intersection(content) and len(content) + len(unknown) > SHORT_QUESTION
+            penalty = ANCHORED_UNKNOWN_PENALTY if lenient else UNKNOWN_PENALTY
             unknown_weight = sum(self.unknown_weight * (FOREIGN_PENALTY if w in foreign else 1.0) for w in unknown)
             discount = query_weight / (query_weight + penalty * unknown_weight)
             best = self._intent_scores(content, analysis.tokens, query_weight, discount, leave_out, limit)

@@ -175,3 +175,13 @@ def test_a_conversation_stays_on_its_subject(engine: Engine) -> None:
         dialogue.respond("what languages are used for backend development?", "c")
     assert with_continuity.respond("and which one is best to start with?", "c").intent == "first_language"
     assert without.respond("and which one is best to start with?", "c").intent != "first_language"
+
+
+@pytest.mark.parametrize("question", ["do backend developers need math", "is backend development stressful"])
+def test_a_short_question_about_something_unknown_is_declined_even_if_it_names_the_domain(dialogue: Dialogue, question: str) -> None:
+    assert dialogue.respond(question).kind == "fallback"
+
+
+def test_a_long_message_naming_the_domain_keeps_its_unknown_words_harmless(dialogue: Dialogue) -> None:
+    reply = dialogue.respond("My aunt from Lisbon keeps asking at dinner, so: how much does a backend developer earn?")
+    assert reply.intent == "salary"
