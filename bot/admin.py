@@ -150,10 +150,9 @@ def run_maintenance_command(args: argparse.Namespace, settings: Settings, root: 
     try:
         kb = load(root)
     except KnowledgeBaseError as exc:
-        errors.print(f"faqbot: the knowledge base in {root} has problems (run `faqbot validate --kb {root}`):", highlight=False)
-        for problem in exc.problems[:10]:
-            errors.print(f"  {problem}", highlight=False, soft_wrap=True)
-        return 1
+        from bot.cli import print_problems  # the command's own module; imported here, as it imports this one
+
+        return print_problems(errors, root, exc)
     threshold = settings.faqbot_report_threshold if args.threshold is None else args.threshold
     report = asyncio.run(_report(db, salt, kb, time.time() - args.since, threshold, settings.faqbot_report_similarity))
     if args.suggest:

@@ -21,6 +21,14 @@ from bot.render import plain
 from bot.settings import Settings
 
 
+def print_problems(errors: Console, root: Path, exc: KnowledgeBaseError, shown: int = 10) -> int:
+    """Tell the user the knowledge base cannot be used (the first problems, and where to see all); return exit status 1."""
+    errors.print(f"faqbot: the knowledge base in {root} has problems (run `faqbot validate --kb {root}`):", highlight=False)
+    for problem in exc.problems[:shown]:
+        errors.print(f"  {problem}", highlight=False, soft_wrap=True)
+    return 1
+
+
 def reply_json(text: str | None, reply: Reply) -> dict[str, object]:
     """The batch contract's output object for one reply."""
     return {
@@ -214,10 +222,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         engine = build(root)
     except KnowledgeBaseError as exc:
-        errors.print(f"faqbot: the knowledge base in {root} has problems (run `faqbot validate --kb {root}`):", highlight=False)
-        for problem in exc.problems[:10]:
-            errors.print(f"  {problem}", highlight=False, soft_wrap=True)
-        return 1
+        return print_problems(errors, root, exc)
     dialogue = Dialogue(lambda: engine, settings.dialogue())
     if args.command == "ask":
         if args.jsonl:

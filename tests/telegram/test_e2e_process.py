@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import signal
 import socket
 import sqlite3
@@ -110,10 +109,10 @@ async def test_faqbot_run_polls_answers_and_stops_cleanly_on_sigterm(fake_api: F
     assert "Traceback" not in log
 
 
-async def test_faqbot_run_reloads_on_sighup_and_tells_the_admins_about_problems(fake_api: FakeBotAPI, tmp_path: Path) -> None:
-    kb = tmp_path / "kb"
-    for folder in ("intents", "content"):
-        shutil.copytree(PROJECT / folder, kb / folder)
+async def test_faqbot_run_reloads_on_sighup_and_tells_the_admins_about_problems(
+    fake_api: FakeBotAPI, tmp_path: Path, kb_copy: Path
+) -> None:
+    kb = kb_copy
     admin = 7001
     env = environment(
         tmp_path,
