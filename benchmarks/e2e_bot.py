@@ -1,7 +1,7 @@
 """The bot process of the end-to-end and memory benchmarks: the real Application, polling a (fake) Bot API.
 
 Started by `benchmarks.e2e`: `python -m benchmarks.e2e_bot --api-url http://127.0.0.1:PORT/bot [--factor 100]`.
-It is wired as `faqbot run` wires it (`bot.app.build_application`: handlers, per-chat ordering,
+It is wired as `faqbot run` wires it (`bot.telegram.app.build_application`: handlers, per-chat ordering,
 AIORateLimiter with retries, heartbeat, INFO logs with one line per update) plus the SQLite
 conversation log, with two changes for the measurement: Telegram's flood limits in
 AIORateLimiter are lifted (the limiter still runs on every call) and the per-user limit is
@@ -30,12 +30,12 @@ from typing import Any
 from pydantic import SecretStr
 from telegram.ext import AIORateLimiter
 
-import bot.app as app_module
+import bot.telegram.app as app_module
 from benchmarks.common import ROOT, rss_mb
-from bot.app import ALLOWED_UPDATES, build_application
-from bot.engine import EngineHolder, build
+from bot.engine.core import EngineHolder, build
 from bot.settings import Settings
 from bot.telegram import logs
+from bot.telegram.app import ALLOWED_UPDATES, build_application
 from tests.telegram.factories import TOKEN
 
 LIFTED = 1_000_000.0
@@ -102,7 +102,7 @@ async def main(args: argparse.Namespace) -> None:
     load_s = time.perf_counter() - started
     recorder = None
     if args.store:
-        from bot.storage import Store
+        from bot.maintenance.storage import Store
 
         recorder = await Store(settings.database_path(), settings.user_hash_salt.get_secret_value()).open()
 

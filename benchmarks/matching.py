@@ -36,10 +36,10 @@ from rapidfuzz import process as rf_process
 from benchmarks.common import ROOT, median_of, rss_mb, summary_ms
 from benchmarks.questions import QUESTIONS
 from benchmarks.synthetic import grown_engine, size
-from bot.analyzer import stem
-from bot.dialogue import Dialogue
-from bot.engine import Engine, build
-from bot.knowledge import KnowledgeBase
+from bot.engine.analyzer import stem
+from bot.engine.core import Engine, build
+from bot.engine.dialogue import Dialogue
+from bot.engine.knowledge import KnowledgeBase
 
 CASES = ROOT / "tests" / "eval" / "cases.jsonl"
 CUTOFFS = range(50, 91)
@@ -334,8 +334,8 @@ def _rates(rows: list[tuple[Any, bool]]) -> dict[str, float]:
 
 def accuracy(cases_path: Path = CASES) -> dict[str, Any]:
     """Ours and the baselines on tests/eval/cases.jsonl; each baseline at the cutoff (50..90) best for it."""
-    from bot.evaluation import load_cases
-    from bot.evaluation import run as evaluate
+    from bot.maintenance.evaluation import load_cases
+    from bot.maintenance.evaluation import run as evaluate
 
     engine = build(ROOT)
     cases = load_cases(cases_path)

@@ -134,7 +134,7 @@ def show_startup(console: Console, r: dict[str, Any]) -> None:
         table.add_row("hot reload, with the confusion check (Reloader default)", _f(hot["with_confusion_check_s"], 3))
         table.add_row("hot reload, without the confusion check", _f(hot["without_confusion_check_s"], 3))
     else:
-        table.add_row("hot reload (build + swap; bot.reload not available)", _f(hot["build_and_swap_s"], 3))
+        table.add_row("hot reload (build + swap; bot.maintenance.reload not available)", _f(hot["build_and_swap_s"], 3))
     console.print(table)
 
 

@@ -3,7 +3,7 @@
 - cold: a new interpreter imports the engine, then `bot.engine.build` loads the YAML and
   Markdown and builds the matcher's index; import time and build time are reported apart
   (and the load and index steps within the build);
-- reload: `bot.reload.Reloader.reload()` in a running process (validate, build in a worker
+- reload: `bot.maintenance.reload.Reloader.reload()` in a running process (validate, build in a worker
   thread, swap), with the confusion check (`check_confusions=True`, the Reloader's
   default, the checks of `faqbot validate`) and without.
 """
@@ -25,9 +25,9 @@ from benchmarks.common import ROOT
 _COLD = """
 import json, time
 t0 = time.perf_counter()
-from bot.engine import Engine
-from bot.knowledge import load
-from bot.matcher import Matcher
+from bot.engine.core import Engine
+from bot.engine.knowledge import load
+from bot.engine.matcher import Matcher
 t1 = time.perf_counter()
 kb = load(ROOT)
 t2 = time.perf_counter()
@@ -50,12 +50,12 @@ def cold(runs: int = 5) -> dict[str, Any]:
 
 def reload(runs: int = 5) -> dict[str, Any]:
     """Median seconds of a hot reload of the shipped knowledge base, with and without the confusion check."""
-    from bot.engine import EngineHolder, build
+    from bot.engine.core import EngineHolder, build
 
     holder = EngineHolder(build(ROOT))
     result: dict[str, Any] = {"runs": runs}
     try:
-        from bot.reload import Reloader
+        from bot.maintenance.reload import Reloader
     except ImportError:  # hot reload not there: time what it would do (build, then swap)
         times = []
         for _ in range(runs):
@@ -74,7 +74,7 @@ def reload(runs: int = 5) -> dict[str, Any]:
             problems = max(problems, len(outcome.problems))  # a refused reload ran every check too: still timed
         return durations, problems
 
-    logging.getLogger("bot.reload").setLevel(logging.CRITICAL)
+    logging.getLogger("bot.maintenance.reload").setLevel(logging.CRITICAL)
     for check, key in ((True, "with_confusion_check"), (False, "without_confusion_check")):
         durations, problems = asyncio.run(measure(check))
         result[f"{key}_s"] = statistics.median(durations)

@@ -23,10 +23,10 @@ from dataclasses import replace
 from functools import cache
 from pathlib import Path
 
-from bot.engine import Engine, build
-from bot.knowledge import KnowledgeBase
-from bot.matcher import Matcher
-from bot.models import Intent
+from bot.engine.core import Engine, build
+from bot.engine.knowledge import KnowledgeBase
+from bot.engine.matcher import Matcher
+from bot.engine.models import Intent
 
 _ONSETS = ("b", "c", "d", "f", "g", "h", "j", "k", "l", "m", "n", "p", "r", "s", "t", "v", "w", "z", "br", "cl", "dr", "fl", "gr", "pl",
            "pr", "sk", "st", "tr", "sh", "ch", "th")

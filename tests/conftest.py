@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.engine import Engine, build
+from bot.engine.core import Engine, build
 
 PROJECT = Path(__file__).resolve().parents[1]
 

@@ -6,7 +6,7 @@ the unknown-command handler registered after them (`Handlers.register_fallbacks`
 the same reply as any unknown command, in private chats and in groups alike, with no
 hint that admin commands exist. They are not in the public command menu either.
 
-The texts come from `bot.admin` (plain text, written for maintainers); this module only
+The texts come from `bot.maintenance.services` (plain text, written for maintainers); this module only
 knows who may ask and how to send the answers.
 """
 
@@ -21,9 +21,9 @@ from telegram import Bot, Message, ReplyParameters, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler, ContextTypes, filters
 
-from bot.admin import WEEK, report_for_chat, stats_text
-from bot.reload import Reloader, ReloadResult
-from bot.storage import Store
+from bot.maintenance.reload import Reloader, ReloadResult
+from bot.maintenance.services import WEEK, report_for_chat, stats_text
+from bot.maintenance.storage import Store
 from bot.telegram.addressing import is_private
 from bot.telegram.handlers import Handlers
 from bot.telegram.logs import UpdateRecord

@@ -1,7 +1,7 @@
 """Command, message, callback and inline handlers: Telegram updates in, `Dialogue` replies out.
 
 `Handlers` receives everything it needs (`Services`) from the composition root
-(`bot.app`); it keeps no global state. Every user-visible text comes from
+(`bot.telegram.app`); it keeps no global state. Every user-visible text comes from
 `content/_messages.yaml` through the knowledge base in service.
 
 Each update is handled by one engine: the engine in service when the update arrived
@@ -42,11 +42,12 @@ from telegram.ext import (
     filters,
 )
 
-from bot.dialogue import Dialogue, topics_text
-from bot.engine import Engine, EngineHolder
-from bot.events import ChatType as EventChatType
-from bot.events import FeedbackEvent, QuestionEvent, Recorder
-from bot.models import Reply
+from bot.engine.core import Engine, EngineHolder
+from bot.engine.dialogue import Dialogue, topics_text
+from bot.engine.models import Reply
+from bot.engine.text import normalise
+from bot.maintenance.events import ChatType as EventChatType
+from bot.maintenance.events import FeedbackEvent, QuestionEvent, Recorder
 from bot.telegram import inline
 from bot.telegram.addressing import addressed_text, is_private, replies_to_bot
 from bot.telegram.keyboards import Answer, CallbackCodec, ExpiredButton, Feedback, Menu, menu_keyboard, reply_keyboard, without_feedback
@@ -54,7 +55,6 @@ from bot.telegram.limits import UserRateLimiter, Verdict
 from bot.telegram.logs import UpdateLogger, UpdateRecord
 from bot.telegram.rendering import fill, plain, render, split
 from bot.telegram.sending import retrying, send_chunks
-from bot.text import normalise
 
 Context = ContextTypes.DEFAULT_TYPE
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]

@@ -7,8 +7,8 @@ from itertools import zip_longest
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InlineQueryResultArticle, InputTextMessageContent
 
-from bot.dialogue import Context, answer_intent
-from bot.engine import Engine
+from bot.engine.core import Engine
+from bot.engine.dialogue import Context, answer_intent
 from bot.telegram.rendering import plain, render
 
 MAX_RESULTS = 10

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.knowledge import KnowledgeBase
-from bot.models import Reply, Suggestion
+from bot.engine.knowledge import KnowledgeBase
+from bot.engine.models import Reply, Suggestion
 
 VERSION = "1"
 MAX_DATA_BYTES = 64

@@ -1,6 +1,6 @@
 """Bot API calls that survive a flaky network: retried with backoff on network errors and timeouts.
 
-429 (RetryAfter) is retried by AIORateLimiter (configured in `bot.app`); here we retry
+429 (RetryAfter) is retried by AIORateLimiter (configured in `bot.telegram.app`); here we retry
 what it does not: timeouts, dropped connections and 5xx answers (NetworkError), but
 never a BadRequest, which would fail again.
 """

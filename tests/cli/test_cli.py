@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import ask_jsonl, main
-from bot.dialogue import Dialogue
-from bot.engine import build
+from bot.cli.main import ask_jsonl, main
+from bot.engine.core import build
+from bot.engine.dialogue import Dialogue
 
 PROJECT = Path(__file__).resolve().parents[2]
 KEYS = {"text", "answer", "kind", "intent", "score", "suggestions"}

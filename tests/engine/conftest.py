@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.dialogue import Dialogue, DialogueSettings
-from bot.engine import Engine, build
+from bot.engine.core import Engine, build
+from bot.engine.dialogue import Dialogue, DialogueSettings
 
 PROJECT = Path(__file__).resolve().parents[2]
 

@@ -1,7 +1,7 @@
 import pytest
 
-from bot.analyzer import ENTITY_MARK, stem
-from bot.engine import Engine
+from bot.engine.analyzer import ENTITY_MARK, stem
+from bot.engine.core import Engine
 
 
 @pytest.mark.parametrize(

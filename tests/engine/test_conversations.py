@@ -6,8 +6,8 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.dialogue import Dialogue
-from bot.render import plain
+from bot.engine.dialogue import Dialogue
+from bot.engine.render import plain
 
 FILE = Path(__file__).resolve().parents[1] / "conversations.yaml"
 CONVERSATIONS: list[dict[str, Any]] = yaml.safe_load(FILE.read_text(encoding="utf-8"))["conversations"]

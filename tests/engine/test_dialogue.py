@@ -4,9 +4,9 @@ from collections.abc import Callable
 
 import pytest
 
-from bot.dialogue import Context, Dialogue, DialogueSettings, respond
-from bot.engine import Engine
-from bot.render import plain
+from bot.engine.core import Engine
+from bot.engine.dialogue import Context, Dialogue, DialogueSettings, respond
+from bot.engine.render import plain
 
 
 def test_answer_reply_is_well_formed(dialogue: Dialogue, engine: Engine) -> None:

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from bot.dialogue import Dialogue
-from bot.evaluation import load_cases, run
+from bot.engine.dialogue import Dialogue
+from bot.maintenance.evaluation import load_cases, run
 
 CASES = Path(__file__).resolve().parents[1] / "eval" / "cases.jsonl"
 MIN_IN_SCOPE = 0.95

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.engine import Engine
+from bot.engine.core import Engine
 
 IN_SCOPE = [
     ("what does a backend developer do", "definition"),

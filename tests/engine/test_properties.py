@@ -3,8 +3,8 @@
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.dialogue import Dialogue
-from bot.render import plain
+from bot.engine.dialogue import Dialogue
+from bot.engine.render import plain
 
 TEXTS = st.text(max_size=10_000) | st.text(alphabet=st.characters(codec="utf-8"), max_size=300)
 WORDS = st.lists(st.sampled_from(["backend", "salary", "and", "for", "python", "?", "!", "🙂", "junior", "c#", "'"]), max_size=30)

@@ -1,6 +1,6 @@
 import pytest
 
-from bot.text import normalise, split_questions, split_sentences
+from bot.engine.text import normalise, split_questions, split_sentences
 
 
 @pytest.mark.parametrize(

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from telegram import Update
 
-from bot.app import AnyApplication, build_application
-from bot.engine import Engine, EngineHolder, build
-from bot.events import FeedbackEvent, QuestionEvent, Recorder
+from bot.engine.core import Engine, EngineHolder, build
+from bot.maintenance.events import FeedbackEvent, QuestionEvent, Recorder
 from bot.settings import Settings
+from bot.telegram.app import AnyApplication, build_application
 from tests.telegram.factories import BOT_USER, TOKEN, Factory
 from tests.telegram.fake_api import FakeBotAPI
 from tests.telegram.recording import Call, RecordingRequest
@@ -27,7 +27,7 @@ def engine() -> Engine:
 
 
 class MemoryRecorder:
-    """Keeps events in lists (the SQLite recorder lives in bot.storage)."""
+    """Keeps events in lists (the SQLite recorder lives in bot.maintenance.storage)."""
 
     def __init__(self) -> None:
         self.questions: list[QuestionEvent] = []
@@ -83,7 +83,7 @@ class Harness:
     app: AnyApplication
     request: RecordingRequest
     recorder: Any
-    """A MemoryRecorder unless `started` was given another recorder (e.g. a bot.storage.Store)."""
+    """A MemoryRecorder unless `started` was given another recorder (e.g. a bot.maintenance.storage.Store)."""
     holder: EngineHolder
     make: Factory = field(default_factory=Factory)
 

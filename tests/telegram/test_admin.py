@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 from telegram.error import Forbidden
 
-from bot.app import build_application
-from bot.engine import Engine, EngineHolder
-from bot.storage import Store
+from bot.engine.core import Engine, EngineHolder
+from bot.maintenance.storage import Store
+from bot.telegram.app import build_application
 from bot.telegram.handlers import UpdateEngine
 from bot.telegram.rendering import fill, plain
 from tests.telegram.conftest import Harness, MemoryRecorder, make_settings, started, write_atomically

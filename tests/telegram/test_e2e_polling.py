@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from bot.app import ALLOWED_UPDATES, AnyApplication, build_application
-from bot.engine import Engine, EngineHolder
+from bot.engine.core import Engine, EngineHolder
 from bot.settings import Settings
 from bot.telegram import sending
+from bot.telegram.app import ALLOWED_UPDATES, AnyApplication, build_application
 from bot.telegram.heartbeat import heartbeat_path, is_fresh
 from tests.telegram.conftest import PROJECT, MemoryRecorder, make_settings, write_atomically
 from tests.telegram.factories import BOT_USERNAME, GROUP_ID, Factory, group_chat

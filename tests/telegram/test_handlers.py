@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from telegram.error import BadRequest, NetworkError, TimedOut
 
-from bot.dialogue import Dialogue
-from bot.engine import Engine
+from bot.engine.core import Engine
+from bot.engine.dialogue import Dialogue
 from bot.telegram.keyboards import MAX_DATA_BYTES, Answer, CallbackCodec, Menu
 from bot.telegram.rendering import plain, utf16_len
 from tests.telegram.conftest import Harness, make_settings, started

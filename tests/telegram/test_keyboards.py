@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from telegram import InlineKeyboardMarkup
 
-from bot.engine import Engine, build
-from bot.knowledge import KnowledgeBase
-from bot.models import Reply, Suggestion
+from bot.engine.core import Engine, build
+from bot.engine.knowledge import KnowledgeBase
+from bot.engine.models import Reply, Suggestion
 from bot.telegram.keyboards import (
     MAX_DATA_BYTES,
     Answer,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import asyncio
 import logging
 from pathlib import Path
@@ -171,25 +170,3 @@ def test_forum_topic_opened_by_the_bot_is_not_a_reply_to_it() -> None:
     opener["forum_topic_created"] = {"name": "FAQ", "icon_color": 0}
     data = make.message("chatting", chat=group_chat(), reply_to=opener, is_topic_message=True, message_thread_id=5)
     assert addressed_text(message(data), BOT_ID, BOT_USERNAME) is None
-
-
-# --- architecture ----------------------------------------------------------------------------
-
-
-def test_only_the_telegram_layer_and_the_composition_root_import_telegram() -> None:
-    """The engine stays Telegram-free; only the `faqbot` entry point reaches into the Telegram layer."""
-    package = Path(__file__).resolve().parents[2] / "bot"
-    offenders = []
-    for path in package.rglob("*.py"):
-        relative = path.relative_to(package)
-        if relative.parts[0] == "telegram" or relative.name == "app.py":
-            continue
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
-            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                names = [node.module]
-            if any(n == "telegram" or n.startswith("telegram.") for n in names):
-                offenders.append(f"{relative} imports python-telegram-bot")
-            if relative.name != "cli.py" and any(n.startswith(("bot.telegram", "bot.app")) for n in names):
-                offenders.append(f"{relative} depends on the Telegram layer")
-    assert offenders == []

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.knowledge import Problem
-from bot.validate import validate
+from bot.engine.knowledge import Problem
+from bot.maintenance.validate import validate
 
 
 def _edit(path: Path, old: str, new: str) -> None:

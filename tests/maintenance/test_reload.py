@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.dialogue import Dialogue
-from bot.engine import Engine, EngineHolder, build
-from bot.reload import Reloader, ReloadResult
-from bot.validate import validate
+from bot.engine.core import Engine, EngineHolder, build
+from bot.engine.dialogue import Dialogue
+from bot.maintenance.reload import Reloader, ReloadResult
+from bot.maintenance.validate import validate
 
 PROJECT = Path(__file__).resolve().parents[2]
 

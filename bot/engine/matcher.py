@@ -49,10 +49,10 @@ import numpy as np
 import numpy.typing as npt
 from rapidfuzz import fuzz, process
 
-from bot.analyzer import ENTITY_MARK, Analysis, Analyzer
-from bot.knowledge import KnowledgeBase
-from bot.models import Candidate, Match
-from bot.text import normalise
+from bot.engine.analyzer import ENTITY_MARK, Analysis, Analyzer
+from bot.engine.knowledge import KnowledgeBase
+from bot.engine.models import Candidate, Match
+from bot.engine.text import normalise
 
 WORD_WEIGHT = 0.7
 SHORTLIST_BUDGET = 2000

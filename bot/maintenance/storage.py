@@ -1,6 +1,6 @@
 """The conversation log: every handled question and every 👍/👎, in SQLite.
 
-`Store` implements `bot.events.Recorder`. Writes never wait on disk: `question()` and
+`Store` implements `bot.maintenance.events.Recorder`. Writes never wait on disk: `question()` and
 `feedback()` put the event in an asyncio queue and return; a background task writes
 what has queued up in one transaction at least every `flush_interval` seconds (or as
 soon as `batch_size` rows are waiting). `close()` writes everything still queued.
@@ -36,7 +36,7 @@ from types import TracebackType
 
 import aiosqlite
 
-from bot.events import FeedbackEvent, QuestionEvent
+from bot.maintenance.events import FeedbackEvent, QuestionEvent
 
 log = logging.getLogger(__name__)
 

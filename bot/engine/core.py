@@ -6,8 +6,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.knowledge import KnowledgeBase, load
-from bot.matcher import Matcher
+from bot.engine.knowledge import KnowledgeBase, load
+from bot.engine.matcher import Matcher
 
 
 @dataclass(frozen=True)

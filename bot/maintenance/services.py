@@ -1,4 +1,4 @@
-"""Maintainer tools: `faqbot report` and `faqbot forget`, and the plain async functions behind the admin commands.
+"""The plain async functions behind the admin commands and `faqbot report`.
 
 The Telegram layer checks that the sender is an admin and then calls `stats_text`
 (/stats), `reload_text` (/reload), `report_for_chat` (/report) or `Store.forget`
@@ -8,31 +8,21 @@ parse mode). Nothing here knows about Telegram.
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
-from rich.console import Console
-
-from bot.knowledge import KnowledgeBase, KnowledgeBaseError, load
-from bot.reload import Reloader
-from bot.report import (
+from bot.engine.knowledge import KnowledgeBase
+from bot.maintenance.reload import Reloader
+from bot.maintenance.report import (
     DEFAULT_SIMILARITY,
     DEFAULT_THRESHOLD,
     Keys,
     Report,
     build_report,
-    render_table,
-    suggest_yaml,
     summary_text,
     to_csv,
-    to_json,
 )
-from bot.settings import Settings
-from bot.storage import Store
+from bot.maintenance.storage import Store
 
 WEEK = 7 * 86400.0
 
@@ -128,59 +118,3 @@ async def report_for_chat(
         len(report.groups),
     )
     return summary_text(report, limit), document
-
-
-# -- command line ------------------------------------------------------------------------------
-
-
-def run_maintenance_command(args: argparse.Namespace, settings: Settings, root: Path, console: Console, errors: Console) -> int:
-    """`faqbot report` and `faqbot forget` (see `bot.cli.parser`)."""
-    db: Path = args.db or settings.database_path()
-    salt = settings.user_hash_salt.get_secret_value()
-    if args.command == "forget":
-        if not db.exists():
-            console.print(f"No conversation log at {db}: nothing stored, nothing to delete.", highlight=False)
-            return 0
-        deleted = asyncio.run(_forget(db, salt, args.user_id))
-        console.print(f"Deleted {deleted} record(s) of user {args.user_id} from {db}.", highlight=False)
-        return 0
-    if not db.exists():
-        errors.print(f"faqbot: no conversation log at {db} (has the bot run here? set FAQBOT_DATA_DIR or use --db)", highlight=False)
-        return 1
-    try:
-        kb = load(root)
-    except KnowledgeBaseError as exc:
-        from bot.cli import print_problems  # the command's own module; imported here, as it imports this one
-
-        return print_problems(errors, root, exc)
-    threshold = settings.faqbot_report_threshold if args.threshold is None else args.threshold
-    report = asyncio.run(_report(db, salt, kb, time.time() - args.since, threshold, settings.faqbot_report_similarity))
-    if args.suggest:
-        text = suggest_yaml(report, intent_examples(kb))
-    elif args.format == "csv":
-        text = to_csv(report)
-    elif args.format == "json":
-        text = to_json(report)
-    else:
-        if args.out is None:
-            render_table(report, console)
-            return 0
-        with args.out.open("w", encoding="utf-8") as handle:
-            render_table(report, Console(file=handle, width=200, no_color=True))
-        return 0
-    if args.out is None:
-        sys.stdout.write(text)
-    else:
-        args.out.write_text(text, encoding="utf-8")
-        errors.print(f"wrote {args.out}", highlight=False)
-    return 0
-
-
-async def _forget(db: Path, salt: str, user_id: int) -> int:
-    async with Store(db, salt) as store:
-        return await store.forget(user_id)
-
-
-async def _report(db: Path, salt: str, kb: KnowledgeBase, since: float, threshold: float, similarity: float) -> Report:
-    async with Store(db, salt) as store:
-        return await kb_report(store, kb, since, None, threshold, similarity)

@@ -60,7 +60,7 @@ class Candidate:
 class Match:
     """The matcher's verdict on one question.
 
-    `score` is the confidence of the best in-scope intent, in 0..1 (see `bot.matcher`).
+    `score` is the confidence of the best in-scope intent, in 0..1 (see `bot.engine.matcher`).
     `intent` is None when nothing in scope scored at all. `out_of_scope` is the
     score of the closest negative example.
     """

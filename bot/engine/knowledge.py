@@ -14,9 +14,9 @@ from typing import Any
 
 import yaml
 
-from bot.analyzer import Lexicon
-from bot.models import EntityValue, Intent
-from bot.text import normalise
+from bot.engine.analyzer import Lexicon
+from bot.engine.models import EntityValue, Intent
+from bot.engine.text import normalise
 
 SUPPORTED_VERSION = 1
 MAX_ANSWER_CHARS = 800

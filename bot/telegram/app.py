@@ -29,12 +29,12 @@ from telegram.error import InvalidToken, TelegramError
 from telegram.ext import AIORateLimiter, Application
 from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
-from bot.dialogue import Dialogue
-from bot.engine import Engine, EngineHolder, build
-from bot.events import Recorder
-from bot.reload import Reloader
+from bot.engine.core import Engine, EngineHolder, build
+from bot.engine.dialogue import Dialogue
+from bot.maintenance.events import Recorder
+from bot.maintenance.reload import Reloader
+from bot.maintenance.storage import Store
 from bot.settings import Settings
-from bot.storage import Store
 from bot.telegram import logs
 from bot.telegram.admin import AdminCommands, AdminNotifier
 from bot.telegram.handlers import Handlers, Services, UpdateEngine

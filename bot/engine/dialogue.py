@@ -11,10 +11,10 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
-from bot.analyzer import ENTITY_MARK, Analysis
-from bot.engine import Engine
-from bot.models import Candidate, Match, Reply, Suggestion
-from bot.text import is_question, split_questions
+from bot.engine.analyzer import ENTITY_MARK, Analysis
+from bot.engine.core import Engine
+from bot.engine.models import Candidate, Match, Reply, Suggestion
+from bot.engine.text import is_question, split_questions
 
 MAX_INPUT_CHARS = 4000
 MAX_SENTENCES = 6

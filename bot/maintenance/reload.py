@@ -26,9 +26,9 @@ from pathlib import Path
 
 from watchfiles import Change, awatch
 
-from bot.engine import Engine, EngineHolder
-from bot.knowledge import KnowledgeBaseError, Problem
-from bot.validate import validated_engine
+from bot.engine.core import Engine, EngineHolder
+from bot.engine.knowledge import KnowledgeBaseError, Problem
+from bot.maintenance.validate import validated_engine
 
 log = logging.getLogger(__name__)
 

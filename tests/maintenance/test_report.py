@@ -13,11 +13,11 @@ import pytest
 import yaml
 from rich.console import Console
 
-from bot.admin import report_for_chat, stats_text
-from bot.cli import main
-from bot.events import FeedbackEvent, QuestionEvent
-from bot.knowledge import load
-from bot.report import (
+from bot.cli.main import main
+from bot.engine.knowledge import load
+from bot.engine.text import normalise
+from bot.maintenance.events import FeedbackEvent, QuestionEvent
+from bot.maintenance.report import (
     Keys,
     Report,
     build_report,
@@ -30,8 +30,8 @@ from bot.report import (
     to_csv,
     to_json,
 )
-from bot.storage import FeedbackCount, Store, StoredQuestion
-from bot.text import normalise
+from bot.maintenance.services import report_for_chat, stats_text
+from bot.maintenance.storage import FeedbackCount, Store, StoredQuestion
 
 STOP = ("a", "an", "the", "is", "what", "how", "does", "do", "i", "me", "tell", "can", "in", "to", "whats", "please", "for")
 KEYS = Keys(STOP, {"earn": "salary", "devs": "developer", "dev": "developer"})

@@ -1,6 +1,6 @@
 """What the bot records about its conversations, and the interface of whoever records it.
 
-No Telegram types: the Telegram layer fills these in, `bot.storage` writes them.
+No Telegram types: the Telegram layer fills these in, `bot.maintenance.storage` writes them.
 """
 
 from __future__ import annotations

@@ -13,20 +13,19 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from bot.dialogue import Dialogue
-from bot.engine import Engine, build
-from bot.knowledge import KnowledgeBaseError
-from bot.models import Reply
-from bot.render import plain
+from bot.cli.maintenance import run_maintenance_command
+from bot.cli.problems import print_problems
+from bot.engine.core import Engine, build
+from bot.engine.dialogue import Dialogue
+from bot.engine.knowledge import KnowledgeBaseError
+from bot.engine.models import Reply
+from bot.engine.render import plain
+from bot.maintenance.evaluation import load_cases, run
+from bot.maintenance.report import parse_duration
+from bot.maintenance.validate import validate
 from bot.settings import Settings
-
-
-def print_problems(errors: Console, root: Path, exc: KnowledgeBaseError, shown: int = 10) -> int:
-    """Tell the user the knowledge base cannot be used (the first problems, and where to see all); return exit status 1."""
-    errors.print(f"faqbot: the knowledge base in {root} has problems (run `faqbot validate --kb {root}`):", highlight=False)
-    for problem in exc.problems[:shown]:
-        errors.print(f"  {problem}", highlight=False, soft_wrap=True)
-    return 1
+from bot.telegram.app import run as run_bot
+from bot.telegram.heartbeat import heartbeat_path, is_fresh
 
 
 def reply_json(text: str | None, reply: Reply) -> dict[str, object]:
@@ -95,8 +94,6 @@ def _chat(dialogue: Dialogue, console: Console) -> int:
 
 
 def _validate(root: Path, console: Console) -> int:
-    from bot.validate import validate
-
     problems = validate(root)
     for problem in problems:
         console.print(f"[red]error[/red] {problem}", highlight=False, soft_wrap=True)
@@ -108,8 +105,6 @@ def _validate(root: Path, console: Console) -> int:
 
 
 def _eval(engine: Engine, dialogue: Dialogue, path: Path, console: Console, show: int) -> int:
-    from bot.evaluation import load_cases, run
-
     report = run(load_cases(path), dialogue)
     for outcome in [o for o in report.outcomes if o.failure][:show]:
         console.print(f"FAIL {outcome.case.id}: {outcome.case.text!r}: {outcome.failure}", highlight=False, soft_wrap=True)
@@ -151,8 +146,6 @@ def _eval(engine: Engine, dialogue: Dialogue, path: Path, console: Console, show
 
 
 def _duration(text: str) -> float:
-    from bot.report import parse_duration
-
     try:
         return parse_duration(text)
     except ValueError as exc:
@@ -205,12 +198,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "validate":
         return _validate(root, console)
     if args.command in ("report", "forget"):
-        from bot.admin import run_maintenance_command
-
         return run_maintenance_command(args, settings, root, console, errors)
     if args.command == "health":
-        from bot.telegram.heartbeat import heartbeat_path, is_fresh
-
         return 0 if is_fresh(heartbeat_path(settings.faqbot_data_dir)) else 1
     if args.command == "run":
         try:
@@ -241,9 +230,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "chat":
         return _chat(dialogue, console)
     if args.command == "run":
-        from bot.app import run
-
-        return run(settings, engine)
+        return run_bot(settings, engine)
     if args.command == "eval":
         try:
             return _eval(engine, dialogue, args.file, console, args.show)

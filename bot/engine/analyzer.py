@@ -20,7 +20,7 @@ import snowballstemmer
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from bot.text import normalise
+from bot.engine.text import normalise
 
 ENTITY_MARK = "@"
 _STEMMER = snowballstemmer.stemmer("english")

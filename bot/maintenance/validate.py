@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.engine import Engine
-from bot.knowledge import KnowledgeBase, KnowledgeBaseError, Problem, load
-from bot.matcher import Matcher
+from bot.engine.core import Engine
+from bot.engine.knowledge import KnowledgeBase, KnowledgeBaseError, Problem, load
+from bot.engine.matcher import Matcher
 
 
 def validate(root: Path) -> list[Problem]:

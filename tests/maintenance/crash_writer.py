@@ -12,8 +12,8 @@ import sys
 import time
 from pathlib import Path
 
-from bot.events import QuestionEvent
-from bot.storage import Store
+from bot.maintenance.events import QuestionEvent
+from bot.maintenance.storage import Store
 
 PADDING = "lorem ipsum dolor sit amet " * 40
 

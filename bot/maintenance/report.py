@@ -36,8 +36,8 @@ from rapidfuzz import fuzz, process
 from rich.console import Console
 from rich.table import Table
 
-from bot.storage import FeedbackCount, Store, StoredQuestion
-from bot.text import normalise
+from bot.engine.text import normalise
+from bot.maintenance.storage import FeedbackCount, Store, StoredQuestion
 
 DEFAULT_THRESHOLD = 0.65
 """Questions answered with a score below this count as low-confidence."""

@@ -15,9 +15,9 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-from bot.dialogue import Dialogue
-from bot.models import Reply
-from bot.render import plain
+from bot.engine.dialogue import Dialogue
+from bot.engine.models import Reply
+from bot.engine.render import plain
 
 MAX_ANSWER = 1500
 
