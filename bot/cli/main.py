@@ -105,22 +105,22 @@ def _validate(root: Path, console: Console) -> int:
 
 
 def _eval(engine: Engine, dialogue: Dialogue, path: Path, console: Console, show: int) -> int:
-    report = run(load_cases(path), dialogue)
-    for outcome in [o for o in report.outcomes if o.failure][:show]:
+    evaluation = run(load_cases(path), dialogue)
+    for outcome in [o for o in evaluation.outcomes if o.failure][:show]:
         console.print(f"FAIL {outcome.case.id}: {outcome.case.text!r}: {outcome.failure}", highlight=False, soft_wrap=True)
     table = Table(title="Accuracy per category")
     for column in ("category", "passed", "total", "rate"):
         table.add_column(column)
-    for name, (passed, total) in report.by(lambda o: o.case.category).items():
+    for name, (passed, total) in evaluation.by(lambda o: o.case.category).items():
         table.add_row(name, str(passed), str(total), f"{passed / total:.1%}")
     console.print(table)
     intents = Table(title="Accuracy per expected intent")
     for column in ("intent", "passed", "total", "rate"):
         intents.add_column(column)
-    for name, (passed, total) in report.by(lambda o: o.case.intent).items():
+    for name, (passed, total) in evaluation.by(lambda o: o.case.intent).items():
         intents.add_row(name, str(passed), str(total), f"{passed / total:.1%}")
     console.print(intents)
-    confusions = report.confusions()
+    confusions = evaluation.confusions()
     if confusions:
         confusion_table = Table(title="Confusions (expected -> got)")
         for column in ("expected", "got", "count"):
@@ -131,11 +131,11 @@ def _eval(engine: Engine, dialogue: Dialogue, path: Path, console: Console, show
     reliability = Table(title="Score calibration (in-scope cases)")
     for column in ("score", "cases", "right intent"):
         reliability.add_column(column)
-    for band, count, right in report.reliability():
+    for band, count, right in evaluation.reliability():
         reliability.add_row(band, str(count), f"{right:.0%}")
     console.print(reliability)
-    precision, recall = report.out_of_scope()
-    answered, declined, overall = report.answered, report.declined, report.overall
+    precision, recall = evaluation.out_of_scope()
+    answered, declined, overall = evaluation.answered, evaluation.declined, evaluation.overall
     console.print(f"out-of-scope: precision {precision:.1%}, recall {recall:.1%}")
     console.print(
         f"overall {overall[0]}/{overall[1]} = {overall[0] / max(overall[1], 1):.1%}; "

@@ -43,7 +43,9 @@ class Outcome:
 
 
 @dataclass
-class Report:
+class Evaluation:
+    """The outcome of every case of one `faqbot eval` run, and the summaries drawn from them."""
+
     outcomes: list[Outcome] = field(default_factory=list)
 
     def rate(self, predicate: Callable[[Outcome], bool]) -> tuple[int, int]:
@@ -150,10 +152,11 @@ def grade(case: Case, reply: Reply, answer: str) -> str | None:
     return None
 
 
-def run(cases: Iterable[Case], dialogue: Dialogue) -> Report:
-    report = Report()
+def run(cases: Iterable[Case], dialogue: Dialogue) -> Evaluation:
+    """Answer every case with `dialogue` and grade the replies."""
+    evaluation = Evaluation()
     for case in cases:
         reply = dialogue.respond(case.text, case.conversation)
         answer = plain(reply.text)
-        report.outcomes.append(Outcome(case, reply, answer, grade(case, reply, answer)))
-    return report
+        evaluation.outcomes.append(Outcome(case, reply, answer, grade(case, reply, answer)))
+    return evaluation
