@@ -45,6 +45,7 @@ from telegram.ext import (
 from bot.engine.core import Engine, EngineHolder
 from bot.engine.dialogue import Dialogue, topics_text
 from bot.engine.models import Reply
+from bot.engine.render import plain
 from bot.engine.text import normalise
 from bot.maintenance.events import ChatType as EventChatType
 from bot.maintenance.events import FeedbackEvent, QuestionEvent, Recorder
@@ -53,7 +54,7 @@ from bot.telegram.addressing import addressed_text, is_private, replies_to_bot
 from bot.telegram.keyboards import Answer, CallbackCodec, ExpiredButton, Feedback, Menu, menu_keyboard, reply_keyboard, without_feedback
 from bot.telegram.limits import UserRateLimiter, Verdict
 from bot.telegram.logs import UpdateLogger, UpdateRecord
-from bot.telegram.rendering import fill, plain, render, split
+from bot.telegram.rendering import fill, render, split
 from bot.telegram.sending import retrying, send_chunks
 
 Context = ContextTypes.DEFAULT_TYPE

@@ -9,7 +9,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InlineQueryResu
 
 from bot.engine.core import Engine
 from bot.engine.dialogue import Context, answer_intent
-from bot.telegram.rendering import plain, render
+from bot.engine.render import plain
+from bot.telegram.rendering import render
 
 MAX_RESULTS = 10
 DESCRIPTION_CHARS = 120

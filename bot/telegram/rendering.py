@@ -4,6 +4,9 @@ Conversion is done by telegramify-markdown (no hand-written escaping). Splitting
 prefers paragraph, then line, then sentence, then word boundaries that lie outside
 every entity; only when a single entity is longer than a whole message is it cut,
 and then it is continued (same type) in the next chunk, never dropped or truncated.
+
+Plain text (pop-ups, buttons, inline descriptions) is `bot.engine.render.plain`, the
+same renderer the console uses.
 """
 
 from __future__ import annotations
@@ -83,12 +86,6 @@ def render(markdown: str, limit: int = MAX_TEXT) -> list[Chunk]:
     """Convert Markdown to one or more chunks of at most `limit` UTF-16 units each."""
     text, spans = convert(markdown)
     return split(text.rstrip(), spans, limit)
-
-
-def plain(markdown: str) -> str:
-    """The text without Markdown marks (for pop-ups and buttons, which take no entities)."""
-    text, _spans = convert(markdown)
-    return text.strip()
 
 
 def split(text: str, spans: Sequence[_Span], limit: int = MAX_TEXT) -> list[Chunk]:

@@ -19,10 +19,11 @@ import pytest
 from telegram.error import Forbidden
 
 from bot.engine.core import Engine, EngineHolder
+from bot.engine.render import plain
 from bot.maintenance.storage import Store
 from bot.telegram.app import build_application
 from bot.telegram.handlers import UpdateEngine
-from bot.telegram.rendering import fill, plain
+from bot.telegram.rendering import fill
 from tests.telegram.conftest import Harness, MemoryRecorder, make_settings, started, write_atomically
 from tests.telegram.factories import BOT_USERNAME, GROUP_ID, group_chat
 from tests.telegram.recording import Call, RecordingRequest

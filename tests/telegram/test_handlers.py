@@ -12,8 +12,9 @@ from telegram.error import BadRequest, NetworkError, TimedOut
 
 from bot.engine.core import Engine
 from bot.engine.dialogue import Dialogue
+from bot.engine.render import plain
 from bot.telegram.keyboards import MAX_DATA_BYTES, Answer, CallbackCodec, Menu
-from bot.telegram.rendering import plain, utf16_len
+from bot.telegram.rendering import utf16_len
 from tests.telegram.conftest import Harness, make_settings, started
 from tests.telegram.factories import BOT_USERNAME, GROUP_ID, group_chat, private_chat
 from tests.telegram.recording import Call
