@@ -1,27 +1,57 @@
 """Load the knowledge base (`intents/` and `content/`) into typed, immutable values.
 
-Every problem found is reported as a `Problem` naming the file, the intent and the
-field, so `faqbot validate` can print it and a reload can refuse a broken edit.
+Each YAML file is read into its pydantic model (`bot.engine.schema`); this module makes
+the checks across files (follow-ups, topic groups, answer files, duplicates) and turns
+every validation error into a `Problem` naming the file, the intent, the field and the
+line, so `faqbot validate` can print it and a reload can refuse a broken edit.
+
+A file that cannot be read or validated is reported once: what depends on it is not
+reported again (an intent file with a syntax error does not also make its answer file
+"unknown", and an unreadable `_entities.yaml` does not make every `entity:` unknown).
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
+from pydantic import BaseModel, ValidationError
 
 from bot.engine.analyzer import Lexicon
 from bot.engine.models import EntityValue, Intent
+from bot.engine.schema import (
+    ERROR_TYPE,
+    ID_PATTERN,
+    MESSAGE_KEYS,
+    MIN_EXAMPLES,
+    SUPPORTED_VERSION,
+    EntitiesFile,
+    IntentFile,
+    LexiconFile,
+    MessagesFile,
+    OutOfScopeFile,
+    TopicsFile,
+    messages_of,
+)
 from bot.engine.text import normalise
 
-SUPPORTED_VERSION = 1
+__all__ = [
+    "ID_PATTERN",
+    "MAX_ANSWER_CHARS",
+    "MESSAGE_KEYS",
+    "MIN_EXAMPLES",
+    "SUPPORTED_VERSION",
+    "KnowledgeBase",
+    "KnowledgeBaseError",
+    "Problem",
+    "TopicGroup",
+    "load",
+]
+
 MAX_ANSWER_CHARS = 800
-MIN_EXAMPLES = 15
-ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 LEXICON_FILE = "_lexicon.yaml"
 ENTITIES_FILE = "_entities.yaml"
 OUT_OF_SCOPE_FILE = "_out_of_scope.yaml"
@@ -29,38 +59,11 @@ MESSAGES_FILE = "_messages.yaml"
 TOPICS_FILE = "_topics.yaml"
 OTHER_PROFESSION = "otherprofession"
 """The canonical word every phrase of `other_professions` in `_lexicon.yaml` maps to."""
-MESSAGE_KEYS = (
-    "fallback_suggest",
-    "fallback_topics",
-    "clarify",
-    "not_covered",
-    "empty",
-    "too_long",
-    "also_asked",
-    # Telegram (bot/telegram/)
-    "start",
-    "help",
-    "about",
-    "topics_header",
-    "non_text",
-    "slow_down",
-    "button_expired",
-    "feedback_thanks",
-    "error",
-    "inline_button",
-    "button_helpful",
-    "button_unhelpful",
-    "button_back",
-    "button_previous",
-    "button_next",
-    "command_start",
-    "command_help",
-    "command_topics",
-    "command_about",
-    "command_forgetme",
-    "forgetme_done",
-    "admin_no_log",
-)
+
+M = TypeVar("M", bound=BaseModel)
+Loc = tuple[str | int, ...]
+Where = Callable[[Loc], tuple[str | None, str | None, str]]
+"""Where a validation error at `loc` is: (intent, field, prefix of the message)."""
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,42 @@ class KnowledgeBase:
         return self.intents[intent_id].title
 
 
+@dataclass
+class _Source:
+    """One YAML file as read: its data and the line of each key and list item."""
+
+    path: Path
+    data: dict[str, Any]
+    lines: dict[tuple[str, ...], int] = field(default_factory=dict)
+
+    def line(self, *loc: str | int) -> int | None:
+        """The line of the deepest part of `loc` found in the file (None: not in the file, e.g. a missing field)."""
+        key = tuple(str(part) for part in loc)
+        while key:
+            if key in self.lines:
+                return self.lines[key]
+            key = key[:-1]
+        return None
+
+
+def _index_lines(node: yaml.Node, path: tuple[str, ...], lines: dict[tuple[str, ...], int]) -> None:
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                here = (*path, str(key.value))
+                lines.setdefault(here, key.start_mark.line + 1)
+                _index_lines(value, here, lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for position, item in enumerate(node.value):
+            here = (*path, str(position))
+            lines.setdefault(here, item.start_mark.line + 1)
+            _index_lines(item, here, lines)
+
+
+def _top_level(loc: Loc) -> tuple[str | None, str | None, str]:
+    return None, str(loc[0]) if loc else None, ""
+
+
 class _Reader:
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -132,9 +171,15 @@ class _Reader:
     def problem(self, path: Path, message: str, intent: str | None = None, fld: str | None = None, line: int | None = None) -> None:
         self.problems.append(Problem(self.rel(path), message, intent, fld, line))
 
-    def yaml_file(self, path: Path) -> dict[str, Any] | None:
+    def source(self, path: Path) -> _Source | None:
+        """The YAML mapping in `path` with its line numbers; None (and a problem) if it cannot be read."""
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            loader = yaml.SafeLoader(path.read_text(encoding="utf-8"))
+            try:
+                node = loader.get_single_node()
+                data = loader.construct_document(node) if node is not None else None
+            finally:
+                loader.dispose()
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = mark.line + 1 if mark is not None else None
@@ -147,35 +192,51 @@ class _Reader:
         if not isinstance(data, dict):
             self.problem(path, "expected a mapping of keys (key: value) at the top level")
             return None
-        version = data.get("version")
-        if version != SUPPORTED_VERSION:
-            self.problem(path, f"version must be {SUPPORTED_VERSION}, found {version!r}", fld="version")
-        return data
+        source = _Source(path, data)
+        if node is not None:
+            _index_lines(node, (), source.lines)
+        return source
 
-    def str_list(self, path: Path, data: Mapping[str, Any], key: str, intent: str | None, required: bool = False) -> tuple[str, ...]:
-        value = data.get(key)
-        if value is None:
+    def validate(self, source: _Source, model: type[M], where: Where = _top_level, context: Mapping[str, Any] | None = None) -> M | None:
+        """The file's data as `model`; None (and one problem per validation error) if it is not valid."""
+        try:
+            return model.model_validate(source.data, context=context)
+        except ValidationError as exc:
+            for error in exc.errors(include_url=False):
+                loc: Loc = error["loc"]
+                intent, fld, prefix = where(loc)
+                if error["type"] == "missing":
+                    message = "is missing"
+                elif error["type"] == "extra_forbidden":
+                    fld = str(loc[-1])
+                    allowed = _allowed(model, loc)
+                    message = "unknown field" + (f" (allowed: {', '.join(allowed)})" if allowed else "")
+                elif error["type"] == ERROR_TYPE:
+                    message = error["msg"]
+                else:
+                    message = error["msg"][:1].lower() + error["msg"][1:]
+                if loc and loc[0] == "version":
+                    intent = None
+                self.problem(source.path, prefix + message, intent, fld, source.line(*loc))
+            return None
+
+    def read(
+        self, path: Path, model: type[M], *, required: bool = True, where: Where = _top_level, context: Mapping[str, Any] | None = None
+    ) -> tuple[M, _Source] | None:
+        if not path.exists():
             if required:
-                self.problem(path, "is missing", intent, key)
-            return ()
-        if not isinstance(value, list) or not all(isinstance(v, str | int | float) for v in value):
-            self.problem(path, "must be a list of texts", intent, key)
-            return ()
-        for v in value:
-            if isinstance(v, bool):
-                self.problem(
-                    path,
-                    f"{str(v).lower()!r} was read as yes/no: YAML reads on, off, yes, no as booleans; put the word in quotes",
-                    intent,
-                    key,
-                )
-        items = tuple(str(v).strip() for v in value)
-        if any(not v for v in items):
-            self.problem(path, "contains an empty entry", intent, key)
-        return tuple(v for v in items if v)
+                self.problem(path, "file not found")
+            return None
+        source = self.source(path)
+        if source is None:
+            return None
+        valid = self.validate(source, model, where, context)
+        return None if valid is None else (valid, source)
 
 
-_INTENT_KEYS = {"version", "id", "title", "kind", "entity", "examples", "keywords", "follow_ups", "about"}
+def _allowed(model: type[BaseModel], loc: Loc) -> list[str]:
+    """The fields allowed where an unknown field `loc` was found (top level only; nested: not listed)."""
+    return sorted(model.model_fields) if len(loc) == 1 else []
 
 
 def load(root: Path) -> KnowledgeBase:
@@ -186,251 +247,153 @@ def load(root: Path) -> KnowledgeBase:
         if not folder.is_dir():
             raise KnowledgeBaseError([Problem(str(folder), "folder not found")])
     lexicon, entities = _load_lexicon(reader, intents_dir)
-    out_of_scope, task_verbs, politeness = _load_out_of_scope(reader, intents_dir)
-    messages = _load_messages(reader, content_dir)
-    intents = _load_intents(reader, intents_dir, content_dir, entities)
-    topics = _load_topics(reader, intents_dir, intents)
+    out_of_scope = reader.read(intents_dir / OUT_OF_SCOPE_FILE, OutOfScopeFile, required=False)
+    examples: tuple[str, ...] = ()
+    task_verbs: frozenset[str] = frozenset()
+    politeness: frozenset[str] = frozenset()
+    if out_of_scope is not None:
+        oos = out_of_scope[0]
+        examples = oos.examples
+        task_verbs = frozenset(normalise(v) for v in oos.task_verbs)
+        politeness = frozenset(normalise(v) for v in oos.politeness)
+    read_messages = reader.read(content_dir / MESSAGES_FILE, MessagesFile)
+    messages = messages_of(read_messages[0]) if read_messages else {}
+    intents, sources, claimed = _load_intents(reader, intents_dir, content_dir, entities)
+    topics = _load_topics(reader, intents_dir, intents, sources, claimed)
     if reader.problems:
         raise KnowledgeBaseError(reader.problems)
-    return KnowledgeBase(root, intents, lexicon, entities, out_of_scope, task_verbs, politeness, messages, topics)
+    return KnowledgeBase(root, intents, lexicon, entities or {}, examples, task_verbs, politeness, messages, topics)
 
 
-def _load_topics(reader: _Reader, folder: Path, intents: Mapping[str, Intent]) -> tuple[TopicGroup, ...]:
-    path = folder / TOPICS_FILE
-    if not path.exists():
-        reader.problem(path, "file not found")
-        return ()
-    data = reader.yaml_file(path) or {}
-    groups: list[TopicGroup] = []
-    placed: dict[str, str] = {}
-    raw = data.get("groups")
-    if not isinstance(raw, list) or not raw:
-        reader.problem(path, "must be a non-empty list of groups (title, intents)", fld="groups")
-        return ()
-    for position, item in enumerate(raw, 1):
-        if not isinstance(item, dict) or not isinstance(item.get("title"), str):
-            reader.problem(path, f"group {position} needs a title and a list of intents", fld="groups")
-            continue
-        members = reader.str_list(path, item, "intents", None, required=True)
-        for member in members:
-            if member not in intents:
-                reader.problem(path, f"group {item['title']!r} lists {member!r}, which is not an intent", member, "groups")
-            elif member in placed:
-                reader.problem(path, f"{member!r} is in both {placed[member]!r} and {item['title']!r}", member, "groups")
-            placed.setdefault(member, item["title"])
-        groups.append(TopicGroup(item["title"], tuple(m for m in members if m in intents)))
-    for intent in intents.values():
-        if intent.kind == "answer" and intent.id not in placed:
-            reader.problem(path, "answer intent is in no topic group, so no menu shows it", intent.id, "groups")
-    return tuple(groups)
-
-
-def _load_lexicon(reader: _Reader, folder: Path) -> tuple[Lexicon, dict[str, dict[str, EntityValue]]]:
-    path = folder / LEXICON_FILE
-    data = reader.yaml_file(path) if path.exists() else {}
-    if not path.exists():
-        reader.problem(path, "file not found")
-    data = data or {}
-    stopwords = frozenset(normalise(w) for w in reader.str_list(path, data, "stopwords", None))
+def _load_lexicon(reader: _Reader, folder: Path) -> tuple[Lexicon, dict[str, dict[str, EntityValue]] | None]:
+    """The lexicon and the entities; entities are None when `_entities.yaml` is unusable (so nothing is checked against them)."""
+    read = reader.read(folder / LEXICON_FILE, LexiconFile)
+    lexicon, source = read if read is not None else (None, None)
+    stopwords = frozenset(normalise(w) for w in lexicon.stopwords) if lexicon else frozenset()
+    symbols = dict(lexicon.symbols) if lexicon else {}
     synonyms: dict[str, str] = {}
-    raw_synonyms = data.get("synonyms") or {}
-    if not isinstance(raw_synonyms, dict):
-        reader.problem(path, "must map a canonical word to a list of variants", fld="synonyms")
-        raw_synonyms = {}
-    for canonical, variants in raw_synonyms.items():
-        if not isinstance(variants, list):
-            reader.problem(path, f"variants of {canonical!r} must be a list", fld="synonyms")
-            continue
-        for variant in variants:
-            key = normalise(str(variant))
-            if key in synonyms and synonyms[key] != normalise(str(canonical)):
-                reader.problem(path, f"{variant!r} is listed under both {synonyms[key]!r} and {canonical!r}", fld="synonyms")
-            synonyms[key] = normalise(str(canonical))
-    symbols = data.get("symbols") or {}
-    if not isinstance(symbols, dict):
-        reader.problem(path, "must map a symbol to its replacement", fld="symbols")
-        symbols = {}
+    for canonical, variants in (lexicon.synonyms if lexicon else {}).items():
+        for position, variant in enumerate(variants):
+            key = normalise(variant)
+            if key in synonyms and synonyms[key] != normalise(canonical):
+                line = source.line("synonyms", canonical, position) if source else None
+                reader.problem(
+                    folder / LEXICON_FILE, f"{variant!r} is listed under both {synonyms[key]!r} and {canonical!r}", None, "synonyms", line
+                )
+            synonyms[key] = normalise(canonical)
 
-    epath = folder / ENTITIES_FILE
-    edata = (reader.yaml_file(epath) if epath.exists() else None) or {}
-    if not epath.exists():
-        reader.problem(epath, "file not found")
-    entities: dict[str, dict[str, EntityValue]] = {}
+    read_entities = reader.read(folder / ENTITIES_FILE, EntitiesFile, where=_entity_where)
+    entities: dict[str, dict[str, EntityValue]] | None = None
     aliases: dict[str, tuple[str, str]] = {}
     uncovered: set[str] = set()
-    raw_entities = edata.get("entities") or {}
-    if not isinstance(raw_entities, dict):
-        reader.problem(epath, "must map an entity type to its values", fld="entities")
-        raw_entities = {}
-    for etype, values in raw_entities.items():
-        if not isinstance(values, dict):
-            reader.problem(epath, f"values of entity {etype!r} must be a mapping", fld="entities")
-            continue
-        entities[etype] = {}
-        for value, spec in values.items():
-            spec = spec or {}
-            if not isinstance(spec, dict):
-                reader.problem(epath, f"{etype}.{value} must have a label and aliases", fld="entities")
-                continue
-            names = reader.str_list(epath, spec, "aliases", f"{etype}.{value}")
-            label = str(spec.get("label") or value)
-            entities[etype][str(value)] = EntityValue(etype, str(value), label, names)
-            if spec.get("covered", True) is False:
-                uncovered.add(str(value))
-            for name in (str(value), *names):
-                key = normalise(name, {str(k): str(v) for k, v in symbols.items()})
-                if not key or key in stopwords:
-                    continue
-                if key in aliases and aliases[key] != (etype, str(value)):
-                    reader.problem(epath, f"alias {name!r} names both {aliases[key][1]} and {value}", fld="aliases")
-                aliases[key] = (etype, str(value))
-    anchors = frozenset(synonyms.get(normalise(w), normalise(w)) for w in reader.str_list(path, data, "anchors", None))
-    for phrase in reader.str_list(path, data, "other_professions", None):
+    if read_entities is not None:
+        entities_file, esource = read_entities
+        entities = {}
+        for etype, values in entities_file.entities.items():
+            entities[etype] = {}
+            for value, spec in values.items():
+                entities[etype][value] = EntityValue(etype, value, spec.label or value, spec.aliases)
+                if not spec.covered:
+                    uncovered.add(value)
+                for position, name in enumerate((value, *spec.aliases)):
+                    key = normalise(name, symbols)
+                    if not key or key in stopwords:
+                        continue
+                    if key in aliases and aliases[key] != (etype, value):
+                        line = esource.line("entities", etype, value, *(("aliases", position - 1) if position else ()))
+                        reader.problem(esource.path, f"alias {name!r} names both {aliases[key][1]} and {value}", None, "aliases", line)
+                    aliases[key] = (etype, value)
+    anchors = frozenset(synonyms.get(normalise(w), normalise(w)) for w in (lexicon.anchors if lexicon else ()))
+    for phrase in lexicon.other_professions if lexicon else ():
         synonyms[normalise(phrase)] = OTHER_PROFESSION
-    lexicon = Lexicon(
-        stopwords,
-        synonyms,
-        {str(k): str(v) for k, v in symbols.items()},
-        aliases,
-        anchors,
-        frozenset(uncovered),
-        frozenset({OTHER_PROFESSION}),
-    )
-    return lexicon, entities
+    return Lexicon(stopwords, synonyms, symbols, aliases, anchors, frozenset(uncovered), frozenset({OTHER_PROFESSION})), entities
 
 
-def _load_out_of_scope(reader: _Reader, folder: Path) -> tuple[tuple[str, ...], frozenset[str], frozenset[str]]:
-    path = folder / OUT_OF_SCOPE_FILE
-    if not path.exists():
-        return (), frozenset(), frozenset()
-    data = reader.yaml_file(path) or {}
-    examples = reader.str_list(path, data, "examples", None, required=True)
-    verbs = frozenset(normalise(v) for v in reader.str_list(path, data, "task_verbs", None))
-    politeness = frozenset(normalise(v) for v in reader.str_list(path, data, "politeness", None))
-    return examples, verbs, politeness
-
-
-def _load_messages(reader: _Reader, folder: Path) -> dict[str, str]:
-    path = folder / MESSAGES_FILE
-    if not path.exists():
-        reader.problem(path, "file not found")
-        return {}
-    data = reader.yaml_file(path) or {}
-    messages = {k: str(v).strip() for k, v in data.items() if k != "version" and v is not None}
-    for key in MESSAGE_KEYS:
-        if not messages.get(key):
-            reader.problem(path, "is missing", fld=key)
-    return messages
+def _entity_where(loc: Loc) -> tuple[str | None, str | None, str]:
+    """Errors inside `entities:` name the entity value (`language.python`) or type as the intent."""
+    if len(loc) >= 3 and loc[0] == "entities":
+        name = f"{loc[1]}.{loc[2]}"
+        return name, "aliases" if len(loc) > 3 and loc[3] == "aliases" else "entities", ""
+    if len(loc) == 2 and loc[0] == "entities":
+        return str(loc[1]), "entities", ""
+    return _top_level(loc)
 
 
 def _load_intents(
-    reader: _Reader, intents_dir: Path, content_dir: Path, entities: Mapping[str, Mapping[str, EntityValue]]
-) -> dict[str, Intent]:
+    reader: _Reader, intents_dir: Path, content_dir: Path, entities: Mapping[str, Mapping[str, EntityValue]] | None
+) -> tuple[dict[str, Intent], dict[str, _Source], set[str]]:
+    """The intents, their sources, and every name an intent file claims (its file name, its id) even if it is broken."""
     intents: dict[str, Intent] = {}
+    sources: dict[str, _Source] = {}
+    claimed: set[str] = set()
     for path in sorted(intents_dir.glob("*.yaml")) + sorted(intents_dir.glob("*.yml")):
         if path.name.startswith("_"):
             continue
-        data = reader.yaml_file(path)
+        claimed.add(path.stem)
+        source = reader.source(path)
+        if source is None:
+            continue
+        raw_id = source.data.get("id")
+        label = str(raw_id) if raw_id not in (None, "") else None
+        if isinstance(raw_id, str):
+            claimed.add(raw_id)
+
+        def where(loc: Loc, label: str | None = label) -> tuple[str | None, str | None, str]:
+            return label, str(loc[0]) if loc else None, ""
+
+        data = reader.validate(source, IntentFile, where, {"entities": entities})
         if data is None:
             continue
-        intent = _intent(reader, path, data, content_dir, entities)
-        if intent is None:
+        if data.id in intents:
+            reader.problem(path, f"duplicate id, also used by {reader.rel(intents[data.id].source)}", data.id, "id", source.line("id"))
             continue
-        if intent.id in intents:
-            reader.problem(path, f"duplicate id, also used by {reader.rel(intents[intent.id].source)}", intent.id, "id")
+        if data.id != path.stem:
+            reader.problem(path, f"id {data.id!r} must match the file name {path.stem!r}", data.id, "id", source.line("id"))
             continue
-        intents[intent.id] = intent
-    if not intents:
+        intents[data.id] = _intent(reader, path, data, content_dir, entities)
+        sources[data.id] = source
+    if not claimed:
         reader.problem(intents_dir, "no intent files found")
     for intent in intents.values():
-        for target in intent.follow_ups:
-            if target not in intents:
-                reader.problem(intent.source, f"follow-up {target!r} is not an intent", intent.id, "follow_ups")
+        for position, target in enumerate(intent.follow_ups):
+            if target not in intents and target not in claimed:
+                line = sources[intent.id].line("follow_ups", position)
+                reader.problem(intent.source, f"follow-up {target!r} is not an intent", intent.id, "follow_ups", line)
     seen: dict[str, str] = {}
     for intent in intents.values():
-        for example in intent.examples:
+        for position, example in enumerate(intent.examples):
             key = normalise(example)
             other = seen.setdefault(key, intent.id)
             if other != intent.id:
-                reader.problem(intent.source, f"example {example!r} is also listed under intent {other!r}", intent.id, "examples")
+                line = sources[intent.id].line("examples", position)
+                reader.problem(intent.source, f"example {example!r} is also listed under intent {other!r}", intent.id, "examples", line)
     for path in sorted(content_dir.glob("*.md")):
-        stem = path.name[:-3]
-        base, _, variant = stem.partition(".")
+        base, _, variant = path.name[:-3].partition(".")
         if base not in intents:
-            reader.problem(path, f"answer file for unknown intent {base!r} (no intents/{base}.yaml)")
+            if base not in claimed:
+                reader.problem(path, f"answer file for unknown intent {base!r} (no intents/{base}.yaml)")
         elif variant and variant not in intents[base].variants:
             entity = intents[base].entity
-            reader.problem(
-                path,
-                f"variant {variant!r} is not a value of entity {entity!r}"
-                if entity
-                else "intent has no `entity`, so it cannot have variant answers",
-                base,
-            )
-    return intents
+            if not entity:
+                reader.problem(path, "intent has no `entity`, so it cannot have variant answers", base)
+            elif entities is not None:
+                reader.problem(path, f"variant {variant!r} is not a value of entity {entity!r}", base)
+    return intents, sources, claimed
 
 
 def _intent(
-    reader: _Reader, path: Path, data: Mapping[str, Any], content_dir: Path, entities: Mapping[str, Mapping[str, EntityValue]]
-) -> Intent | None:
-    intent_id = data.get("id")
-    if not isinstance(intent_id, str) or not ID_PATTERN.match(intent_id):
-        reader.problem(
-            path, "must be lowercase letters, digits and underscores, starting with a letter", str(intent_id) if intent_id else None, "id"
-        )
-        return None
-    if intent_id != path.stem:
-        reader.problem(path, f"id {intent_id!r} must match the file name {path.stem!r}", intent_id, "id")
-    for key in sorted(set(data) - _INTENT_KEYS):
-        reader.problem(path, f"unknown field (allowed: {', '.join(sorted(_INTENT_KEYS))})", intent_id, str(key))
-    title = data.get("title")
-    if not isinstance(title, str) or not title.strip():
-        reader.problem(path, "is missing or empty", intent_id, "title")
-        title = intent_id
-    elif len(title) > 40:
-        reader.problem(path, f"is {len(title)} characters; keep it at most 40 (it is shown on buttons)", intent_id, "title")
-    kind = data.get("kind", "answer")
-    if kind not in ("answer", "smalltalk"):
-        reader.problem(path, f"must be 'answer' or 'smalltalk', found {kind!r}", intent_id, "kind")
-        kind = "answer"
-    examples = reader.str_list(path, data, "examples", intent_id, required=True)
-    if len(examples) < MIN_EXAMPLES:
-        reader.problem(path, f"has {len(examples)} examples; at least {MIN_EXAMPLES} are needed", intent_id, "examples")
-    keywords = reader.str_list(path, data, "keywords", intent_id)
-    follow_ups = reader.str_list(path, data, "follow_ups", intent_id)
-    entity = data.get("entity")
-    if entity is not None and entity not in entities:
-        reader.problem(path, f"unknown entity type {entity!r} (known: {', '.join(entities)})", intent_id, "entity")
-        entity = None
-    answer_path = content_dir / f"{intent_id}.md"
-    answer = _answer(reader, answer_path, intent_id)
+    reader: _Reader, path: Path, data: IntentFile, content_dir: Path, entities: Mapping[str, Mapping[str, EntityValue]] | None
+) -> Intent:
+    answer = _answer(reader, content_dir / f"{data.id}.md", data.id)
     variants: dict[str, str] = {}
-    if entity:
-        for value in entities[entity]:
-            variant_path = content_dir / f"{intent_id}.{value}.md"
+    if data.entity and entities is not None:
+        for value in entities[data.entity]:
+            variant_path = content_dir / f"{data.id}.{value}.md"
             if variant_path.exists():
-                variants[value] = _answer(reader, variant_path, intent_id)
-    about = _about(reader, path, data, intent_id, entities)
-    return Intent(intent_id, title.strip(), kind, examples, keywords, follow_ups, entity, answer, variants, path, about)
-
-
-def _about(
-    reader: _Reader, path: Path, data: Mapping[str, Any], intent_id: str, entities: Mapping[str, Mapping[str, EntityValue]]
-) -> dict[str, str]:
-    """The optional `about: {entity type: value}` of an intent, checked against _entities.yaml."""
-    raw = data.get("about")
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        reader.problem(path, "must map an entity type to one of its values, e.g. {language: python}", intent_id, "about")
-        return {}
-    about: dict[str, str] = {}
-    for etype, value in raw.items():
-        if etype not in entities or str(value) not in entities[etype]:
-            reader.problem(path, f"{etype}: {value} is not an entity value of _entities.yaml", intent_id, "about")
-        else:
-            about[str(etype)] = str(value)
-    return about
+                variants[value] = _answer(reader, variant_path, data.id)
+    return Intent(
+        data.id, data.title, data.kind, data.examples, data.keywords, data.follow_ups, data.entity, answer, variants, path, data.about
+    )
 
 
 def _answer(reader: _Reader, path: Path, intent_id: str) -> str:
@@ -447,3 +410,34 @@ def _answer(reader: _Reader, path: Path, intent_id: str) -> str:
     elif len(text) > MAX_ANSWER_CHARS:
         reader.problem(path, f"answer is {len(text)} characters; the limit is {MAX_ANSWER_CHARS}: split the topic", intent_id, "answer")
     return text
+
+
+def _topic_where(loc: Loc) -> tuple[str | None, str | None, str]:
+    if len(loc) >= 2 and loc[0] == "groups" and isinstance(loc[1], int):
+        return None, "groups", f"group {loc[1] + 1}: "
+    return _top_level(loc)
+
+
+def _load_topics(
+    reader: _Reader, folder: Path, intents: Mapping[str, Intent], sources: Mapping[str, _Source], claimed: set[str]
+) -> tuple[TopicGroup, ...]:
+    read = reader.read(folder / TOPICS_FILE, TopicsFile, where=_topic_where)
+    if read is None:
+        return ()
+    topics, source = read
+    groups: list[TopicGroup] = []
+    placed: dict[str, str] = {}
+    for number, group in enumerate(topics.groups):
+        for position, member in enumerate(group.intents):
+            line = source.line("groups", number, "intents", position)
+            if member not in intents:
+                if member not in claimed:
+                    reader.problem(source.path, f"group {group.title!r} lists {member!r}, which is not an intent", member, "groups", line)
+            elif member in placed:
+                reader.problem(source.path, f"{member!r} is in both {placed[member]!r} and {group.title!r}", member, "groups", line)
+            placed.setdefault(member, group.title)
+        groups.append(TopicGroup(group.title, tuple(m for m in group.intents if m in intents)))
+    for intent in intents.values():
+        if intent.kind == "answer" and intent.id not in placed:
+            reader.problem(source.path, "answer intent is in no topic group, so no menu shows it", intent.id, "groups")
+    return tuple(groups)

@@ -196,3 +196,62 @@ def test_yaml_syntax_error_has_a_line_number(kb_copy: Path) -> None:
     assert problem.line is not None
     assert problem.line >= 3
     assert str(problem).startswith(f"intents/cto.yaml:{problem.line}:")
+
+
+# -- one mistake, one problem: nothing that depends on a broken file is reported again ----------
+
+ONE_MISTAKE = [
+    # (name, mutation, file, intent, field, message)
+    (
+        "yaml syntax error in an intent file",
+        lambda kb: _edit(kb / "intents" / "cto.yaml", "title:", "title: [unclosed\nx:"),
+        "intents/cto.yaml",
+        None,
+        None,
+        "YAML syntax error: expected ',' or ']', but got ':'",
+    ),
+    ("missing id", lambda kb: _edit(kb / "intents" / "cto.yaml", "id: cto\n", ""), "intents/cto.yaml", None, "id", "is missing"),
+    (
+        "id differs from the file name",
+        lambda kb: _edit(kb / "intents" / "cto.yaml", "id: cto", "id: chief"),
+        "intents/cto.yaml",
+        "chief",
+        "id",
+        "id 'chief' must match the file name 'cto'",
+    ),
+    (
+        "yaml syntax error in _entities.yaml",
+        lambda kb: _edit(kb / "intents" / "_entities.yaml", "entities:", "entities: [\n"),
+        "intents/_entities.yaml",
+        None,
+        None,
+        "YAML syntax error",
+    ),
+    (
+        "yaml syntax error in _topics.yaml",
+        lambda kb: _edit(kb / "intents" / "_topics.yaml", "groups:", "groups: {\n"),
+        "intents/_topics.yaml",
+        None,
+        None,
+        "YAML syntax error",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "mutate", "file", "intent", "field", "message"), ONE_MISTAKE, ids=[m[0] for m in ONE_MISTAKE])
+def test_one_mistake_is_reported_once(
+    kb_copy: Path, name: str, mutate: Callable[[Path], None], file: str, intent: str | None, field: str | None, message: str
+) -> None:
+    mutate(kb_copy)
+    [problem] = validate(kb_copy)
+    assert (problem.file, problem.intent, problem.field) == (file, intent, field), str(problem)
+    assert problem.message.startswith(message), str(problem)
+
+
+def test_validation_errors_carry_the_line_of_the_field(kb_copy: Path) -> None:
+    _edit(kb_copy / "intents" / "cto.yaml", "keywords: [", "keywords: [yes, ")
+    [problem] = validate(kb_copy)
+    lines = (kb_copy / "intents" / "cto.yaml").read_text(encoding="utf-8").splitlines()
+    assert problem.line is not None
+    assert lines[problem.line - 1].startswith("keywords: [yes, ")
+    assert str(problem).startswith(f"intents/cto.yaml:{problem.line}: intent cto: field keywords: ")
