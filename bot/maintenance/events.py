@@ -1,14 +1,25 @@
-"""What the bot records about its conversations, and the interface of whoever records it.
+"""What the bot records about its conversations, what it reads back, and the interface of whoever records it.
 
-No Telegram types: the Telegram layer fills these in, `bot.maintenance.storage` writes them.
+No Telegram types: the Telegram layer fills the events in, `bot.maintenance.storage` writes
+them and reads them back (`StoredQuestion`, `FeedbackCount`, `Stats`).
+
+Users are known by `hash_user` only: the conversation log stores it and the update log
+lines (`bot.telegram.logs`) print it, so a log line can be joined to its rows.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 ChatType = Literal["private", "group", "supergroup", "channel", "inline", "console"]
+
+
+def hash_user(user_id: int, salt: str) -> str:
+    """The identity of a user in the conversation log and the update logs: HMAC-SHA256 of the id keyed with the salt (hex)."""
+    return hmac.new(salt.encode("utf-8"), str(user_id).encode("ascii"), hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -41,8 +52,67 @@ class FeedbackEvent:
     helpful: bool
 
 
+@dataclass(frozen=True)
+class StoredQuestion:
+    """A question as recorded: the user is a hash; `text`/`normalised` are None once purged."""
+
+    at: float
+    user_hash: str
+    chat_type: str
+    text: str | None
+    normalised: str | None
+    intent: str | None
+    score: float
+    fallback: bool
+    suggestions: tuple[str, ...]
+    latency_ms: float
+    answer_id: str | None
+
+
+@dataclass(frozen=True)
+class FeedbackCount:
+    """👍 and 👎 received by one intent (None: answers not tied to an intent)."""
+
+    intent: str | None
+    helpful: int
+    unhelpful: int
+
+
+@dataclass(frozen=True)
+class IntentCount:
+    intent: str
+    count: int
+
+
+@dataclass(frozen=True)
+class Stats:
+    """The numbers behind /stats."""
+
+    questions_today: int
+    questions_week: int
+    fallbacks_week: int
+    top_intents: tuple[IntentCount, ...]
+    """Most asked intents of the last 7 days, most asked first."""
+
+    @property
+    def fallback_rate(self) -> float:
+        """Share of the last 7 days' questions that got a fallback (0 when there were none)."""
+        return self.fallbacks_week / self.questions_week if self.questions_week else 0.0
+
+
 class Recorder(Protocol):
-    """Records questions and feedback without slowing replies (implementations queue writes)."""
+    """The conversation log as its users see it: opened at start-up, closed at shutdown, written by
+    the handlers without slowing replies (implementations queue writes), read by /stats, /report
+    and `faqbot report`.
+    """
+
+    async def open(self) -> object:
+        """Get ready to record (e.g. connect and start a background writer); the result is not used."""
+        ...
+
+    async def close(self) -> None:
+        """Write what is still queued and release what `open` took."""
+        ...
 
     async def question(self, event: QuestionEvent) -> None: ...
 
@@ -50,4 +120,16 @@ class Recorder(Protocol):
 
     async def forget(self, user_id: int) -> int:
         """Delete every row of this user; return how many were deleted."""
+        ...
+
+    async def questions(self, since: float, until: float | None = None) -> list[StoredQuestion]:
+        """The questions asked in [since, until), oldest first."""
+        ...
+
+    async def feedback_counts(self, since: float, until: float | None = None) -> list[FeedbackCount]:
+        """👍/👎 per intent in [since, until), most feedback first."""
+        ...
+
+    async def stats(self, now: float | None = None, top: int = 5) -> Stats:
+        """Questions today and in the last 7 days, fallbacks, and the `top` most asked intents."""
         ...

@@ -37,7 +37,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bot.engine.text import normalise
-from bot.maintenance.storage import FeedbackCount, Store, StoredQuestion
+from bot.maintenance.events import FeedbackCount, Recorder, StoredQuestion
 
 DEFAULT_THRESHOLD = 0.65
 """Questions answered with a score below this count as low-confidence."""
@@ -242,7 +242,7 @@ def intent_stats(
 
 
 async def build_report(
-    store: Store,
+    store: Recorder,
     titles: Mapping[str, str],
     since: float,
     until: float | None = None,

@@ -1,7 +1,7 @@
 """The plain async functions behind the admin commands and `faqbot report`.
 
 The Telegram layer checks that the sender is an admin and then calls `stats_text`
-(/stats), `reload_text` (/reload), `report_for_chat` (/report) or `Store.forget`
+(/stats), `reload_text` (/reload), `report_for_chat` (/report) or `Recorder.forget`
 (/forgetme, for any user); the texts returned are plain text (send them without a
 parse mode). Nothing here knows about Telegram.
 """
@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 
 from bot.engine.knowledge import KnowledgeBase
+from bot.maintenance.events import Recorder
 from bot.maintenance.reload import Reloader
 from bot.maintenance.report import (
     DEFAULT_SIMILARITY,
@@ -22,7 +23,6 @@ from bot.maintenance.report import (
     summary_text,
     to_csv,
 )
-from bot.maintenance.storage import Store
 
 WEEK = 7 * 86400.0
 
@@ -52,7 +52,7 @@ def grouping_key(kb: KnowledgeBase) -> Keys:
 
 
 async def kb_report(
-    store: Store,
+    store: Recorder,
     kb: KnowledgeBase,
     since: float,
     until: float | None = None,
@@ -64,7 +64,7 @@ async def kb_report(
 
 
 async def stats_text(
-    store: Store,
+    store: Recorder,
     kb: KnowledgeBase,
     now: float | None = None,
     groups: int = 5,
@@ -99,7 +99,7 @@ async def reload_text(reloader: Reloader) -> str:
 
 
 async def report_for_chat(
-    store: Store,
+    store: Recorder,
     kb: KnowledgeBase,
     since: float = WEEK,
     now: float | None = None,

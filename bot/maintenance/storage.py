@@ -9,9 +9,9 @@ Crash safety: the database runs in WAL mode with `synchronous=NORMAL`, so a kill
 process loses at most the rows queued since the last flush (half a second by default)
 and never leaves a corrupt file: a batch is committed whole or not at all.
 
-Privacy: users are stored as a salted HMAC-SHA256 of their id, never the raw id, name
-or username. `forget()` deletes one user's rows; `purge()` blanks question texts
-older than the retention period.
+Privacy: users are stored as a salted HMAC-SHA256 of their id (`events.hash_user`, the
+same value the update log lines print), never the raw id, name or username. `forget()`
+deletes one user's rows; `purge()` blanks question texts older than the retention period.
 
 The schema is created and upgraded by `MIGRATIONS` (an ordered list; the number of
 applied steps is kept in `schema_version`), so an older database file is upgraded in
@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import hmac
 import json
 import logging
 import sqlite3
@@ -36,7 +34,15 @@ from types import TracebackType
 
 import aiosqlite
 
-from bot.maintenance.events import FeedbackEvent, QuestionEvent
+from bot.maintenance.events import (
+    FeedbackCount,
+    FeedbackEvent,
+    IntentCount,
+    QuestionEvent,
+    Stats,
+    StoredQuestion,
+    hash_user,
+)
 
 log = logging.getLogger(__name__)
 
@@ -91,54 +97,6 @@ class StorageError(Exception):
 
 
 @dataclass(frozen=True)
-class StoredQuestion:
-    """A question as stored: the user is a hash; `text`/`normalised` are None once purged."""
-
-    at: float
-    user_hash: str
-    chat_type: str
-    text: str | None
-    normalised: str | None
-    intent: str | None
-    score: float
-    fallback: bool
-    suggestions: tuple[str, ...]
-    latency_ms: float
-    answer_id: str | None
-
-
-@dataclass(frozen=True)
-class FeedbackCount:
-    """👍 and 👎 received by one intent (None: answers not tied to an intent)."""
-
-    intent: str | None
-    helpful: int
-    unhelpful: int
-
-
-@dataclass(frozen=True)
-class IntentCount:
-    intent: str
-    count: int
-
-
-@dataclass(frozen=True)
-class Stats:
-    """The numbers behind /stats."""
-
-    questions_today: int
-    questions_week: int
-    fallbacks_week: int
-    top_intents: tuple[IntentCount, ...]
-    """Most asked intents of the last 7 days, most asked first."""
-
-    @property
-    def fallback_rate(self) -> float:
-        """Share of the last 7 days' questions that got a fallback (0 when there were none)."""
-        return self.fallbacks_week / self.questions_week if self.questions_week else 0.0
-
-
-@dataclass(frozen=True)
 class _Barrier:
     done: asyncio.Future[None]
 
@@ -148,11 +106,6 @@ class _Stop:
 
 
 _Item = QuestionEvent | FeedbackEvent | _Barrier | _Stop
-
-
-def hash_user(user_id: int, salt: str) -> str:
-    """The stored identity of a user: HMAC-SHA256 of the id keyed with the salt (hex)."""
-    return hmac.new(salt.encode("utf-8"), str(user_id).encode("ascii"), hashlib.sha256).hexdigest()
 
 
 def start_of_day(now: float) -> float:

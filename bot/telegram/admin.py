@@ -21,9 +21,9 @@ from telegram import Bot, Message, ReplyParameters, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler, ContextTypes, filters
 
+from bot.maintenance.events import Recorder
 from bot.maintenance.reload import Reloader, ReloadResult
 from bot.maintenance.services import WEEK, report_for_chat, stats_text
-from bot.maintenance.storage import Store
 from bot.telegram.addressing import is_private
 from bot.telegram.handlers import Handlers
 from bot.telegram.logs import UpdateRecord
@@ -36,7 +36,7 @@ ADMIN_COMMANDS = ("stats", "reload", "report")
 PROBLEM_LINES = 20
 """How many problems of a refused reload the admins are sent (the rest: `faqbot validate`)."""
 
-StoreCommand = Callable[[Context, Message, Store, UpdateRecord], Awaitable[None]]
+LogCommand = Callable[[Context, Message, Recorder, UpdateRecord], Awaitable[None]]
 """The body of an admin command that reads the conversation log."""
 
 _LOG = logging.getLogger(__name__)
@@ -72,19 +72,15 @@ class AdminCommands:
     def is_admin(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.admin_ids
 
-    def _store(self) -> Store | None:
-        recorder = self.handlers.s.recorder
-        return recorder if isinstance(recorder, Store) else None
-
     async def stats(self, update: Update, context: Context) -> None:
         """/stats: questions today and in 7 days, fallback rate, top intents, top unanswered groups."""
-        await self._with_store(update, context, "stats", self._send_stats)
+        await self._with_log(update, context, "stats", self._send_stats)
 
     async def report(self, update: Update, context: Context) -> None:
         """/report: the unanswered questions of the last 7 days, grouped, as a message and (if any) a CSV document."""
-        await self._with_store(update, context, "report", self._send_report)
+        await self._with_log(update, context, "report", self._send_report)
 
-    async def _with_store(self, update: Update, context: Context, name: str, body: StoreCommand) -> None:
+    async def _with_log(self, update: Update, context: Context, name: str, body: LogCommand) -> None:
         """Run an admin command that reads the conversation log, or say that there is none."""
         message = update.effective_message
         if message is None or not self.is_admin(update.effective_user.id if update.effective_user else None):
@@ -93,19 +89,19 @@ class AdminCommands:
             if not await self.handlers.admit(update, context, record):
                 return
             record.reply = name
-            store = self._store()
-            if store is None:
+            recorder = self.handlers.s.recorder  # None: no conversation log, or it could not be opened
+            if recorder is None:
                 await self.handlers.send_plain(context, message, self.handlers.text_of("admin_no_log"))
                 return
-            await body(context, message, store, record)
+            await body(context, message, recorder, record)
 
-    async def _send_stats(self, context: Context, message: Message, store: Store, record: UpdateRecord) -> None:
-        text = await stats_text(store, self.handlers.engine.kb, threshold=self.report_threshold, similarity=self.report_similarity)
+    async def _send_stats(self, context: Context, message: Message, recorder: Recorder, record: UpdateRecord) -> None:
+        text = await stats_text(recorder, self.handlers.engine.kb, threshold=self.report_threshold, similarity=self.report_similarity)
         await self.handlers.send_plain(context, message, text)
 
-    async def _send_report(self, context: Context, message: Message, store: Store, record: UpdateRecord) -> None:
+    async def _send_report(self, context: Context, message: Message, recorder: Recorder, record: UpdateRecord) -> None:
         kb = self.handlers.engine.kb
-        text, document = await report_for_chat(store, kb, WEEK, threshold=self.report_threshold, similarity=self.report_similarity)
+        text, document = await report_for_chat(recorder, kb, WEEK, threshold=self.report_threshold, similarity=self.report_similarity)
         await self.handlers.send_plain(context, message, text)
         record.note = f"groups:{document.groups}"
         if document.groups:

@@ -16,7 +16,7 @@ from rich.console import Console
 from bot.cli.main import main
 from bot.engine.knowledge import load
 from bot.engine.text import normalise
-from bot.maintenance.events import FeedbackEvent, QuestionEvent
+from bot.maintenance.events import FeedbackCount, FeedbackEvent, QuestionEvent, StoredQuestion
 from bot.maintenance.report import (
     Keys,
     Report,
@@ -31,7 +31,7 @@ from bot.maintenance.report import (
     to_json,
 )
 from bot.maintenance.services import report_for_chat, stats_text
-from bot.maintenance.storage import FeedbackCount, Store, StoredQuestion
+from bot.maintenance.storage import Store
 
 STOP = ("a", "an", "the", "is", "what", "how", "does", "do", "i", "me", "tell", "can", "in", "to", "whats", "please", "for")
 KEYS = Keys(STOP, {"earn": "salary", "devs": "developer", "dev": "developer"})

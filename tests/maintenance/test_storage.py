@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.maintenance.events import FeedbackEvent, QuestionEvent
-from bot.maintenance.storage import SCHEMA_VERSION, StorageError, Store, hash_user, start_of_day
+from bot.maintenance.events import FeedbackEvent, QuestionEvent, hash_user
+from bot.maintenance.storage import SCHEMA_VERSION, StorageError, Store, start_of_day
 
 SALT = "test-salt"
 NOW = 1_700_000_000.0

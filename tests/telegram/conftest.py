@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import time
+from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,7 +14,17 @@ import pytest
 from telegram import Update
 
 from bot.engine.core import Engine, EngineHolder, build
-from bot.maintenance.events import FeedbackEvent, QuestionEvent, Recorder
+from bot.maintenance.events import (
+    FeedbackCount,
+    FeedbackEvent,
+    IntentCount,
+    QuestionEvent,
+    Recorder,
+    Stats,
+    StoredQuestion,
+    hash_user,
+)
+from bot.maintenance.storage import start_of_day
 from bot.settings import Settings
 from bot.telegram.app import AnyApplication, build_application
 from tests.telegram.factories import BOT_USER, TOKEN, Factory
@@ -27,27 +40,70 @@ def engine() -> Engine:
 
 
 class MemoryRecorder:
-    """Keeps events in lists (the SQLite recorder lives in bot.maintenance.storage)."""
+    """A `Recorder` keeping its events in lists (`asked`, `feedbacks`); the SQLite one is bot.maintenance.storage.Store."""
 
-    def __init__(self) -> None:
-        self.questions: list[QuestionEvent] = []
+    def __init__(self, salt: str = "memory") -> None:
+        self.salt = salt
+        self.asked: list[QuestionEvent] = []
         self.feedbacks: list[FeedbackEvent] = []
+        self.opened = False
         self.closed = False
 
+    async def open(self) -> MemoryRecorder:
+        self.opened = True
+        return self
+
+    async def close(self) -> None:
+        self.closed = True
+
     async def question(self, event: QuestionEvent) -> None:
-        self.questions.append(event)
+        self.asked.append(event)
 
     async def feedback(self, event: FeedbackEvent) -> None:
         self.feedbacks.append(event)
 
     async def forget(self, user_id: int) -> int:
-        before = len(self.questions) + len(self.feedbacks)
-        self.questions = [e for e in self.questions if e.user_id != user_id]
+        before = len(self.asked) + len(self.feedbacks)
+        self.asked = [e for e in self.asked if e.user_id != user_id]
         self.feedbacks = [e for e in self.feedbacks if e.user_id != user_id]
-        return before - len(self.questions) - len(self.feedbacks)
+        return before - len(self.asked) - len(self.feedbacks)
 
-    async def close(self) -> None:
-        self.closed = True
+    async def questions(self, since: float, until: float | None = None) -> list[StoredQuestion]:
+        end = math.inf if until is None else until
+        return [
+            StoredQuestion(
+                e.at,
+                hash_user(e.user_id, self.salt),
+                e.chat_type,
+                e.text,
+                e.normalised,
+                e.intent,
+                e.score,
+                e.fallback,
+                e.suggestions,
+                e.latency_ms,
+                e.answer_id,
+            )
+            for e in sorted(self.asked, key=lambda e: e.at)
+            if since <= e.at < end
+        ]
+
+    async def feedback_counts(self, since: float, until: float | None = None) -> list[FeedbackCount]:
+        end = math.inf if until is None else until
+        counts: dict[str | None, list[int]] = {}
+        for e in self.feedbacks:
+            if since <= e.at < end:
+                counts.setdefault(e.intent, [0, 0])[0 if e.helpful else 1] += 1
+        ranked = sorted(counts.items(), key=lambda item: (-sum(item[1]), item[0] or ""))
+        return [FeedbackCount(intent, helpful, unhelpful) for intent, (helpful, unhelpful) in ranked]
+
+    async def stats(self, now: float | None = None, top: int = 5) -> Stats:
+        now = time.time() if now is None else now
+        week = [e for e in self.asked if now - 7 * 86400 <= e.at <= now]
+        today = [e for e in week if e.at >= start_of_day(now)]
+        intents = Counter(e.intent for e in week if e.intent is not None and not e.fallback)
+        ranked = sorted(intents.items(), key=lambda item: (-item[1], item[0]))[:top]
+        return Stats(len(today), len(week), sum(e.fallback for e in week), tuple(IntentCount(i, n) for i, n in ranked))
 
 
 def make_settings(tmp_path: Path, **overrides: Any) -> Settings:

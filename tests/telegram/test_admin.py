@@ -155,11 +155,25 @@ async def test_report_sends_the_unanswered_groups_as_csv(bot: Harness) -> None:
 
 
 async def test_without_a_conversation_log_admins_are_told_so(engine: Engine, tmp_path: Path) -> None:
-    settings = make_settings(tmp_path, admin_ids=[ADMIN])
-    async with started(engine, settings) as bot:  # an in-memory recorder, not the SQLite log
+    request = RecordingRequest()
+    app = build_application(
+        make_settings(tmp_path, admin_ids=[ADMIN]), EngineHolder(engine), None, request=request, updates_request=RecordingRequest()
+    )
+    await app.initialize()
+    bot = Harness(app, request, None, EngineHolder(engine))
+    try:
         for command in ("stats", "report"):
             [text] = texts(await bot.send(bot.make.command(command, user_id=ADMIN)))
             assert text == plain(engine.kb.messages["admin_no_log"])
+    finally:
+        await app.shutdown()
+
+
+async def test_stats_read_any_recorder_through_the_protocol(engine: Engine, tmp_path: Path) -> None:
+    async with started(engine, make_settings(tmp_path, admin_ids=[ADMIN])) as bot:  # the in-memory recorder, not the SQLite log
+        await bot.send(bot.make.message("how much does a junior backend dev make?"))
+        [text] = texts(await bot.send(bot.make.command("stats", user_id=ADMIN)))
+        assert "last 7 days: 1." in text
 
 
 # --- /forgetme -------------------------------------------------------------------------------
@@ -198,7 +212,7 @@ async def test_forgetme_without_a_conversation_log_still_forgets_the_context(har
     await harness.send(harness.make.message("how much does a junior backend dev make?"))
     [text] = texts(await harness.send(harness.make.command("forgetme")))
     assert text == plain(fill(engine.kb.messages["forgetme_done"], {"count": "1"}))  # the in-memory recorder's one row
-    assert harness.recorder.questions == []
+    assert harness.recorder.asked == []
     [follow_up] = texts(await harness.send(harness.make.message("and for seniors?")))
     assert "$50K" not in follow_up
 
@@ -353,7 +367,7 @@ async def test_each_update_reads_the_engine_once_even_when_a_reload_swaps_it_mea
             assert holder.get() is swapped  # ...and a reload swapped the engine right after that read...
             for call in calls:  # ...yet the update was answered by the engine it started with
                 assert "Swapped." not in str(call.params)
-        assert [e.intent for e in recorder.questions] == []  # /forgetme
+        assert [e.intent for e in recorder.asked] == []  # /forgetme
     finally:
         await app.shutdown()
 

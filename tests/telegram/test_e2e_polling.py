@@ -140,7 +140,7 @@ async def test_conversation_script(fake_api: FakeBotAPI, engine: Engine, tmp_pat
         await asyncio.sleep(SETTLE)
         assert len(fake_api.messages_to(GROUP_ID)) == 2  # the message not meant for the bot was ignored
         assert len(fake_api.messages_to(111)) == 7
-        assert [q.intent for q in recorder.questions if q.chat_type == "private"][:4] == ["salary", "salary", "frameworks", "frameworks"]
+        assert [q.intent for q in recorder.asked if q.chat_type == "private"][:4] == ["salary", "salary", "frameworks", "frameworks"]
         assert is_fresh(heartbeat_path(settings.faqbot_data_dir))
     assert recorder.closed
 
@@ -181,7 +181,7 @@ async def test_send_faults_still_give_exactly_one_answer_each(fake_api: FakeBotA
         for user_id, expected in EXPECTED.items():
             [answer] = fake_api.messages_to(user_id)
             assert expected in answer["text"]
-        assert len(recorder.questions) == len(QUESTIONS)
+        assert len(recorder.asked) == len(QUESTIONS)
 
         # A button tap whose acknowledgement fails first is still acknowledged and answered once.
         fake_api.inject("answerCallbackQuery", Fault.status_code(500))
@@ -205,7 +205,7 @@ async def test_polling_faults_lose_no_update_and_duplicate_none(fake_api: FakeBo
         for user_id, expected in EXPECTED.items():
             [answer] = fake_api.messages_to(user_id)
             assert expected in answer["text"]
-        assert len(recorder.questions) == len(QUESTIONS)
+        assert len(recorder.asked) == len(QUESTIONS)
 
 
 async def test_a_slow_user_does_not_hold_up_the_others(fake_api: FakeBotAPI, engine: Engine, tmp_path: Path) -> None:

@@ -72,7 +72,7 @@ async def test_start_with_a_deep_link_answers_that_topic(harness: Harness, engin
     assert "$30–40K" in send.params["text"]
     assert "What affects salary" in labels(send)
     assert labels(send)[-2:] == [messages(engine)["button_helpful"], messages(engine)["button_unhelpful"]]
-    event = harness.recorder.questions[-1]
+    event = harness.recorder.asked[-1]
     assert (event.intent, event.fallback, event.chat_type) == ("salary", False, "private")
 
 
@@ -147,7 +147,7 @@ async def test_a_question_gets_the_answer_with_entities_follow_ups_and_feedback(
     assert any(e["type"] == "bold" for e in send.params["entities"])
     assert labels(send) == ["What affects salary", "Career path", "Employers & sectors", "👍", "👎"]
     assert all(len(b["callback_data"].encode()) <= MAX_DATA_BYTES for b in buttons(send))
-    event = harness.recorder.questions[-1]
+    event = harness.recorder.asked[-1]
     assert event.text == "how much does a junior backend dev make?"
     assert event.intent == "salary"
     assert event.user_id == 111
@@ -179,7 +179,7 @@ async def test_nothing_close_shows_the_topic_menu(harness: Harness, engine: Engi
     send = only_send(await harness.send(harness.make.message("what's the weather like in Paris tomorrow")))
     assert send.params["text"] == plain(messages(engine)["fallback_topics"])
     assert labels(send) == [g.title for g in engine.kb.topics]
-    assert harness.recorder.questions[-1].fallback
+    assert harness.recorder.asked[-1].fallback
 
 
 async def test_a_fallback_never_offers_feedback(harness: Harness, engine: Engine) -> None:
@@ -200,7 +200,7 @@ async def test_did_you_mean_buttons_answer_the_intent(harness: Harness, engine: 
     assert calls[0].method == "answerCallbackQuery"
     answer = only_send(calls)
     assert answer.params["text"] == plain(engine.kb.intents[expected[0].intent].answer)
-    assert harness.recorder.questions[-1].intent == expected[0].intent
+    assert harness.recorder.asked[-1].intent == expected[0].intent
 
 
 async def test_an_edited_question_is_answered_again(harness: Harness) -> None:
@@ -259,13 +259,13 @@ async def test_a_follow_up_button_answers_that_topic(harness: Harness) -> None:
     assert calls[0].method == "answerCallbackQuery"
     assert "text" not in calls[0].params
     answer = only_send(calls)
-    assert harness.recorder.questions[-1].intent == "career_path"
+    assert harness.recorder.asked[-1].intent == "career_path"
     assert answer.params["chat_id"] == 111
 
 
 async def test_feedback_is_recorded_acknowledged_and_not_shown_twice(harness: Harness, engine: Engine) -> None:
     send = only_send(await harness.send(harness.make.message("what is sql used for?")))
-    question = harness.recorder.questions[-1]
+    question = harness.recorder.asked[-1]
     shown = message_of(send)
     shown["message_id"] = int(question.answer_id.split(":")[1]) if question.answer_id else 1
     calls = await harness.send(harness.make.callback(data_of(send, "👍"), message=shown))
@@ -367,7 +367,7 @@ async def test_inline_query_with_nothing_relevant_returns_no_results(harness: Ha
 
 async def test_inline_queries_are_not_recorded_as_questions(harness: Harness) -> None:
     await harness.send(harness.make.inline_query("salary"))
-    assert harness.recorder.questions == []
+    assert harness.recorder.asked == []
 
 
 # --- groups ----------------------------------------------------------------------------------
@@ -385,14 +385,14 @@ async def test_group_messages_not_for_the_bot_are_ignored(harness: Harness) -> N
         make.command("frobnicate", chat=group_chat()),
     ):
         assert await harness.send(update) == []
-    assert harness.recorder.questions == []
+    assert harness.recorder.asked == []
 
 
 async def test_a_mention_in_a_group_is_answered_as_a_reply_without_the_mention(harness: Harness) -> None:
     send = only_send(await harness.send(harness.make.mention("how much does a junior backend dev make?")))
     assert send.params["chat_id"] == GROUP_ID
     assert "reply_parameters" in send.params
-    event = harness.recorder.questions[-1]
+    event = harness.recorder.asked[-1]
     assert event.text == "how much does a junior backend dev make?"
     assert event.chat_type == "supergroup"
     assert event.intent == "salary"
@@ -433,7 +433,7 @@ async def test_a_flooding_user_gets_one_slow_down_and_others_are_unaffected(engi
         calls = await bot.send(bot.make.callback("1:a:git:whatever"))
         assert [c.method for c in calls] == ["answerCallbackQuery"]
         assert "text" not in calls[0].params  # flood taps are acknowledged silently
-        assert len(bot.recorder.questions) == 4
+        assert len(bot.recorder.asked) == 4
 
 
 # --- errors ----------------------------------------------------------------------------------
@@ -486,7 +486,7 @@ async def test_a_recorder_that_cannot_open_does_not_stop_the_bot(engine: Engine,
         await bot.app.post_init(bot.app)  # type: ignore[misc]
         texts = await bot.sent_texts(bot.make.message("what is git?"))
         assert "Git" in texts[0]
-        assert bot.recorder.questions == []
+        assert bot.recorder.asked == []
         await bot.app.post_stop(bot.app)  # type: ignore[misc]
 
 
