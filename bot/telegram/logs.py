@@ -2,14 +2,15 @@
 
 A line looks like
 
-    update=812 kind=text chat=private user=5f0c2a9e71d3 intent=salary score=0.93 reply=answer latency_ms=14.2
+    update=812 kind=text chat=private user=5f0c2a9e…(64 hex digits) intent=salary score=0.93 reply=answer latency_ms=14.2
 
-The question text is added (as `text=...`) only when the level is DEBUG.
+`user` is `bot.maintenance.events.hash_user` with USER_HASH_SALT, the value the
+conversation log stores in `user_hash`, so `SELECT * FROM questions WHERE user_hash = '<user>'`
+finds the line's rows. The question text is added (as `text=...`) only when the level is DEBUG.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import sys
 import time
@@ -18,6 +19,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from telegram import Update
+
+from bot.maintenance.events import hash_user
 
 UPDATES_LOGGER = "faqbot.updates"
 _FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
@@ -73,13 +76,6 @@ def quiet() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def hash_user(user_id: int | None, salt: str) -> str:
-    """A stable pseudonym for a user id (12 hex digits), or '-' when there is no user."""
-    if user_id is None:
-        return "-"
-    return hashlib.sha256(f"{salt}:{user_id}".encode()).hexdigest()[:12]
-
-
 @dataclass
 class UpdateRecord:
     """What a handler found out while handling one update; logged when it is done."""
@@ -100,7 +96,8 @@ class UpdateLogger:
         self.logger = logger or logging.getLogger(UPDATES_LOGGER)
 
     def user(self, user_id: int | None) -> str:
-        return hash_user(user_id, self._salt)
+        """The user as the conversation log stores it (`hash_user`), or '-' when there is no user."""
+        return "-" if user_id is None else hash_user(user_id, self._salt)
 
     @contextmanager
     def update(self, update: Update, kind: str) -> Iterator[UpdateRecord]:

@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 from telegram import Message, Update
 
+from bot.maintenance.events import hash_user
+from bot.maintenance.storage import Store
 from bot.telegram.addressing import addressed_text
 from bot.telegram.heartbeat import Heartbeat, is_fresh, touch
 from bot.telegram.limits import UserRateLimiter, Verdict
-from bot.telegram.logs import Redact, UpdateLogger, hash_user
+from bot.telegram.logs import Redact, UpdateLogger
 from bot.telegram.ordering import PerChatUpdateProcessor
 from tests.telegram.factories import BOT_ID, BOT_USERNAME, Factory, group_chat
 
@@ -79,11 +81,11 @@ async def test_heartbeat_touches_only_while_alive(tmp_path: Path) -> None:
 # --- logs ------------------------------------------------------------------------------------
 
 
-def test_user_hash_is_stable_salted_and_short() -> None:
-    assert hash_user(42, "a") == hash_user(42, "a")
-    assert hash_user(42, "a") != hash_user(42, "b")
-    assert len(hash_user(42, "a")) == 12
-    assert hash_user(None, "a") == "-"
+def test_log_lines_name_users_as_the_conversation_log_stores_them(tmp_path: Path) -> None:
+    logger = UpdateLogger("a")
+    assert logger.user(42) == UpdateLogger("a").user(42) != UpdateLogger("b").user(42)
+    assert logger.user(42) == hash_user(42, "a") == Store(tmp_path / "log.sqlite3", "a").hash_user(42)  # join a line to its rows
+    assert logger.user(None) == "-"
 
 
 def test_redact_hides_secrets_in_messages_and_tracebacks(caplog: pytest.LogCaptureFixture) -> None:
