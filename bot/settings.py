@@ -9,7 +9,9 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.engine.dialogue import DialogueSettings
+from dataclasses import replace
+
+from bot.engine.config import Tuning
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TOKEN_PATTERN = re.compile(r"^\d{5,}:[A-Za-z0-9_-]{30,}$")
@@ -22,10 +24,13 @@ class Settings(BaseSettings):
 
     faqbot_kb: Path = Field(default=PROJECT_ROOT, description="Folder holding intents/ and content/.")
     faqbot_data_dir: Path = Field(default=Path("data"), description="Where the database and heartbeat live.")
-    faqbot_threshold: float = Field(default=DialogueSettings.threshold, ge=0, le=1)
-    faqbot_margin: float = Field(default=DialogueSettings.margin, ge=0, le=1)
-    faqbot_sure: float = Field(default=DialogueSettings.sure, ge=0, le=1)
-    faqbot_context_ttl: float = Field(default=DialogueSettings.context_ttl, gt=0)
+    faqbot_cache_dir: Path = Field(
+        default=Path.home() / ".cache" / "faqbot", description="Where the embeddings of the examples are cached (rebuilt if missing)."
+    )
+    faqbot_threshold: float = Field(default=Tuning.threshold, ge=0, le=1)
+    faqbot_margin: float = Field(default=Tuning.margin, ge=0, le=1)
+    faqbot_sure: float = Field(default=Tuning.sure, ge=0, le=1)
+    faqbot_context_ttl: float = Field(default=Tuning.context_ttl, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     telegram_bot_token: SecretStr | None = None
@@ -67,8 +72,10 @@ class Settings(BaseSettings):
             raise ValueError("MODE=webhook needs WEBHOOK_URL and WEBHOOK_SECRET")
         return self
 
-    def dialogue(self) -> DialogueSettings:
-        return DialogueSettings(
+    def tuning(self) -> Tuning:
+        """The scoring and decision configuration, with the knobs these settings override."""
+        return replace(
+            Tuning(),
             threshold=self.faqbot_threshold,
             margin=self.faqbot_margin,
             sure=self.faqbot_sure,

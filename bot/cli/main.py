@@ -20,9 +20,11 @@ from bot.engine.dialogue import Dialogue
 from bot.engine.knowledge import KnowledgeBaseError
 from bot.engine.models import Reply
 from bot.engine.render import plain
+from bot.engine.semantic import SemanticModelError, Vectors
 from bot.maintenance.evaluation import load_cases, run
 from bot.maintenance.report import parse_duration
 from bot.maintenance.validate import validate
+from bot.maintenance.vector_cache import load_vectors, save_vectors
 from bot.settings import Settings
 from bot.telegram.app import run as run_bot
 from bot.telegram.heartbeat import heartbeat_path, is_fresh
@@ -37,10 +39,37 @@ def reply_json(text: str | None, reply: Reply) -> dict[str, object]:
         "intent": reply.intent,
         "score": round(max(0.0, min(1.0, reply.score)), 4),
         "suggestions": [s.title for s in reply.suggestions],
+        "reason": reply.reason.value,
     }
 
 
-def ask_jsonl(dialogue: Dialogue, source: TextIO, sink: TextIO) -> None:
+def explain(reply: Reply) -> dict[str, object]:
+    """Why the bot replied so: the decision's reason and the parts of the score of the top candidates."""
+    match = reply.match
+    if match is None:
+        return {"reason": reply.reason.value, "candidates": []}
+    return {
+        "reason": reply.reason.value,
+        "entities": dict(match.entities),
+        "candidates": [
+            {
+                "intent": c.intent,
+                "score": c.score,
+                "lexical": round(c.parts.lexical, 4),
+                "semantic_cosine": round(c.parts.semantic, 4),
+                "bonus": c.parts.bonus,
+            }
+            for c in match.candidates
+        ],
+        "out_of_scope": {
+            "score": match.out_of_scope,
+            "lexical": round(match.out_of_scope_parts.lexical, 4),
+            "semantic_cosine": round(match.out_of_scope_parts.semantic, 4),
+        },
+    }
+
+
+def ask_jsonl(dialogue: Dialogue, source: TextIO, sink: TextIO, with_explain: bool = False) -> None:
     """Answer one JSON line per input line, in order; a malformed line gets an error object, not a crash."""
     for line in source:
         if not line.strip():
@@ -52,6 +81,8 @@ def ask_jsonl(dialogue: Dialogue, source: TextIO, sink: TextIO) -> None:
             conversation = request.get("conversation")
             reply = dialogue.respond(request["text"], None if conversation is None else str(conversation))
             out = reply_json(request["text"], reply)
+            if with_explain:
+                out["explain"] = explain(reply)
         except ValueError as exc:
             out = {
                 "text": None,
@@ -64,6 +95,21 @@ def ask_jsonl(dialogue: Dialogue, source: TextIO, sink: TextIO) -> None:
             }
         sink.write(json.dumps(out, ensure_ascii=False) + "\n")
         sink.flush()
+
+
+def _print_explain(reply: Reply, console: Console) -> None:
+    """`faqbot ask --explain`: the decision and the parts of the score of the top candidates."""
+    details = explain(reply)
+    console.print(f"\ndecision: [bold]{reply.reason.value}[/bold] (kind {reply.kind}, intent {reply.intent}, score {reply.score:.3f})")
+    table = Table(title="Candidates: combined = (1 - w) * lexical + w * rescaled cosine + bonus")
+    for column in ("intent", "combined", "lexical", "semantic cosine", "bonus"):
+        table.add_column(column)
+    for c in details["candidates"]:  # type: ignore[attr-defined]
+        table.add_row(c["intent"], f"{c['score']:.3f}", f"{c['lexical']:.3f}", f"{c['semantic_cosine']:.3f}", f"{c['bonus']:.2f}")
+    oos = details.get("out_of_scope")
+    if isinstance(oos, dict):
+        table.add_row("(negative examples)", f"{oos['score']:.3f}", f"{oos['lexical']:.3f}", f"{oos['semantic_cosine']:.3f}", "")
+    console.print(table)
 
 
 def _chat(dialogue: Dialogue, console: Console) -> int:
@@ -93,8 +139,8 @@ def _chat(dialogue: Dialogue, console: Console) -> int:
             console.print(f"   [dim]{number}.[/dim] {suggestion.title}")
 
 
-def _validate(root: Path, console: Console) -> int:
-    problems = validate(root)
+def _validate(root: Path, vectors: Vectors, console: Console) -> int:
+    problems = validate(root, vectors)
     for problem in problems:
         console.print(f"[red]error[/red] {problem}", highlight=False, soft_wrap=True)
     if problems:
@@ -161,6 +207,7 @@ def parser() -> argparse.ArgumentParser:
     ask.add_argument("question", nargs="*")
     ask.add_argument("--json", action="store_true", help="print the reply object as JSON")
     ask.add_argument("--jsonl", action="store_true", help='batch mode: {"conversation", "text"} lines on stdin')
+    ask.add_argument("--explain", action="store_true", help="show the decision, its reason and the parts of the score")
     for name, helptext in (("chat", "talk to the bot in the console"), ("validate", "check intents/ and content/")):
         commands.add_parser(name, help=helptext)
     evaluate = commands.add_parser("eval", help="run an evaluation file and print accuracy")
@@ -195,8 +242,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         errors.print(f"faqbot: invalid setting {'.'.join(str(p) for p in first['loc']).upper()}: {first['msg']}", highlight=False)
         return 2
     root: Path = args.kb or settings.faqbot_kb
+    if args.command in ("validate", "ask", "chat", "run", "eval"):
+        try:
+            vectors = load_vectors(settings.faqbot_cache_dir)
+        except SemanticModelError as exc:
+            errors.print(f"faqbot: the sentence-embedding model cannot be loaded: {exc}", highlight=False)
+            return 2
     if args.command == "validate":
-        return _validate(root, console)
+        status = _validate(root, vectors, console)
+        save_vectors(vectors, settings.faqbot_cache_dir)
+        return status
     if args.command in ("report", "forget"):
         return run_maintenance_command(args, settings, root, console, errors)
     if args.command == "health":
@@ -209,23 +264,29 @@ def main(argv: Sequence[str] | None = None) -> int:
             errors.print(f"faqbot: {exc}. {hint}", highlight=False, soft_wrap=True)
             return 2
     try:
-        engine = build(root)
+        engine = build(root, vectors, settings.tuning())
     except KnowledgeBaseError as exc:
         return print_problems(errors, root, exc)
-    dialogue = Dialogue(lambda: engine, settings.dialogue())
+    if vectors.computed:
+        save_vectors(vectors, settings.faqbot_cache_dir)
+    dialogue = Dialogue(lambda: engine)
     if args.command == "ask":
         if args.jsonl:
-            ask_jsonl(dialogue, sys.stdin, sys.stdout)
+            ask_jsonl(dialogue, sys.stdin, sys.stdout, args.explain)
             return 0
         question = " ".join(args.question)
         reply = dialogue.respond(question)
         if args.json:
             out = reply_json(question, reply) | {"follow_ups": [s.title for s in reply.follow_ups], "markdown": reply.text}
+            if args.explain:
+                out["explain"] = explain(reply)
             print(json.dumps(out, ensure_ascii=False, indent=2))
         else:
             print(plain(reply.text))
             for suggestion in (*reply.suggestions, *reply.follow_ups):
                 print(f"  - {suggestion.title}")
+            if args.explain:
+                _print_explain(reply, console)
         return 0
     if args.command == "chat":
         return _chat(dialogue, console)

@@ -5,24 +5,30 @@ library, and does no I/O beyond reading a knowledge base folder.
 """
 
 from bot.engine.core import Engine, EngineHolder, build
-from bot.engine.dialogue import Context, Dialogue, DialogueSettings
+from bot.engine.config import Tuning
+from bot.engine.dialogue import Context, Dialogue
 from bot.engine.knowledge import KnowledgeBase, KnowledgeBaseError, Problem, load
-from bot.engine.models import Candidate, Match, Reply, Suggestion
+from bot.engine.models import Candidate, Match, Reason, Reply, Suggestion
+from bot.engine.semantic import Embedder, MiniLM, Vectors
 from bot.engine.render import plain
 
 __all__ = [
     "Candidate",
     "Context",
     "Dialogue",
-    "DialogueSettings",
+    "Embedder",
     "Engine",
     "EngineHolder",
     "KnowledgeBase",
     "KnowledgeBaseError",
     "Match",
+    "MiniLM",
     "Problem",
+    "Reason",
     "Reply",
     "Suggestion",
+    "Tuning",
+    "Vectors",
     "build",
     "load",
     "plain",

@@ -6,8 +6,10 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.engine.config import Tuning
 from bot.engine.knowledge import KnowledgeBase, load
 from bot.engine.matcher import Matcher
+from bot.engine.semantic import Vectors
 
 
 @dataclass(frozen=True)
@@ -17,11 +19,23 @@ class Engine:
     kb: KnowledgeBase
     matcher: Matcher
 
+    @property
+    def tuning(self) -> Tuning:
+        return self.matcher.tuning
 
-def build(root: Path) -> Engine:
-    """Load the knowledge base under `root` and index it; raise KnowledgeBaseError if it is broken."""
+    @property
+    def vectors(self) -> Vectors | None:
+        """The embedder with its memory, to build the next engine with (a reload embeds only new texts)."""
+        return self.matcher.semantic.vectors if self.matcher.semantic is not None else None
+
+
+def build(root: Path, vectors: Vectors | None, tuning: Tuning | None = None) -> Engine:
+    """Load the knowledge base under `root` and index it; raise KnowledgeBaseError if it is broken.
+
+    `vectors`: the sentence embedder (see `bot.engine.semantic`); None scores on words alone.
+    """
     kb = load(root)
-    return Engine(kb, Matcher(kb))
+    return Engine(kb, Matcher(kb, tuning or Tuning(), vectors))
 
 
 class EngineHolder:

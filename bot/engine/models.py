@@ -4,11 +4,45 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
-IntentKind = Literal["answer", "smalltalk"]
+IntentKind = Literal["answer", "smalltalk", "uncovered", "continue"]
+"""answer: a topic of the article; smalltalk: greetings, thanks, help; uncovered: a question about the job that
+the article does not answer (the reply says so and offers the closest topics); continue: "tell me more"."""
 ReplyKind = Literal["answer", "smalltalk", "fallback"]
+OUT_OF_SCOPE = "__out_of_scope__"
+"""The pseudo-intent of the negative examples in both indexes."""
+
+
+class Reason(StrEnum):
+    """Why the bot replied as it did: set by the decision policy, read by every edge (no text comparisons)."""
+
+    ANSWERED = "answered"
+    """The best topic scored above the threshold."""
+    FOLLOW_UP = "follow_up"
+    """A short follow-up naming a new value ("and for Python?") of a recent topic."""
+    CONTINUED = "continued"
+    """ "tell me more", "go on": the next related topic of the conversation."""
+    SMALLTALK = "smalltalk"
+    """A greeting, thanks, help request or the like, on its own."""
+    CLARIFY = "clarify"
+    """Two topics are about as likely: "which one do you mean?"."""
+    UNSURE = "unsure"
+    """Nothing above the threshold, but some topics are close: "did you mean...?"."""
+    VALUE_NOT_COVERED = "value_not_covered"
+    """The topic is known but not for the value named (frameworks for Go)."""
+    TOPIC_NOT_COVERED = "topic_not_covered"
+    """A question about the job that the article does not answer: say so, offer the closest topics."""
+    OFF_TOPIC = "off_topic"
+    """Not about the backend developer job."""
+    TASK_REQUEST = "task_request"
+    """Asks the bot to do something ("write me a cover letter"), not a question."""
+    EMPTY = "empty"
+    """No words at all."""
+    TOO_LONG = "too_long"
+    """Longer than the bot reads, and nothing in it could be answered."""
 
 
 @dataclass(frozen=True)
@@ -49,29 +83,50 @@ class Suggestion:
 
 
 @dataclass(frozen=True)
+class Parts:
+    """The parts of a combined score, for `faqbot ask --explain`."""
+
+    lexical: float = 0.0
+    semantic: float = 0.0
+    """The cosine of the closest example (before rescaling)."""
+    bonus: float = 0.0
+    """Entity bonus and conversation context."""
+
+
+@dataclass(frozen=True)
 class Candidate:
     """An intent and its confidence for one question."""
 
     intent: str
     score: float
+    parts: Parts = Parts()
 
 
 @dataclass(frozen=True)
 class Match:
-    """The matcher's verdict on one question.
+    """The matcher's verdict on one question: the intents' combined scores, best first (see `bot.engine.matcher`)."""
 
-    `score` is the confidence of the best in-scope intent, in 0..1 (see `bot.engine.matcher`).
-    `intent` is None when nothing in scope scored at all. `out_of_scope` is the
-    score of the closest negative example.
-    """
-
-    intent: str | None
-    score: float
-    runners_up: tuple[Candidate, ...]
+    candidates: tuple[Candidate, ...]
+    """The best intents, best first; empty when nothing in scope scored at all."""
     entities: Mapping[str, str]
+    """Entity type -> canonical value named in the question."""
     out_of_scope: float
+    """The combined score of the closest negative example."""
+    out_of_scope_parts: Parts = Parts()
     anchored: bool = False
-    """True when the question names the domain ("backend"), so it is surely in scope."""
+    """True when the question names the domain ("backend")."""
+
+    @property
+    def intent(self) -> str | None:
+        return self.candidates[0].intent if self.candidates else None
+
+    @property
+    def score(self) -> float:
+        return self.candidates[0].score if self.candidates else 0.0
+
+    @property
+    def runners_up(self) -> tuple[Candidate, ...]:
+        return self.candidates[1:]
 
 
 @dataclass(frozen=True)
@@ -85,3 +140,6 @@ class Reply:
     suggestions: tuple[Suggestion, ...] = ()
     follow_ups: tuple[Suggestion, ...] = ()
     entities: Mapping[str, str] = field(default_factory=dict)
+    reason: Reason = Reason.ANSWERED
+    match: Match | None = None
+    """The matcher's verdict behind the decision (None for replies that needed no matching)."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, NoReturn, get_args
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, create_model, field_validator
 from pydantic_core import PydanticCustomError
@@ -36,6 +36,9 @@ MESSAGE_KEYS = (
     "empty",
     "too_long",
     "also_asked",
+    "task_request",
+    "topic_not_covered",
+    "continue_nothing",
     # Telegram (bot/telegram/)
     "start",
     "help",
@@ -143,8 +146,9 @@ def _title(value: object) -> str:
 
 
 def _kind(value: object) -> object:
-    if value not in ("answer", "smalltalk"):
-        fail(f"must be 'answer' or 'smalltalk', found {value!r}")
+    kinds = get_args(IntentKind)
+    if value not in kinds:
+        fail(f"must be one of {', '.join(repr(k) for k in kinds)}, found {value!r}")
     return value
 
 

@@ -29,6 +29,7 @@ from watchfiles import Change, awatch
 from bot.engine.core import Engine, EngineHolder
 from bot.engine.knowledge import KnowledgeBaseError, Problem
 from bot.maintenance.validate import validated_engine
+from bot.maintenance.vector_cache import save_vectors
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,7 @@ class Reloader:
         check_confusions: bool = True,
         settle_ms: int = 300,
         force_polling: bool | None = None,
+        cache_dir: Path | None = None,
     ) -> None:
         self.root = Path(root)
         self.holder = holder
@@ -85,13 +87,20 @@ class Reloader:
         self.check_confusions = check_confusions
         self.settle_ms = settle_ms
         self.force_polling = force_polling
+        self.cache_dir = cache_dir
+        """Where the embedding cache lives: a reload that embedded new phrasings saves it there."""
         self.last: ReloadResult | None = None
         self._lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[ReloadResult]] = set()
         self._sighup_loop: asyncio.AbstractEventLoop | None = None
 
     def _build(self) -> Engine:
-        return validated_engine(self.root, self.check_confusions)
+        """Validate and build with the serving engine's embedder (it remembers every example already embedded)."""
+        current = self.holder.get()
+        engine = validated_engine(self.root, current.vectors, current.tuning, self.check_confusions)
+        if engine.vectors is not None and self.cache_dir is not None:
+            save_vectors(engine.vectors, self.cache_dir)
+        return engine
 
     async def reload(self, trigger: str = "manual") -> ReloadResult:
         """Validate and build the knowledge base in a worker thread; swap it in if it is sound, else keep the old one."""

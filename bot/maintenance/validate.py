@@ -4,28 +4,30 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot.engine.config import Tuning
 from bot.engine.core import Engine
 from bot.engine.knowledge import KnowledgeBase, KnowledgeBaseError, Problem, load
 from bot.engine.matcher import Matcher
+from bot.engine.semantic import Vectors
 
 
-def validate(root: Path) -> list[Problem]:
+def validate(root: Path, vectors: Vectors | None, tuning: Tuning | None = None) -> list[Problem]:
     """Return all problems of the knowledge base under `root` (empty when it is fine)."""
     try:
-        validated_engine(root)
+        validated_engine(root, vectors, tuning)
     except KnowledgeBaseError as exc:
         return exc.problems
     return []
 
 
-def validated_engine(root: Path, check_confusions: bool = True) -> Engine:
+def validated_engine(root: Path, vectors: Vectors | None, tuning: Tuning | None = None, check_confusions: bool = True) -> Engine:
     """Load and index the knowledge base under `root` after every check of `validate` (loading it once).
 
     Raise KnowledgeBaseError with all problems. `check_confusions=False` keeps only the
     loading checks (those `engine.build` makes), skipping the slower confusion check.
     """
     kb = load(root)
-    matcher = Matcher(kb)
+    matcher = Matcher(kb, tuning or Tuning(), vectors)
     if check_confusions:
         problems = confusions(kb, matcher)
         if problems:

