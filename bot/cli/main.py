@@ -142,11 +142,14 @@ def _chat(dialogue: Dialogue, console: Console) -> int:
 def _validate(root: Path, vectors: Vectors, console: Console) -> int:
     problems = validate(root, vectors)
     for problem in problems:
-        console.print(f"[red]error[/red] {problem}", highlight=False, soft_wrap=True)
-    if problems:
-        console.print(f"{len(problems)} problem(s) found in {root}")
+        label = "[yellow]warning[/yellow]" if problem.warning else "[red]error[/red]"
+        console.print(f"{label} {problem}", highlight=False, soft_wrap=True)
+    errors = [p for p in problems if not p.warning]
+    if errors:
+        console.print(f"{len(errors)} error(s) and {len(problems) - len(errors)} warning(s) in {root}")
         return 1
-    console.print(f"[green]ok[/green]: knowledge base in {root} is valid")
+    warned = f" ({len(problems)} warning(s))" if problems else ""
+    console.print(f"[green]ok[/green]: knowledge base in {root} is valid{warned}")
     return 0
 
 

@@ -13,7 +13,7 @@ canonical word; an entity mention records its value and becomes a placeholder
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import snowballstemmer
@@ -61,6 +61,10 @@ class Lexicon:
     """Entity values the knowledge base says nothing about: they count as unknown words."""
     foreign: frozenset[str] = frozenset()
     """Canonical words naming another subject (another profession): they count as unknown words."""
+    years: tuple[tuple[str, str, int, int], ...] = ()
+    """(entity type, value, from, below): the value a number of years of experience stands for."""
+    numbers: Mapping[str, int] = field(default_factory=dict)
+    """Number words (normalised) -> amount, for "a few years"."""
 
 
 @dataclass(frozen=True)
@@ -144,7 +148,33 @@ class Analyzer:
                 tokens.append(token)
         stop = self.lexicon.stopwords
         content = tuple(dict.fromkeys(t for t in tokens if t not in stop))
+        for etype, value in self._experience(normalised):
+            entities.setdefault(etype, value)
         return Analysis(tuple(tokens), content, tuple(unknown), entities, normalised)
+
+    def _experience(self, words: tuple[str, ...]) -> list[tuple[str, str]]:
+        """The values a stated experience stands for: "5 years", "a few years' experience" -> (seniority, ...)."""
+        if not self.lexicon.years:
+            return []
+        found: list[tuple[str, str]] = []
+        for i, word in enumerate(words):
+            if word not in ("year", "years", "yr", "yrs") or i == 0:
+                continue
+            amount = self._amount(words[max(0, i - 2) : i])
+            if amount is None:
+                continue
+            found += [(etype, value) for etype, value, low, high in self.lexicon.years if low <= amount < high]
+        return found
+
+    def _amount(self, before: tuple[str, ...]) -> int | None:
+        """The amount the words just before "years" say: a number ("5", "10+") or a number word ("a few")."""
+        if before and before[-1].isdigit():
+            return int(before[-1][:3])
+        for size in (2, 1):
+            phrase = " ".join(before[-size:])
+            if len(before) >= size and phrase in self.lexicon.numbers:
+                return self.lexicon.numbers[phrase]
+        return None
 
     def _phrase_at(self, words: list[str], i: int) -> tuple[str, ...] | None:
         """The longest known phrase starting at `words[i]`, if any."""

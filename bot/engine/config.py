@@ -49,9 +49,9 @@ class Tuning:
     tried cost right answers on our cases)."""
     sure: float = 0.75
     """...unless the best score is at least this."""
-    smalltalk_threshold: float = 0.6
-    """Greetings, thanks and the like must match this well, and only when the message asks nothing else:
-    small talk is never the answer to a question that merely starts with "hi" or ends with "thanks"."""
+    smalltalk_threshold: float = 0.45
+    """Greetings, thanks and the like must match this well; never lowered inside a conversation (the dialogue
+    also answers small talk only when the whole message is small talk)."""
 
     # --- the dialogue (bot.engine.dialogue) ------------------------------------------------------
     context_ttl: float = 600.0

@@ -75,6 +75,8 @@ class Problem:
     intent: str | None = None
     field: str | None = None
     line: int | None = None
+    warning: bool = False
+    """A warning is shown by `faqbot validate` but does not stop a load or a reload."""
 
     def __str__(self) -> str:
         where = self.file + (f":{self.line}" if self.line else "")
@@ -286,6 +288,7 @@ def _load_lexicon(reader: _Reader, folder: Path) -> tuple[Lexicon, dict[str, dic
     entities: dict[str, dict[str, EntityValue]] | None = None
     aliases: dict[str, tuple[str, str]] = {}
     uncovered: set[str] = set()
+    years: list[tuple[str, str, int, int]] = []
     if read_entities is not None:
         entities_file, esource = read_entities
         entities = {}
@@ -295,6 +298,8 @@ def _load_lexicon(reader: _Reader, folder: Path) -> tuple[Lexicon, dict[str, dic
                 entities[etype][value] = EntityValue(etype, value, spec.label or value, spec.aliases)
                 if not spec.covered:
                     uncovered.add(value)
+                if spec.years is not None:
+                    years.append((etype, value, *spec.years))
                 for position, name in enumerate((value, *spec.aliases)):
                     key = normalise(name, symbols)
                     if not key or key in stopwords:
@@ -306,7 +311,11 @@ def _load_lexicon(reader: _Reader, folder: Path) -> tuple[Lexicon, dict[str, dic
     anchors = frozenset(synonyms.get(normalise(w), normalise(w)) for w in (lexicon.anchors if lexicon else ()))
     for phrase in lexicon.other_professions if lexicon else ():
         synonyms[normalise(phrase)] = OTHER_PROFESSION
-    return Lexicon(stopwords, synonyms, symbols, aliases, anchors, frozenset(uncovered), frozenset({OTHER_PROFESSION})), entities
+    numbers = {normalise(word): amount for word, amount in (lexicon.numbers if lexicon else {}).items()}
+    lexicon_out = Lexicon(
+        stopwords, synonyms, symbols, aliases, anchors, frozenset(uncovered), frozenset({OTHER_PROFESSION}), tuple(years), numbers
+    )
+    return lexicon_out, entities
 
 
 def _entity_where(loc: Loc) -> tuple[str | None, str | None, str]:

@@ -227,6 +227,8 @@ class LexiconFile(_File):
         _mapping("must map a canonical word to a list of variants"),
     ] = {}
     symbols: Annotated[dict[str, str], BeforeValidator(_symbols), _mapping("must map a symbol to its replacement")] = {}
+    numbers: Annotated[dict[str, int], _mapping("must map a number word to a whole number, e.g. {a few: 3}")] = {}
+    """Words for amounts ("a few", "two"), for "a few years' experience" -> a seniority with `years:`."""
 
 
 def _spec(value: object) -> object:
@@ -243,6 +245,8 @@ class EntitySpec(_Model):
     label: Annotated[str | None, BeforeValidator(lambda v: None if v is None else str(v))] = None
     aliases: Texts = ()
     covered: bool = True
+    years: tuple[int, int] | None = None
+    """Years of experience this value stands for, from and below ("5 years' experience" -> senior)."""
 
 
 class EntitiesFile(_File):

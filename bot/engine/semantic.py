@@ -132,6 +132,9 @@ class Vectors:
         """The vector of one user's question (an LRU of QUESTION_CACHE entries keeps repeats cheap)."""
         key = text[:MAX_KEY_CHARS]
         with self._lock:
+            found = self._examples.get(text)
+            if found is not None:
+                return found
             found = self._questions.get(key)
             if found is not None:
                 self._questions.move_to_end(key)

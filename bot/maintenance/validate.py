@@ -8,16 +8,18 @@ from bot.engine.config import Tuning
 from bot.engine.core import Engine
 from bot.engine.knowledge import KnowledgeBase, KnowledgeBaseError, Problem, load
 from bot.engine.matcher import Matcher
+from bot.engine.models import Reason
+from bot.engine.policy import decide
 from bot.engine.semantic import Vectors
 
 
 def validate(root: Path, vectors: Vectors | None, tuning: Tuning | None = None) -> list[Problem]:
-    """Return all problems of the knowledge base under `root` (empty when it is fine)."""
+    """Return all problems of the knowledge base under `root`, errors and warnings (empty when it is fine)."""
     try:
-        validated_engine(root, vectors, tuning)
+        kb = load(root)
     except KnowledgeBaseError as exc:
         return exc.problems
-    return []
+    return confusions(kb, Matcher(kb, tuning or Tuning(), vectors))
 
 
 def validated_engine(root: Path, vectors: Vectors | None, tuning: Tuning | None = None, check_confusions: bool = True) -> Engine:
@@ -29,40 +31,51 @@ def validated_engine(root: Path, vectors: Vectors | None, tuning: Tuning | None 
     kb = load(root)
     matcher = Matcher(kb, tuning or Tuning(), vectors)
     if check_confusions:
-        problems = confusions(kb, matcher)
+        problems = [p for p in confusions(kb, matcher) if not p.warning]
         if problems:
             raise KnowledgeBaseError(problems)
     return Engine(kb, matcher)
 
 
 def confusions(kb: KnowledgeBase, matcher: Matcher) -> list[Problem]:
-    """Examples that, left out of the index, match another intent (or the negatives) better than their own."""
+    """Examples the bot itself would not answer with their own intent once they are left out of the index.
+
+    The check asks what the bot does (the matcher and the decision policy), so it reports only
+    confusions that change the answer, naming the example that wins.
+    """
     problems: list[Problem] = []
     for intent in kb.intents.values():
+        if intent.kind == "continue":
+            continue
         for example in intent.examples:
-            analysis = matcher.analyzer.analyse(example)
-            match = matcher.match_analysis(analysis, limit=len(kb.intents), leave_out=analysis.text)
-            if match.intent not in (None, intent.id):
-                own_score = next((c.score for c in match.runners_up if c.intent == intent.id), 0.0)
-                problems.append(
-                    Problem(
-                        _rel(kb, intent.source),
-                        f"example {example!r} matches intent {match.intent!r} ({match.score:.2f}) better than its own ({own_score:.2f})",
-                        intent.id,
-                        "examples",
-                    )
+            match = matcher.match_analysis(example, matcher.analyzer.analyse(example), limit=len(kb.intents), leave_out=example)
+            decision = decide(match, kb, matcher.tuning, in_conversation=True)
+            if decision.intent == intent.id or decision.reason in (Reason.UNSURE, Reason.CLARIFY) and intent.id in decision.options:
+                continue
+            own = next((c.score for c in match.candidates if c.intent == intent.id), 0.0)
+            if decision.intent is not None and decision.intent != intent.id:
+                winner = _closest_example(matcher, example, decision.intent)
+                message = (
+                    f"example {example!r} would be answered with intent {decision.intent!r} ({match.score:.2f}, its example {winner!r})"
+                    f" rather than its own ({own:.2f}): make the two examples more distinct, or move this one"
                 )
-            elif match.out_of_scope > match.score:
-                problems.append(
-                    Problem(
-                        _rel(kb, intent.source),
-                        f"example {example!r} is closer to an out-of-scope example ({match.out_of_scope:.2f})"
-                        f" than to its intent ({match.score:.2f})",
-                        intent.id,
-                        "examples",
-                    )
+            else:
+                message = (
+                    f"example {example!r} would be declined if it were not listed ({decision.reason.value}: best {match.score:.2f},"
+                    f" negatives {match.out_of_scope:.2f}): the intent has few examples like it; add a few varied phrasings near it"
                 )
+            declined = decision.intent is None
+            problems.append(Problem(_rel(kb, intent.source), message, intent.id, "examples", warning=declined))
     return problems
+
+
+def _closest_example(matcher: Matcher, example: str, intent_id: str) -> str:
+    """The example of `intent_id` most like `example` (to name both sides of a confusion)."""
+    examples = [e for e in matcher.kb.intents[intent_id].examples if e != example]
+    if not examples:
+        return ""
+    words = set(matcher.analyzer.analyse(example).content)
+    return max(examples, key=lambda e: len(words & set(matcher.analyzer.analyse(e).content)))
 
 
 def _rel(kb: KnowledgeBase, path: Path) -> str:
