@@ -14,9 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from bot.engine.analyzer import ENTITY_MARK, Analysis
-from bot.engine.config import Tuning
 from bot.engine.core import Engine
-from bot.engine.models import Match, Reason, Reply, Suggestion
+from bot.engine.models import Match, Reason, Reply, ReplyKind, Suggestion
 from bot.engine.policy import Decision, decide
 from bot.engine.text import is_question, split_questions
 
@@ -182,10 +181,10 @@ def _respond_one(sentence: str, analysis: Analysis, context: Context, engine: En
     decision = decide(match, engine.kb, engine.tuning, bool(context.history))
     entities = dict(match.entities)
     intent = engine.kb.intents.get(decision.intent) if decision.intent else None
-    if intent is not None and intent.entity and intent.entity not in entities and intent.entity in context.entities:
-        if _BACK_REFERENCE.search(sentence):
-            # "which language first?" -> Python; "ok, what frameworks for it?" -> Python's frameworks.
-            entities[intent.entity] = context.entities[intent.entity]
+    slot = intent.entity if intent is not None else None
+    if slot and slot not in entities and slot in context.entities and _BACK_REFERENCE.search(sentence):
+        # "which language first?" -> Python; "ok, what frameworks for it?" -> Python's frameworks.
+        entities[slot] = context.entities[slot]
     return _reply(engine, decision, match, match.score, entities, context)
 
 
@@ -229,17 +228,16 @@ def _reply(engine: Engine, decision: Decision, match: Match | None, score: float
         text = kb.messages["topic_not_covered"].format(topic=intent.title, note=intent.answer.strip())
         return Reply(text, "fallback", intent_id, score, follow_ups, reason=reason, match=match)
     value = entities.get(intent.entity) if intent.entity else None
-    if reason is Reason.VALUE_NOT_COVERED or (value is not None and intent.variants and value not in intent.variants):
-        assert intent.entity is not None and value is not None
+    if intent.entity and value is not None and intent.variants and value not in intent.variants:
         values = kb.entities[intent.entity]
         known = ", ".join(values[v].label for v in intent.variants)
         note = kb.messages["not_covered"].format(value=values[value].label, topic=intent.title, known=known)
         suggestion = (Suggestion(intent.id, intent.title),)
         return Reply(note, "fallback", intent_id, score, suggestion, (), {intent.entity: value}, Reason.VALUE_NOT_COVERED, match)
     text, used = intent.answer, {}
-    if value is not None and value in intent.variants:
+    if intent.entity and value is not None and value in intent.variants:
         text, used = intent.variants[value], {intent.entity: value}
-    kind = "smalltalk" if intent.kind == "smalltalk" else "answer"
+    kind: ReplyKind = "smalltalk" if intent.kind == "smalltalk" else "answer"
     return Reply(text, kind, intent_id, score, (), follow_ups, {**intent.about, **used}, reason, match)
 
 

@@ -46,10 +46,10 @@ import numpy as np
 import numpy.typing as npt
 from rapidfuzz import fuzz, process
 
-from bot.engine.config import Tuning
-from bot.engine.models import OUT_OF_SCOPE
 from bot.engine.analyzer import ENTITY_MARK, Analysis, Analyzer
+from bot.engine.config import Tuning
 from bot.engine.knowledge import KnowledgeBase
+from bot.engine.models import OUT_OF_SCOPE
 from bot.engine.text import normalise
 
 SHORTLIST_BUDGET = 2000

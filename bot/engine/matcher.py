@@ -25,6 +25,8 @@ the lexical one alone.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from bot.engine.analyzer import Analysis, Analyzer
 from bot.engine.config import Tuning
 from bot.engine.knowledge import KnowledgeBase
@@ -57,6 +59,10 @@ class Matcher:
 
     def match_analysis(self, text: str, analysis: Analysis, limit: int = 4, leave_out: str | None = None) -> Match:
         """Match a question and its analysis; `leave_out` ignores the example with exactly that text (validation)."""
+        return self.score(self.signals(text, analysis, leave_out), self.tuning, limit)
+
+    def signals(self, text: str, analysis: Analysis, leave_out: str | None = None) -> Signals:
+        """The raw signals of one question: what the combined score is computed from."""
         lexical = self.lexical.score_analysis(
             analysis, LEXICAL_LIMIT, None if leave_out is None else self.analyzer.analyse(leave_out).text
         )
@@ -64,25 +70,24 @@ class Matcher:
             semantic, semantic_oos = self.semantic.scores(text, leave_out)
         else:
             semantic, semantic_oos = {}, 0.0
-        weight = self.tuning.semantic_weight if self.semantic is not None else 0.0
-        candidates = []
-        for intent in set(lexical.intents) | set(semantic):
-            parts = Parts(lexical.intents.get(intent, 0.0), semantic.get(intent, 0.0), self._bonus(intent, analysis))
-            candidates.append(Candidate(intent, round(self._combine(parts, weight), 4), parts))
+        parts = {
+            intent: Parts(lexical.intents.get(intent, 0.0), semantic.get(intent, 0.0), self._bonus(intent, analysis))
+            for intent in set(lexical.intents) | set(semantic)
+        }
+        return Signals(parts, Parts(lexical.out_of_scope, semantic_oos), dict(analysis.entities), lexical.anchored)
+
+    def score(self, signals: Signals, tuning: Tuning, limit: int = 4) -> Match:
+        """Combine the signals under `tuning` (the module docstring's formula) into a match."""
+        weight = tuning.semantic_weight if self.semantic is not None else 0.0
+        candidates = [Candidate(intent, round(_combine(parts, weight, tuning), 4), parts) for intent, parts in signals.intents.items()]
         candidates.sort(key=lambda c: (-c.score, c.intent))
-        oos_parts = Parts(lexical.out_of_scope, semantic_oos)
         return Match(
             candidates=tuple(c for c in candidates[:limit] if c.score > 0),
-            entities=dict(analysis.entities),
-            out_of_scope=round(self._combine(oos_parts, weight), 4),
-            out_of_scope_parts=oos_parts,
-            anchored=lexical.anchored,
+            entities=signals.entities,
+            out_of_scope=round(_combine(signals.out_of_scope, weight, tuning), 4),
+            out_of_scope_parts=signals.out_of_scope,
+            anchored=signals.anchored,
         )
-
-    def _combine(self, parts: Parts, weight: float) -> float:
-        floor = self.tuning.semantic_floor
-        semantic = max(0.0, (parts.semantic - floor) / (1.0 - floor))
-        return min(1.0, (1.0 - weight) * parts.lexical + weight * semantic + parts.bonus)
 
     def _bonus(self, intent: str, analysis: Analysis) -> float:
         slot = self._variants.get(intent)
@@ -92,4 +97,20 @@ class Matcher:
         return self.tuning.entity_bonus if value is not None and value in slot[1] else 0.0
 
 
-__all__ = ["OUT_OF_SCOPE", "Matcher"]
+def _combine(parts: Parts, weight: float, tuning: Tuning) -> float:
+    floor = tuning.semantic_floor
+    semantic = max(0.0, (parts.semantic - floor) / (1.0 - floor))
+    return min(1.0, (1.0 - weight) * parts.lexical + weight * semantic + parts.bonus)
+
+
+@dataclass(frozen=True)
+class Signals:
+    """The lexical and semantic signals of one question, before they are combined."""
+
+    intents: dict[str, Parts]
+    out_of_scope: Parts
+    entities: dict[str, str]
+    anchored: bool
+
+
+__all__ = ["OUT_OF_SCOPE", "Matcher", "Signals"]

@@ -139,7 +139,7 @@ class Vectors:
             if found is not None:
                 self._questions.move_to_end(key)
                 return found
-        vector = self.embedder.embed([key])[0]
+        vector: npt.NDArray[np.float32] = self.embedder.embed([key])[0]
         with self._lock:
             self.computed += 1
             self._questions[key] = vector
@@ -168,7 +168,7 @@ class SemanticIndex:
         self._texts = np.array([text for _, text in ordered], dtype=object)
         self._matrix = vectors.examples([text for _, text in ordered])
         groups = [intent for intent, _ in ordered]
-        self._starts = np.flatnonzero(np.r_[True, np.array(groups[1:], dtype=object) != np.array(groups[:-1], dtype=object)]) if groups else np.zeros(0, dtype=np.intp)
+        self._starts = np.array([i for i in range(len(groups)) if i == 0 or groups[i] != groups[i - 1]], dtype=np.intp)
         self._names = [groups[i] for i in self._starts]
 
     def scores(self, question: str, leave_out: str | None = None) -> tuple[dict[str, float], float]:

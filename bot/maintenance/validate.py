@@ -50,7 +50,7 @@ def confusions(kb: KnowledgeBase, matcher: Matcher) -> list[Problem]:
         for example in intent.examples:
             match = matcher.match_analysis(example, matcher.analyzer.analyse(example), limit=len(kb.intents), leave_out=example)
             decision = decide(match, kb, matcher.tuning, in_conversation=True)
-            if decision.intent == intent.id or decision.reason in (Reason.UNSURE, Reason.CLARIFY) and intent.id in decision.options:
+            if decision.intent == intent.id or (decision.reason in (Reason.UNSURE, Reason.CLARIFY) and intent.id in decision.options):
                 continue
             own = next((c.score for c in match.candidates if c.intent == intent.id), 0.0)
             if decision.intent is not None and decision.intent != intent.id:

@@ -1,0 +1,152 @@
+"""Fit the scoring model's weight and the decision thresholds on data, and print the values for `bot/engine/config.py`.
+
+    .venv/bin/python -m benchmarks.fit_scoring [--holdout-check]
+
+The data (never the real-question holdout):
+- the intents' own examples, each left out of the index in turn (it must still get its intent);
+- the negative examples, each left out in turn (they must be declined);
+- tests/eval/cases.jsonl and tests/eval/real-tune.jsonl (single messages; the cases that are
+  part of a conversation are left to the dialogue).
+
+For every message the two signals are computed once (`Matcher.signals`); each candidate
+configuration then only recombines them (`Matcher.score`) and asks the decision policy
+(`policy.decide`), so a grid of a few thousand configurations takes seconds. A message counts
+as right when the decision is to answer and the intent's answer passes the case's `expect`
+and `forbid` (for the examples: the intent itself), or when a case to decline is not answered.
+The objective is the mean of the pass rates of the answered and declined halves of every set,
+so the small sets weigh as much as the large ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+from collections import defaultdict
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from bot.engine import Tuning, build
+from bot.engine.core import Engine
+from bot.engine.matcher import Signals
+from bot.engine.policy import decide
+from bot.engine.render import plain
+from bot.maintenance.vector_cache import load_vectors, save_vectors
+from bot.settings import Settings
+
+PROJECT = Path(__file__).resolve().parents[1]
+ANSWERING = ("answered", "smalltalk")
+
+
+@dataclass(frozen=True)
+class Sample:
+    source: str
+    want: str
+    text: str
+    signals: Signals
+    right: frozenset[str]
+    """Intents whose answer passes this sample (empty for a sample to decline)."""
+
+
+def _passes(engine: Engine, case: dict[str, object], intent_id: str, entities: dict[str, str]) -> bool:
+    """Would the answer of `intent_id` (its variant for a named value) pass `case`?"""
+    intent = engine.kb.intents[intent_id]
+    want = str(case.get("want", "answer"))
+    if (want == "smalltalk") != (intent.kind == "smalltalk") or intent.kind not in ("answer", "smalltalk"):
+        return False
+    value = entities.get(intent.entity) if intent.entity else None
+    if value is not None and intent.variants and value not in intent.variants:
+        return False
+    answer = plain(intent.variants.get(value, intent.answer) if value is not None else intent.answer).casefold().replace("\u2013", "-")
+    groups = case.get("expect") or []
+    forbid = case.get("forbid") or []
+    assert isinstance(groups, list) and isinstance(forbid, list)
+    return all(any(str(alt).casefold() in answer for alt in group) for group in groups) and not any(
+        str(bad).casefold() in answer for bad in forbid
+    )
+
+
+def samples(engine: Engine) -> list[Sample]:
+    matcher = engine.matcher
+    found: list[Sample] = []
+    for intent in engine.kb.intents.values():
+        if intent.kind not in ("answer", "smalltalk"):
+            continue
+        want = "smalltalk" if intent.kind == "smalltalk" else "answer"
+        for example in intent.examples:
+            signals = matcher.signals(example, matcher.analyzer.analyse(example), leave_out=example)
+            found.append(Sample("examples (left out)", want, example, signals, frozenset({intent.id})))
+    for example in engine.kb.out_of_scope:
+        signals = matcher.signals(example, matcher.analyzer.analyse(example), leave_out=example)
+        found.append(Sample("negatives (left out)", "decline", example, signals, frozenset()))
+    for name in ("cases.jsonl", "real-tune.jsonl"):
+        for line in (PROJECT / "tests" / "eval" / name).read_text(encoding="utf-8").splitlines():
+            case = json.loads(line)
+            if case.get("conversation"):
+                continue
+            text = str(case["text"])
+            signals = matcher.signals(text, matcher.analyzer.analyse(text))
+            want = str(case.get("want", "answer"))
+            right = frozenset(
+                i for i in engine.kb.intents if want != "decline" and _passes(engine, case, i, signals.entities)
+            )
+            found.append(Sample(name, want, text, signals, right))
+    return found
+
+
+def evaluate(engine: Engine, data: list[Sample], tuning: Tuning) -> dict[tuple[str, str], tuple[int, int]]:
+    tally: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    for sample in data:
+        match = engine.matcher.score(sample.signals, tuning, limit=4)
+        decision = decide(match, engine.kb, tuning, in_conversation=False)
+        answered = decision.reason.value in ANSWERING
+        right = not answered if sample.want == "decline" else answered and decision.intent in sample.right
+        half = "declined" if sample.want == "decline" else "answered"
+        tally[(sample.source, half)][0] += int(right)
+        tally[(sample.source, half)][1] += 1
+    return {key: (passed, total) for key, (passed, total) in tally.items()}
+
+
+def objective(result: dict[tuple[str, str], tuple[int, int]]) -> float:
+    rates = [passed / total for passed, total in result.values() if total]
+    return sum(rates) / len(rates)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--top", type=int, default=5, help="how many of the best configurations to print")
+    args = parser.parse_args()
+    settings = Settings()
+    vectors = load_vectors(settings.faqbot_cache_dir)
+    engine = build(PROJECT, vectors)
+    save_vectors(vectors, settings.faqbot_cache_dir)
+    data = samples(engine)
+    base = Tuning()
+    grid = itertools.product(
+        (0.3, 0.4, 0.5, 0.6, 0.7, 0.8),  # semantic_weight
+        (0.0, 0.1, 0.2, 0.3),  # semantic_floor
+        [round(0.30 + 0.02 * i, 2) for i in range(16)],  # threshold
+        (0.35, 0.45, 0.55),  # smalltalk_threshold
+    )
+    results = []
+    for weight, floor, threshold, smalltalk in grid:
+        tuning = replace(base, semantic_weight=weight, semantic_floor=floor, threshold=threshold, smalltalk_threshold=smalltalk)
+        result = evaluate(engine, data, tuning)
+        results.append((objective(result), tuning, result))
+    results.sort(key=lambda item: -item[0])
+    print(f"{len(data)} messages, {len(results)} configurations; objective = mean pass rate over the set halves")
+    for score, tuning, result in results[: args.top]:
+        print(
+            f"\n{score:.4f}  semantic_weight={tuning.semantic_weight} semantic_floor={tuning.semantic_floor}"
+            f" threshold={tuning.threshold} smalltalk_threshold={tuning.smalltalk_threshold}"
+        )
+        for (source, half), (passed, total) in sorted(result.items()):
+            print(f"    {source:22s} {half:9s} {passed:4d}/{total:<4d} {passed / total:6.1%}")
+    current = evaluate(engine, data, base)
+    print(f"\ncurrent config.py: {objective(current):.4f}")
+    for (source, half), (passed, total) in sorted(current.items()):
+        print(f"    {source:22s} {half:9s} {passed:4d}/{total:<4d} {passed / total:6.1%}")
+
+
+if __name__ == "__main__":
+    main()

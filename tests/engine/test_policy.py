@@ -1,0 +1,78 @@
+"""The decision policy: one function from a match to a decision with its reason (tables of synthetic matches)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from bot.engine.config import Tuning
+from bot.engine.knowledge import KnowledgeBase
+from bot.engine.models import Candidate, Match, Reason
+from bot.engine.policy import decide
+
+TUNING = replace(Tuning(), threshold=0.5, suggest=0.3, smalltalk_threshold=0.5, margin=0.0, sure=0.8, off_topic_margin=0.0)
+
+
+def match(*scores: tuple[str, float], oos: float = 0.0, entities: dict[str, str] | None = None) -> Match:
+    return Match(tuple(Candidate(i, s) for i, s in scores), entities or {}, oos)
+
+
+@pytest.mark.parametrize(
+    ("scores", "oos", "reason", "intent"),
+    [
+        ((), 0.0, Reason.OFF_TOPIC, None),
+        ((("salary", 0.9),), 0.0, Reason.ANSWERED, "salary"),
+        ((("salary", 0.9),), 0.95, Reason.OFF_TOPIC, None),
+        ((("salary", 0.45), ("salary_factors", 0.35)), 0.0, Reason.UNSURE, None),
+        ((("salary", 0.2),), 0.0, Reason.OFF_TOPIC, None),
+        ((("greeting", 0.7),), 0.0, Reason.SMALLTALK, "greeting"),
+    ],
+)
+def test_decisions(fixture_kb: KnowledgeBase, scores: tuple[tuple[str, float], ...], oos: float, reason: Reason, intent: str | None) -> None:
+    decision = decide(match(*scores, oos=oos), fixture_kb, TUNING, in_conversation=False)
+    assert decision.reason is reason
+    assert decision.intent == intent
+
+
+def test_unsure_offers_only_answer_topics_above_the_suggestion_bar(fixture_kb: KnowledgeBase) -> None:
+    decision = decide(match(("salary", 0.45), ("greeting", 0.44), ("git", 0.31), ("sql", 0.1)), fixture_kb, TUNING, False)
+    assert decision.reason is Reason.UNSURE
+    assert decision.options == ("salary", "git")
+
+
+def test_small_talk_needs_its_own_bar(fixture_kb: KnowledgeBase) -> None:
+    strict = replace(TUNING, smalltalk_threshold=0.8)
+    assert decide(match(("greeting", 0.7)), fixture_kb, strict, False).reason is Reason.OFF_TOPIC
+    assert decide(match(("greeting", 0.7)), fixture_kb, strict, True).reason is Reason.OFF_TOPIC  # a conversation does not lower it
+
+
+def test_a_close_runner_up_asks_which_one_unless_sure(fixture_kb: KnowledgeBase) -> None:
+    ambiguous = replace(TUNING, margin=0.05)
+    decision = decide(match(("salary", 0.6), ("salary_factors", 0.58)), fixture_kb, ambiguous, False)
+    assert decision.reason is Reason.CLARIFY
+    assert decision.options == ("salary", "salary_factors")
+    assert decide(match(("salary", 0.9), ("salary_factors", 0.88)), fixture_kb, ambiguous, False).reason is Reason.ANSWERED
+
+
+def test_a_value_the_topic_has_no_answer_for(fixture_kb: KnowledgeBase) -> None:
+    values = fixture_kb.entities["language"]
+    missing = next(v for v in values if v not in fixture_kb.intents["frameworks"].variants)
+    decision = decide(match(("frameworks", 0.9), entities={"language": missing}), fixture_kb, TUNING, False)
+    assert decision.reason is Reason.VALUE_NOT_COVERED
+    covered = next(iter(fixture_kb.intents["frameworks"].variants))
+    assert decide(match(("frameworks", 0.9), entities={"language": covered}), fixture_kb, TUNING, False).reason is Reason.ANSWERED
+
+
+def test_continue_needs_a_conversation(fixture_kb: KnowledgeBase) -> None:
+    assert decide(match(("more", 0.9)), fixture_kb, TUNING, True).reason is Reason.CONTINUED
+    outside = decide(match(("more", 0.9)), fixture_kb, TUNING, False)
+    assert outside.reason is Reason.UNSURE
+    assert outside.options
+
+
+def test_a_job_question_the_sources_do_not_cover(fixture_kb: KnowledgeBase) -> None:
+    decision = decide(match(("maths", 0.8), ("salary", 0.5)), fixture_kb, TUNING, False)
+    assert decision.reason is Reason.TOPIC_NOT_COVERED
+    assert decision.intent == "maths"
+    assert not decision.answers

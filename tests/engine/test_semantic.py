@@ -1,0 +1,88 @@
+"""The semantic signal: the real model's vectors, the memory of `Vectors`, and the per-intent index."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+
+from bot.engine.models import OUT_OF_SCOPE
+from bot.engine.semantic import QUESTION_CACHE, Matrix, MiniLM, SemanticIndex, Vectors
+
+
+class CountingEmbedder:
+    """A stand-in model: a deterministic unit vector per text, and a count of the texts it was given."""
+
+    model_id = "counting"
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def embed(self, texts: Sequence[str]) -> Matrix:
+        self.seen.extend(texts)
+        rows = []
+        for text in texts:
+            rng = np.random.default_rng(abs(hash(text)) % 2**32)
+            row = rng.normal(size=384).astype(np.float32)
+            rows.append(row / np.linalg.norm(row))
+        return np.stack(rows) if rows else np.zeros((0, 384), dtype=np.float32)
+
+
+def test_the_model_places_paraphrases_closer_than_unrelated_sentences(vectors: Vectors) -> None:
+    question, paraphrase, unrelated = vectors.embedder.embed(
+        ["How much money does a backend developer make?", "What is the salary of a back-end programmer?", "How do I bake sourdough bread?"]
+    )
+    assert float(question @ paraphrase) > float(question @ unrelated) + 0.3
+    assert np.allclose(np.linalg.norm([question, paraphrase, unrelated], axis=1), 1.0, atol=1e-4)
+
+
+def test_the_model_gives_the_same_vector_alone_or_in_a_batch(vectors: Vectors) -> None:
+    alone = vectors.embedder.embed(["Which languages do backend developers use?"])[0]
+    batched = vectors.embedder.embed(["hi", "Which languages do backend developers use?", "a much longer sentence about databases and servers"])[1]
+    assert float(alone @ batched) > 0.999
+
+
+def test_example_texts_are_embedded_once() -> None:
+    model = CountingEmbedder()
+    vectors = Vectors(model)
+    first = vectors.examples(["a", "b", "a"])
+    again = vectors.examples(["b", "c"])
+    assert model.seen == ["a", "b", "c"]
+    assert np.array_equal(first[1], again[0])
+    assert vectors.question("a") is not None
+    assert model.seen == ["a", "b", "c"]  # a question equal to an example reuses its vector
+
+
+def test_questions_are_remembered_in_a_bounded_cache() -> None:
+    model = CountingEmbedder()
+    vectors = Vectors(model)
+    vectors.question("what do they earn")
+    vectors.question("what do they earn")
+    assert model.seen == ["what do they earn"]
+    for n in range(QUESTION_CACHE + 10):
+        vectors.question(f"question {n}")
+    vectors.question("what do they earn")
+    assert model.seen.count("what do they earn") == 2  # evicted, so embedded again
+
+
+def test_a_very_long_question_is_cut_before_it_is_embedded() -> None:
+    model = CountingEmbedder()
+    Vectors(model).question("x" * 100_000)
+    assert len(model.seen[0]) <= 512
+
+
+def test_index_scores_each_intent_by_its_closest_example() -> None:
+    model = CountingEmbedder()
+    index = SemanticIndex([("salary", "pay"), ("salary", "wage"), ("git", "version control"), (OUT_OF_SCOPE, "bread")], Vectors(model))
+    scores, negative = index.scores("wage")
+    assert scores["salary"] == pytest.approx(1.0, abs=1e-5)
+    assert scores["git"] < 0.5
+    assert negative < 0.5
+    left_out, _ = index.scores("wage", leave_out="wage")
+    assert left_out["salary"] < 0.5
+
+
+def test_real_model_loads_from_the_installed_packages() -> None:
+    model = MiniLM()
+    assert model.embed(["hello"]).shape == (1, 384)

@@ -1,0 +1,40 @@
+"""The embedding cache on disk: round trip, a broken file rebuilt, nothing written when there is nothing to write."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from bot.maintenance.vector_cache import cache_path, load_vectors, save_vectors
+from tests.engine.test_semantic import CountingEmbedder
+
+
+def test_round_trip_skips_the_model(tmp_path: Path) -> None:
+    first = CountingEmbedder()
+    vectors = load_vectors(tmp_path, first)
+    original = vectors.examples(["alpha", "beta"])
+    save_vectors(vectors, tmp_path)
+    second = CountingEmbedder()
+    reloaded = load_vectors(tmp_path, second)
+    assert np.array_equal(reloaded.examples(["alpha", "beta"]), original)
+    assert second.seen == []
+
+
+def test_a_broken_cache_is_rebuilt(tmp_path: Path) -> None:
+    cache_path(tmp_path, CountingEmbedder.model_id).write_bytes(b"not a numpy file")
+    model = CountingEmbedder()
+    vectors = load_vectors(tmp_path, model)
+    vectors.examples(["alpha"])
+    assert model.seen == ["alpha"]
+    save_vectors(vectors, tmp_path)
+    assert load_vectors(tmp_path, CountingEmbedder()).known().keys() == {"alpha"}
+
+
+def test_an_unwritable_folder_is_not_fatal(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    vectors = load_vectors(None, CountingEmbedder())
+    vectors.examples(["alpha"])
+    save_vectors(vectors, blocker / "sub")  # a file where the folder should be: logged, not raised
+    assert not (blocker / "sub").exists()
