@@ -9,6 +9,7 @@ import yaml
 
 from bot.engine.knowledge import Problem
 from bot.maintenance.validate import validate
+from tests.helpers import FIXTURE_KB, PROJECT
 
 
 def _edit(path: Path, old: str, new: str) -> None:
@@ -175,8 +176,9 @@ MUTATIONS: list[tuple[str, Callable[[Path], None], str, str | None, str | None, 
 ]
 
 
-def test_shipped_knowledge_base_is_valid() -> None:
-    problems = validate(Path(__file__).resolve().parents[2])
+@pytest.mark.parametrize("root", [PROJECT, FIXTURE_KB], ids=["shipped", "fixture"])
+def test_knowledge_base_is_valid(root: Path) -> None:
+    problems = validate(root)
     assert problems == [], "\n".join(str(p) for p in problems)
 
 
