@@ -116,7 +116,7 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "faqbot_reload_watch": False,  # tests that want the watcher turn it on
     }
     values.update(overrides)
-    return Settings(_env_file=None, **values)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]  # pydantic-settings accepts it (no mypy plugin)
 
 
 def write_atomically(path: Path, text: str) -> None:

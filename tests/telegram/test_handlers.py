@@ -32,7 +32,7 @@ def labels(call: Call) -> list[str]:
 
 
 def data_of(call: Call, label: str) -> str:
-    return next(b["callback_data"] for b in buttons(call) if b["text"] == label)
+    return str(next(b["callback_data"] for b in buttons(call) if b["text"] == label))
 
 
 def only_send(calls: list[Call]) -> Call:
@@ -482,7 +482,7 @@ async def test_a_recorder_that_cannot_open_does_not_stop_the_bot(engine: Engine,
         async def broken_open() -> None:
             raise OSError("read-only file system")
 
-        bot.recorder.open = broken_open  # type: ignore[attr-defined]
+        bot.recorder.open = broken_open
         await bot.app.post_init(bot.app)  # type: ignore[misc]
         texts = await bot.sent_texts(bot.make.message("what is git?"))
         assert "Git" in texts[0]
