@@ -261,11 +261,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0 if is_fresh(heartbeat_path(settings.faqbot_data_dir)) else 1
     if args.command == "run":
         try:
-            settings.token()
-        except ValueError as exc:
-            hint = "Without a token you can still try the bot in the console: faqbot chat"
-            errors.print(f"faqbot: {exc}. {hint}", highlight=False, soft_wrap=True)
-            return 2
+            return run_bot(settings.model_copy(update={"faqbot_kb": root}))
+        except KnowledgeBaseError as exc:
+            return print_problems(errors, root, exc)
     try:
         engine = build(root, vectors, settings.tuning())
     except KnowledgeBaseError as exc:
@@ -293,8 +291,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "chat":
         return _chat(dialogue, console)
-    if args.command == "run":
-        return run_bot(settings, engine)
     if args.command == "eval":
         try:
             return _eval(engine, dialogue, args.file, console, args.show)

@@ -93,6 +93,8 @@ class Reloader:
         self._lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[ReloadResult]] = set()
         self._sighup_loop: asyncio.AbstractEventLoop | None = None
+        self.watching = asyncio.Event()
+        """Set once `watch` has started its folder watcher: an edit made from then on is seen."""
 
     def _build(self) -> Engine:
         """Validate and build with the serving engine's embedder (it remembers every example already embedded)."""
@@ -153,7 +155,7 @@ class Reloader:
             log.warning("nothing to watch: no intents/ or content/ under %s", self.root)
             return
         log.info("watching %s for changes", ", ".join(str(f) for f in folders))
-        async for changes in awatch(
+        changes_stream = awatch(
             *folders,
             stop_event=stop_event,
             step=self.settle_ms,
@@ -161,12 +163,31 @@ class Reloader:
             watch_filter=_relevant,
             force_polling=self.force_polling,
             recursive=False,
-        ):
-            if stop_event.is_set():
-                break
-            names = sorted({Path(path).name for _, path in changes})
-            log.info("knowledge base files changed: %s", ", ".join(names))
-            await self.reload("watch")
+        )
+        # awatch installs its watcher when first stepped, before its first await: one turn of
+        # the loop after the first step is scheduled, edits are seen.
+        next_changes = asyncio.ensure_future(anext(changes_stream))
+        await asyncio.sleep(0)
+        if not next_changes.done() or next_changes.exception() is None:  # not failed at the start (e.g. no inotify watches left)
+            self.watching.set()
+        try:
+            while True:
+                try:
+                    changes = await next_changes
+                except StopAsyncIteration:
+                    break
+                if stop_event.is_set():
+                    break
+                names = sorted({Path(path).name for _, path in changes})
+                log.info("knowledge base files changed: %s", ", ".join(names))
+                await self.reload("watch")
+                next_changes = asyncio.ensure_future(anext(changes_stream))
+        finally:
+            self.watching.clear()
+            next_changes.cancel()
+            with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration, Exception):  # an error is raised above
+                await next_changes
+            await changes_stream.aclose()
 
     def install_sighup(self, loop: asyncio.AbstractEventLoop | None = None) -> bool:
         """Reload on SIGHUP (`kill -HUP <pid>`). Return False where signals cannot be handled (Windows, not the main thread)."""

@@ -145,7 +145,7 @@ class AdminNotifier:
     skipped: the reply to the command already says the same.
     """
 
-    def __init__(self, admin_ids: Sequence[int], bot: Bot | None = None) -> None:
+    def __init__(self, admin_ids: Sequence[int], bot: Bot) -> None:
         self.admin_ids = tuple(dict.fromkeys(admin_ids))
         self.bot = bot
 
@@ -154,8 +154,7 @@ class AdminNotifier:
         return result.summary(limit=PROBLEM_LINES)
 
     async def __call__(self, result: ReloadResult) -> None:
-        bot = self.bot
-        if bot is None or result.ok:
+        if result.ok:
             return
         requester = _RELOAD_REQUESTER.get()
         chunks = split(self.text(result), ())
@@ -163,7 +162,7 @@ class AdminNotifier:
             if admin == requester:
                 continue
             try:
-                await send_chunks(bot, admin, chunks)
+                await send_chunks(self.bot, admin, chunks)
             except TelegramError as exc:
                 _LOG.warning("could not send the reload problems to an admin: %s: %s", type(exc).__name__, exc)
             except Exception:

@@ -1,12 +1,15 @@
-"""Composition root of the Telegram bot: settings + engine + recorder -> a running Application.
+"""Composition root of the Telegram bot: settings -> engine holder -> recorder -> application.
 
-`faqbot run` calls `run(settings)`. Tests call `build_application` with their own
-request objects (or a base URL pointing at a fake Bot API server).
+`faqbot run` calls `run(settings)`, which builds everything in that order and serves
+until SIGINT/SIGTERM. Tests and benchmarks call `build_application` with their own
+engine holder, recorder and request objects (or a base URL pointing at a fake Bot API).
 
-Hot reload is wired here too: one `Reloader` for FAQBOT_KB feeds the engine holder the
-handlers read from. It runs on /reload (admins), on SIGHUP and, with
-FAQBOT_RELOAD_WATCH (the default), whenever a file under intents/ or content/ changes;
-a refused reload's problems are sent to the admins.
+What runs beside the application is one `Lifecycle`, started by PTB's `post_init` and
+stopped by `post_stop`/`post_shutdown`: the conversation log (opened and closed), the
+command menu, the heartbeat, the folder watcher and SIGHUP. Hot reload: one `Reloader`
+for FAQBOT_KB feeds the engine holder the handlers read from, on /reload (admins), on
+SIGHUP and, with FAQBOT_RELOAD_WATCH (the default), whenever a file under intents/ or
+content/ changes; a refused reload's problems are sent to the admins.
 """
 
 from __future__ import annotations
@@ -14,22 +17,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import inspect
 import logging
-import os
 import sys
 import time
-from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from telegram import Update
 from telegram.error import InvalidToken, TelegramError
-from telegram.ext import AIORateLimiter, Application
+from telegram.ext import AIORateLimiter, Application, ExtBot
 from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
-from bot.engine.core import Engine, EngineHolder, build
+from bot.engine.core import EngineHolder, build
 from bot.engine.dialogue import Dialogue
 from bot.maintenance.events import Recorder
 from bot.maintenance.reload import Reloader
@@ -122,6 +121,27 @@ def webhook_path(webhook_url: str) -> str:
     return urlsplit(webhook_url).path.strip("/")
 
 
+def run(settings: Settings) -> int:
+    """`faqbot run`: build the bot from `settings` and serve (polling or webhook, per MODE) until SIGINT/SIGTERM.
+
+    Returns the exit code: 2 for a missing, malformed or rejected token (with a hint),
+    1 when the Bot API or the webhook port fails at start-up. Raises KnowledgeBaseError
+    when FAQBOT_KB cannot be loaded; the command line reports its problems.
+    """
+    try:
+        token = settings.token()
+    except ValueError as exc:
+        print(f"faqbot: {exc}. {CHAT_HINT}", file=sys.stderr)
+        return 2
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret is not None else ""
+    logs.configure(settings.log_level, [token, secret])
+    holder = EngineHolder(build(settings.faqbot_kb))
+    recorder = Store(settings.database_path(), settings.user_hash_salt.get_secret_value(), retention_days=settings.retention_days)
+    app = build_application(settings, holder, recorder)
+    _LOG.info("starting in %s mode with %d intents", settings.mode, len(holder.get().kb.intents))
+    return serve(app, settings)
+
+
 def build_application(
     settings: Settings,
     holder: EngineHolder,
@@ -132,31 +152,24 @@ def build_application(
     heartbeat_interval: float = INTERVAL,
     check_confusions: bool = True,
 ) -> AnyApplication:
-    """Wire the handlers, admin commands, hot reload, rate limiters, heartbeat and recorder into an Application.
+    """The Application answering from `holder`, recording to `recorder`, with its admin commands, hot reload and lifecycle.
 
     `request`/`updates_request` replace the HTTP clients (tests); by default they are
     TELEGRAM_HTTP clients (aiohttp or httpx) with TELEGRAM_TIMEOUT, the polling one
-    tracking Telegram's answers.
-    `check_confusions=False` skips the slowest check of a reload (tests).
-    Raises ValueError if the token is missing or malformed.
-
-    Start-up (`post_init`) opens the recorder, registers the command menu, starts the
-    heartbeat, reloads on SIGHUP (POSIX) and, with FAQBOT_RELOAD_WATCH, starts watching
-    intents/ and content/; `post_stop` undoes the last three, `post_shutdown` closes the
-    recorder.
+    tracking Telegram's answers for the heartbeat. `check_confusions=False` skips the
+    slowest check of a reload (tests). Raises ValueError if the token is missing or malformed.
     """
     token = settings.token()
     logs.quiet()  # httpx logs request URLs, which contain the token
-    # Opt in to PTB's future timedelta durations; without it a 429 (RetryAfter) emits a deprecation warning.
-    os.environ.setdefault("PTB_TIMEDELTA", "true")
-    timeout = settings.telegram_timeout
-    if request is None:
-        request = http_request(settings)
-    tracker: TrackingRequest | None = None
-    if updates_request is None:
-        tracker = TrackingRequest(http_request(settings, connection_pool_size=2))
-        updates_request = tracker
-
+    tracker = TrackingRequest(http_request(settings, connection_pool_size=2)) if updates_request is None else None
+    bot: ExtBot[int] = ExtBot(
+        token,
+        base_url=settings.telegram_api_url,
+        base_file_url=settings.telegram_file_url,
+        request=request or http_request(settings),
+        get_updates_request=tracker or updates_request,
+        rate_limiter=AIORateLimiter(max_retries=RATE_LIMIT_RETRIES),
+    )
     services = Services(
         holder=holder,
         dialogue=Dialogue(UpdateEngine(holder), settings.dialogue()),
@@ -166,79 +179,116 @@ def build_application(
         recorder=recorder,
     )
     handlers = Handlers(services)
-    notifier = AdminNotifier(settings.admin_ids)
-    reloader = Reloader(settings.faqbot_kb, holder, notifier, check_confusions=check_confusions)
-    watcher = Watcher(reloader) if settings.faqbot_reload_watch else None
-    heartbeat: Heartbeat | None = None
-
-    async def post_init(app: AnyApplication) -> None:
-        if not await open_recorder(recorder):
-            services.recorder = None  # answering matters more than logging
-        try:
-            await retrying(lambda: app.bot.set_my_commands(handlers.commands()), "setMyCommands", attempts=3)
-        except TelegramError as exc:
-            _LOG.warning("could not register the command menu: %s: %s", type(exc).__name__, exc)
-        if heartbeat is not None:
-            heartbeat.start()
-        if not reloader.install_sighup():
-            _LOG.info("SIGHUP cannot be handled here: reload with /reload or by editing the files")
-        if watcher is not None:
-            watcher.start()
-
-    async def post_stop(app: AnyApplication) -> None:
-        reloader.remove_sighup()
-        if watcher is not None:
-            await watcher.stop()
-        if heartbeat is not None:
-            await heartbeat.stop()
-
-    async def post_shutdown(app: AnyApplication) -> None:
-        reloader.remove_sighup()
-        if watcher is not None:
-            await watcher.stop()
-        await close_recorder(recorder)
-
-    app: AnyApplication = (
-        Application.builder()
-        .token(token)
-        .base_url(settings.telegram_api_url)
-        .base_file_url(settings.telegram_file_url)
-        .request(request)
-        .get_updates_request(updates_request)
-        .rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
-        .update_queue(BoundedUpdateQueue())  # backpressure: a flood waits on Telegram's side, not in memory
-        .concurrent_updates(PerChatUpdateProcessor())
-        .job_queue(None)
-        .post_init(post_init)
-        .post_stop(post_stop)
-        .post_shutdown(post_shutdown)
-        .build()
-    )
-    notifier.bot = app.bot
-    handlers.register(app)
-    # Other features' handlers are added here, before the fallbacks. Admin commands from
-    # non-admins are not accepted by their handlers and reach the unknown-command fallback.
-    AdminCommands(
+    reloader = Reloader(settings.faqbot_kb, holder, AdminNotifier(settings.admin_ids, bot), check_confusions=check_confusions)
+    admin = AdminCommands(
         handlers,
         reloader,
         settings.admin_ids,
         report_threshold=settings.faqbot_report_threshold,
         report_similarity=settings.faqbot_report_similarity,
-    ).register(app)
+    )
+    lifecycle = Lifecycle(settings, services, handlers, reloader, tracker=tracker, heartbeat_interval=heartbeat_interval)
+    app: AnyApplication = (
+        Application.builder()
+        .bot(bot)
+        .update_queue(BoundedUpdateQueue())  # backpressure: a flood waits on Telegram's side, not in memory
+        .concurrent_updates(PerChatUpdateProcessor())
+        .job_queue(None)
+        .post_init(lifecycle.start)
+        .post_stop(lifecycle.stop)
+        .post_shutdown(lifecycle.shutdown)
+        .build()
+    )
+    handlers.register(app)
+    # Other features' handlers are added here, before the fallbacks. Admin commands from
+    # non-admins are not accepted by their handlers and reach the unknown-command fallback.
+    admin.register(app)
     handlers.register_fallbacks(app)
+    return app
 
-    stale_after = settings.telegram_poll_timeout + timeout + 2 * heartbeat_interval
 
-    def alive() -> bool:
-        updater = app.updater
-        if not app.running or updater is None or not updater.running:
+class Lifecycle:
+    """What runs beside the application, from PTB's `post_init` (`start`) to `post_stop` (`stop`) and `post_shutdown` (`shutdown`).
+
+    Start: open the conversation log (if it cannot be opened the bot answers without
+    recording), register the command menu, start the heartbeat, reload on SIGHUP (POSIX)
+    and, with FAQBOT_RELOAD_WATCH, watch intents/ and content/. Stop undoes the last three;
+    shutdown stops them too (PTB skips `post_stop` when start-up fails) and closes the log.
+    Stopping twice is harmless.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        services: Services,
+        handlers: Handlers,
+        reloader: Reloader,
+        *,
+        tracker: TrackingRequest | None,
+        heartbeat_interval: float = INTERVAL,
+    ) -> None:
+        self.services = services
+        self.recorder = services.recorder
+        self.handlers = handlers
+        self.reloader = reloader
+        self.watcher = Watcher(reloader) if settings.faqbot_reload_watch else None
+        self.heartbeat = Heartbeat(heartbeat_path(settings.faqbot_data_dir), self.serving, heartbeat_interval)
+        self.tracker = tracker if settings.mode == "polling" else None
+        self.stale_after = settings.telegram_poll_timeout + settings.telegram_timeout + 2 * heartbeat_interval
+        """Polling: without an answer from Telegram for this long the bot is not serving."""
+        self._app: AnyApplication | None = None
+
+    def serving(self) -> bool:
+        """Whether the application and its updater run and, when polling, Telegram answered recently (the heartbeat's test)."""
+        app = self._app
+        if app is None or not app.running or app.updater is None or not app.updater.running:
             return False
-        if settings.mode == "polling" and tracker is not None:
-            return tracker.last_ok is not None and time.monotonic() - tracker.last_ok < stale_after
+        if self.tracker is not None:
+            return self.tracker.last_ok is not None and time.monotonic() - self.tracker.last_ok < self.stale_after
         return True
 
-    heartbeat = Heartbeat(heartbeat_path(settings.faqbot_data_dir), alive, heartbeat_interval)
-    return app
+    async def start(self, app: AnyApplication) -> None:
+        self._app = app
+        await self._open_recorder()
+        try:
+            await retrying(lambda: app.bot.set_my_commands(self.handlers.commands()), "setMyCommands", attempts=3)
+        except TelegramError as exc:
+            _LOG.warning("could not register the command menu: %s: %s", type(exc).__name__, exc)
+        self.heartbeat.start()
+        if not self.reloader.install_sighup():
+            _LOG.info("SIGHUP cannot be handled here: reload with /reload or by editing the files")
+        if self.watcher is not None:
+            self.watcher.start()
+
+    async def stop(self, app: AnyApplication) -> None:
+        self.reloader.remove_sighup()
+        if self.watcher is not None:
+            await self.watcher.stop()
+        await self.heartbeat.stop()
+
+    async def shutdown(self, app: AnyApplication) -> None:
+        await self.stop(app)
+        await self._close_recorder()
+        self._app = None
+
+    async def _open_recorder(self) -> None:
+        if self.recorder is None:
+            return
+        try:
+            await self.recorder.open()
+        except Exception:
+            _LOG.exception("cannot open the conversation log: answering without recording")
+            self.services.recorder = None  # answering matters more than logging
+        else:
+            self.services.recorder = self.recorder
+
+    async def _close_recorder(self) -> None:
+        if self.recorder is None:
+            return
+        try:
+            await self.recorder.close()
+        except Exception:
+            _LOG.exception("the conversation log failed to close")
 
 
 class Watcher:
@@ -278,55 +328,8 @@ class Watcher:
                 await task
 
 
-async def open_recorder(recorder: Recorder | None) -> bool:
-    """Open the recorder if it has an async `open()` (e.g. the SQLite store); False if that failed."""
-    opener: Callable[[], Awaitable[object]] | None = getattr(recorder, "open", None)
-    if opener is None:
-        return True
-    try:
-        await opener()
-    except Exception:
-        _LOG.exception("cannot open the conversation log: answering without recording")
-        return False
-    return True
-
-
-async def close_recorder(recorder: Recorder | None) -> None:
-    """Flush the recorder on shutdown if it has an async (or plain) `close()`."""
-    close: Callable[[], Awaitable[None] | None] | None = getattr(recorder, "close", None)
-    if close is None:
-        return
-    try:
-        result = close()
-        if inspect.isawaitable(result):
-            await result
-    except Exception:
-        _LOG.exception("recorder failed to close")
-
-
-def run(settings: Settings, engine: Engine | None = None, recorder: Recorder | None = None) -> int:
-    """Run the bot (polling or webhook, per MODE) until SIGINT/SIGTERM; return the exit code.
-
-    The conversation log defaults to the SQLite store in FAQBOT_DATA_DIR; it is opened at
-    start-up and flushed and closed at shutdown.
-    """
-    try:
-        token = settings.token()
-    except ValueError as exc:
-        print(f"faqbot: {exc}. {CHAT_HINT}", file=sys.stderr)
-        return 2
-    secrets = [token]
-    if settings.webhook_secret is not None:
-        secrets.append(settings.webhook_secret.get_secret_value())
-    logs.configure(settings.log_level, secrets)
-    if engine is None:
-        engine = build(settings.faqbot_kb)
-    elif Path(engine.kb.root).resolve() != Path(settings.faqbot_kb).resolve():
-        settings = settings.model_copy(update={"faqbot_kb": engine.kb.root})  # `faqbot run --kb X`: reload from X too
-    if recorder is None:
-        recorder = Store(settings.database_path(), settings.user_hash_salt.get_secret_value(), retention_days=settings.retention_days)
-    app = build_application(settings, EngineHolder(engine), recorder)
-    _LOG.info("starting in %s mode with %d intents", settings.mode, len(engine.kb.intents))
+def serve(app: AnyApplication, settings: Settings) -> int:
+    """Run `app` (polling or webhook, per MODE) until SIGINT/SIGTERM; return the exit code."""
     try:
         if settings.mode == "webhook" and settings.webhook_url and settings.webhook_secret is not None:
             app.run_webhook(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,16 +11,14 @@ from pathlib import Path
 import pytest
 
 from bot.cli.main import ask_jsonl, main
-from bot.engine.core import build
+from bot.engine.core import Engine
 from bot.engine.dialogue import Dialogue
 
-PROJECT = Path(__file__).resolve().parents[2]
 KEYS = {"text", "answer", "kind", "intent", "score", "suggestions"}
 
 
 @pytest.fixture(scope="module")
-def dialogue() -> Dialogue:
-    engine = build(PROJECT)
+def dialogue(engine: Engine) -> Dialogue:
     return Dialogue(lambda: engine)
 
 
@@ -69,11 +66,9 @@ def test_ask_json_prints_the_reply_object(capsys: pytest.CaptureFixture[str]) ->
     assert reply["follow_ups"]
 
 
-def test_validate_exit_status(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    for folder in ("intents", "content"):
-        shutil.copytree(PROJECT / folder, tmp_path / folder)
-    (tmp_path / "content" / "cto.md").unlink()
-    assert main(["validate", "--kb", str(tmp_path)]) == 1
+def test_validate_exit_status(kb_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (kb_copy / "content" / "cto.md").unlink()
+    assert main(["validate", "--kb", str(kb_copy)]) == 1
     out = capsys.readouterr().out
     assert "content/cto.md" in out
 

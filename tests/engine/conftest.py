@@ -1,21 +1,13 @@
-"""Fixtures for the engine tests: the shipped knowledge base, built once, and copies to break."""
+"""Fixtures for the engine tests: a dialogue on the shipped engine (built once, in tests/conftest.py) and a clock."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
-from bot.engine.core import Engine, build
+from bot.engine.core import Engine
 from bot.engine.dialogue import Dialogue, DialogueSettings
-
-PROJECT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="session")
-def engine() -> Engine:
-    return build(PROJECT)
 
 
 @pytest.fixture

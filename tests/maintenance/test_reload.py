@@ -16,8 +16,7 @@ from bot.engine.core import Engine, EngineHolder, build
 from bot.engine.dialogue import Dialogue
 from bot.maintenance.reload import Reloader, ReloadResult
 from bot.maintenance.validate import validate
-
-PROJECT = Path(__file__).resolve().parents[2]
+from tests.helpers import PROJECT
 
 
 @pytest.fixture
@@ -204,7 +203,7 @@ async def test_watching_the_folders_reloads_after_an_edit(small: Path) -> None:
     watcher = asyncio.create_task(reloader.watch(stop))
     answer = small / "content" / "cats.md"
     try:
-        await asyncio.sleep(0.2)  # let the watcher start
+        await asyncio.wait_for(reloader.watching.wait(), 5)
         (small / "content" / "notes.txt").write_text("not part of the knowledge base\n", encoding="utf-8")
         answer.write_text("Cats, hot-reloaded.\n", encoding="utf-8")
         deadline = time.monotonic() + 8

@@ -14,7 +14,7 @@ import yaml
 from rich.console import Console
 
 from bot.cli.main import main
-from bot.engine.knowledge import load
+from bot.engine.core import Engine
 from bot.engine.text import normalise
 from bot.maintenance.events import FeedbackCount, FeedbackEvent, QuestionEvent, StoredQuestion
 from bot.maintenance.report import (
@@ -35,7 +35,6 @@ from bot.maintenance.storage import Store
 
 STOP = ("a", "an", "the", "is", "what", "how", "does", "do", "i", "me", "tell", "can", "in", "to", "whats", "please", "for")
 KEYS = Keys(STOP, {"earn": "salary", "devs": "developer", "dev": "developer"})
-PROJECT = Path(__file__).resolve().parents[2]
 TITLES = {"salary": "Salaries", "git": "Git", "languages": "Languages", "cto": "CTO"}
 
 
@@ -235,8 +234,8 @@ def test_yaml_patch_quotes_awkward_phrasings() -> None:
     assert sorted(data["intents"]["salary"]["examples"]) == sorted(" ".join(t.split()) for t in awkward)
 
 
-async def test_admin_texts_for_stats_and_report(tmp_path: Path) -> None:
-    kb = load(PROJECT)
+async def test_admin_texts_for_stats_and_report(tmp_path: Path, engine: Engine) -> None:
+    kb = engine.kb
     now = time.time()
     store = await filled_store(tmp_path / "log.sqlite3", now)
     try:

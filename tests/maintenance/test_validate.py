@@ -9,6 +9,7 @@ import yaml
 
 from bot.engine.knowledge import Problem
 from bot.maintenance.validate import validate
+from tests.helpers import FIXTURE_KB, PROJECT
 
 
 def _edit(path: Path, old: str, new: str) -> None:
@@ -31,7 +32,7 @@ def _borrow_example(intent: str, owner: str) -> Callable[[Path], None]:
     return mutate
 
 
-MUTATIONS: list[tuple[str, Callable[[Path], None], str, str | None, str | None, str]] = [
+MUTATIONS: list[tuple[str, Callable[[Path], object], str, str | None, str | None, str]] = [
     # (name, mutation, file, intent, field, words in the message)
     (
         "yaml syntax",
@@ -175,14 +176,15 @@ MUTATIONS: list[tuple[str, Callable[[Path], None], str, str | None, str | None, 
 ]
 
 
-def test_shipped_knowledge_base_is_valid() -> None:
-    problems = validate(Path(__file__).resolve().parents[2])
+@pytest.mark.parametrize("root", [PROJECT, FIXTURE_KB], ids=["shipped", "fixture"])
+def test_knowledge_base_is_valid(root: Path) -> None:
+    problems = validate(root)
     assert problems == [], "\n".join(str(p) for p in problems)
 
 
 @pytest.mark.parametrize(("name", "mutate", "file", "intent", "field", "words"), MUTATIONS, ids=[m[0] for m in MUTATIONS])
 def test_validate_reports_problem(
-    kb_copy: Path, name: str, mutate: Callable[[Path], None], file: str, intent: str | None, field: str | None, words: str
+    kb_copy: Path, name: str, mutate: Callable[[Path], object], file: str, intent: str | None, field: str | None, words: str
 ) -> None:
     mutate(kb_copy)
     problems = validate(kb_copy)
@@ -240,7 +242,7 @@ ONE_MISTAKE = [
 
 @pytest.mark.parametrize(("name", "mutate", "file", "intent", "field", "message"), ONE_MISTAKE, ids=[m[0] for m in ONE_MISTAKE])
 def test_one_mistake_is_reported_once(
-    kb_copy: Path, name: str, mutate: Callable[[Path], None], file: str, intent: str | None, field: str | None, message: str
+    kb_copy: Path, name: str, mutate: Callable[[Path], object], file: str, intent: str | None, field: str | None, message: str
 ) -> None:
     mutate(kb_copy)
     [problem] = validate(kb_copy)

@@ -24,7 +24,7 @@ from bot.maintenance.storage import Store
 from bot.telegram.app import build_application
 from bot.telegram.handlers import UpdateEngine
 from bot.telegram.rendering import fill
-from tests.telegram.conftest import Harness, MemoryRecorder, make_settings, started, write_atomically
+from tests.helpers.telegram import Harness, MemoryRecorder, make_settings, started, watcher_started, write_atomically
 from tests.telegram.factories import BOT_USERNAME, GROUP_ID, group_chat
 from tests.telegram.recording import Call, RecordingRequest
 
@@ -193,9 +193,9 @@ async def test_forgetme_deletes_the_users_rows_and_context_and_confirms(bot: Har
     assert [q.user_hash for q in left] == [store.hash_user(222)]  # only the other user's question is left
     # the contexts are gone too, in both conversations: a follow-up has nothing to follow any more
     [follow_up] = texts(await bot.send(bot.make.message("and for seniors?", user_id=USER)))
-    assert "$50K" not in follow_up
+    assert "SENIOR-PAY" not in follow_up
     [in_group] = texts(await bot.send(bot.make.mention("and for seniors?", user_id=USER)))
-    assert "$50K" not in in_group
+    assert "SENIOR-PAY" not in in_group
 
 
 async def test_forgetme_in_a_group_forgets_the_private_conversation_too(bot: Harness, store: Store) -> None:
@@ -205,7 +205,7 @@ async def test_forgetme_in_a_group_forgets_the_private_conversation_too(bot: Har
     assert reply.params["chat_id"] == GROUP_ID
     assert await store.questions(0) == []
     [follow_up] = texts(await bot.send(bot.make.message("and for seniors?", user_id=USER)))
-    assert "$50K" not in follow_up
+    assert "SENIOR-PAY" not in follow_up
 
 
 async def test_forgetme_without_a_conversation_log_still_forgets_the_context(harness: Harness, engine: Engine) -> None:
@@ -214,7 +214,7 @@ async def test_forgetme_without_a_conversation_log_still_forgets_the_context(har
     assert text == plain(fill(engine.kb.messages["forgetme_done"], {"count": "1"}))  # the in-memory recorder's one row
     assert harness.recorder.asked == []
     [follow_up] = texts(await harness.send(harness.make.message("and for seniors?")))
-    assert "$50K" not in follow_up
+    assert "SENIOR-PAY" not in follow_up
 
 
 # --- /reload and reload problems -------------------------------------------------------------
@@ -278,6 +278,8 @@ async def test_problems_of_a_sighup_reload_go_to_every_admin_and_send_failures_a
 async def test_reload_problems_are_capped_at_twenty_lines(bot: Harness, kb: Path) -> None:
     for path in (kb / "content").glob("*.md"):
         path.unlink()
+    for n in range(10):
+        (kb / "content" / f"ghost{n}.md").write_text("An answer for no intent.\n", encoding="utf-8")
     calls = await bot.send(bot.make.command("reload", user_id=ADMIN))
     text = next(c.params["text"] for c in calls if c.params.get("chat_id") == OTHER_ADMIN)
     lines = text.splitlines()
@@ -310,12 +312,12 @@ async def test_a_watched_edit_is_picked_up(tmp_path: Path, kb: Path, pristine: t
         before = bot.holder.get()
         await bot.app.post_init(bot.app)  # type: ignore[misc]
         try:
-            await asyncio.sleep(0.2)  # let the watcher start
+            await watcher_started(bot.app)
+            write_atomically(kb / "content" / "git.md", "Git, watched.\n")
             deadline = time.monotonic() + 10
             while bot.holder.get() is before:
                 assert time.monotonic() < deadline, "the edit was not picked up"
-                write_atomically(kb / "content" / "git.md", "Git, watched.\n")  # rewritten until seen: the watcher may start late
-                await asyncio.sleep(0.5)
+                await asyncio.sleep(0.05)
         finally:
             await bot.app.post_stop(bot.app)  # type: ignore[misc]
         [answer] = texts(await bot.send(bot.make.message("what is git?")))

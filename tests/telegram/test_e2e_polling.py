@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,7 +16,8 @@ from bot.settings import Settings
 from bot.telegram import sending
 from bot.telegram.app import ALLOWED_UPDATES, AnyApplication, build_application
 from bot.telegram.heartbeat import heartbeat_path, is_fresh
-from tests.telegram.conftest import PROJECT, MemoryRecorder, make_settings, write_atomically
+from tests.helpers import FIXTURE_KB, copy_kb
+from tests.helpers.telegram import MemoryRecorder, make_settings, watcher_started, write_atomically
 from tests.telegram.factories import BOT_USERNAME, GROUP_ID, Factory, group_chat
 from tests.telegram.fake_api import FakeBotAPI, Fault
 
@@ -99,14 +99,14 @@ async def test_conversation_script(fake_api: FakeBotAPI, engine: Engine, tmp_pat
         assert list(buttons(start)) == [g.title for g in engine.kb.topics]
 
         junior = await script.ask("how much does a junior backend dev make?")
-        assert "$30–40K" in junior["text"]
+        assert "JUNIOR-PAY" in junior["text"]  # tests/fixtures/kb/content/salary.junior.md
         assert {"👍", "👎", "Career path"} <= set(buttons(junior))
         senior = await script.ask("and for seniors?")
-        assert "$50K" in senior["text"]
+        assert "SENIOR-PAY" in senior["text"]
         java = await script.ask("which frameworks should I learn for java?")
-        assert "Spring" in java["text"]
+        assert "JAVA-FRAMEWORKS" in java["text"]
         python = await script.ask("and for python?")
-        assert "Django" in python["text"]
+        assert "PYTHON-FRAMEWORKS" in python["text"]
 
         before = len(fake_api.messages_to(111))
         await script.tap(junior, "Career path")
@@ -161,7 +161,7 @@ QUESTIONS = {
     205: "how much does a senior backend dev make?",
     206: "what is git?",
 }
-EXPECTED = {201: "$30–40K", 202: "Git", 203: "Spring", 204: "SQL", 205: "$50K", 206: "Git"}
+EXPECTED = {201: "JUNIOR-PAY", 202: "Git", 203: "JAVA-FRAMEWORKS", 204: "SQL", 205: "SENIOR-PAY", 206: "Git"}  # tests/fixtures/kb
 
 
 async def test_send_faults_still_give_exactly_one_answer_each(fake_api: FakeBotAPI, engine: Engine, tmp_path: Path) -> None:
@@ -250,22 +250,20 @@ async def test_private_chat_update_ids_survive_restart_without_replay(fake_api: 
 async def test_an_edit_to_the_watched_folders_is_picked_up_and_a_broken_one_reported(
     fake_api: FakeBotAPI, engine: Engine, tmp_path: Path
 ) -> None:
-    kb = tmp_path / "kb"
-    for folder in ("intents", "content"):
-        shutil.copytree(PROJECT / folder, kb / folder)
+    kb = copy_kb(FIXTURE_KB, tmp_path / "kb")
     admin = 7001
     settings = e2e_settings(tmp_path, fake_api, faqbot_kb=kb, faqbot_reload_watch=True, admin_ids=[admin])
     script = Script(fake_api)
     git = kb / "content" / "git.md"
-    async with polling(settings, engine, MemoryRecorder(), check_confusions=False):
+    async with polling(settings, engine, MemoryRecorder(), check_confusions=False) as app:
         old = (await script.ask("what is git?"))["text"]
-        await asyncio.sleep(0.2)  # let the watcher start
+        await watcher_started(app)
         deadline = time.monotonic() + 10
         answer = old
+        write_atomically(git, "Git, watched end to end.\n")
         while not answer.startswith("Git, watched end to end."):
             assert time.monotonic() < deadline, "the edit was not picked up"
-            write_atomically(git, "Git, watched end to end.\n")  # rewritten until seen: the watcher may start late
-            await asyncio.sleep(0.4)
+            await asyncio.sleep(0.2)
             answer = (await script.ask("what is git?"))["text"]
 
         git.write_text("", encoding="utf-8")  # an empty answer is an error: refused, and the admin is told

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import functools
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from telegram import InlineKeyboardMarkup
 
-from bot.engine.core import Engine, build
-from bot.engine.knowledge import KnowledgeBase
+from bot.engine.core import Engine
 from bot.engine.models import Reply, Suggestion
 from bot.telegram.keyboards import (
     MAX_DATA_BYTES,
@@ -26,7 +24,6 @@ from bot.telegram.keyboards import (
     reply_keyboard,
     without_feedback,
 )
-from tests.telegram.conftest import PROJECT
 
 CODEC = CallbackCodec(b"secret-key-for-tests")
 
@@ -83,16 +80,11 @@ def test_long_intent_ids_still_fit(engine: Engine) -> None:
         assert CODEC.decode(data, kb) == callback
 
 
-@functools.cache
-def shipped_kb() -> KnowledgeBase:
-    return build(PROJECT).kb
-
-
 @settings(deadline=None)
 @given(st.one_of(st.none(), st.text(max_size=80), st.binary(max_size=64).map(lambda b: b.decode("latin-1"))))
-def test_arbitrary_data_only_ever_raises_expired_button(data: str | None) -> None:
+def test_arbitrary_data_only_ever_raises_expired_button(engine: Engine, data: str | None) -> None:
     with contextlib.suppress(ExpiredButton):
-        CODEC.decode(data, shipped_kb())
+        CODEC.decode(data, engine.kb)
 
 
 def test_valid_looking_data_with_bad_arguments_is_rejected(engine: Engine) -> None:
