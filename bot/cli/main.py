@@ -15,7 +15,7 @@ from rich.table import Table
 
 from bot.cli.maintenance import run_maintenance_command
 from bot.cli.problems import print_problems
-from bot.engine.core import Engine, build
+from bot.engine.core import Engine
 from bot.engine.dialogue import Dialogue
 from bot.engine.knowledge import KnowledgeBaseError
 from bot.engine.models import Reply
@@ -24,7 +24,7 @@ from bot.engine.semantic import SemanticModelError, Vectors
 from bot.maintenance.evaluation import load_cases, run
 from bot.maintenance.report import parse_duration
 from bot.maintenance.validate import validate
-from bot.maintenance.vector_cache import load_vectors, save_vectors
+from bot.maintenance.vector_cache import cached_engine, load_vectors, save_vectors
 from bot.settings import Settings
 from bot.telegram.app import run as run_bot
 from bot.telegram.heartbeat import heartbeat_path, is_fresh
@@ -245,13 +245,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         errors.print(f"faqbot: invalid setting {'.'.join(str(p) for p in first['loc']).upper()}: {first['msg']}", highlight=False)
         return 2
     root: Path = args.kb or settings.faqbot_kb
-    if args.command in ("validate", "ask", "chat", "run", "eval"):
-        try:
-            vectors = load_vectors(settings.faqbot_cache_dir)
-        except SemanticModelError as exc:
-            errors.print(f"faqbot: the sentence-embedding model cannot be loaded: {exc}", highlight=False)
-            return 2
+    try:
+        return _command(args, settings, root, console, errors)
+    except SemanticModelError as exc:
+        errors.print(f"faqbot: the sentence-embedding model cannot be loaded: {exc}", highlight=False)
+        return 2
+
+
+def _command(args: argparse.Namespace, settings: Settings, root: Path, console: Console, errors: Console) -> int:
     if args.command == "validate":
+        vectors = load_vectors(settings.faqbot_cache_dir)
         status = _validate(root, vectors, console)
         save_vectors(vectors, settings.faqbot_cache_dir)
         return status
@@ -265,11 +268,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KnowledgeBaseError as exc:
             return print_problems(errors, root, exc)
     try:
-        engine = build(root, vectors, settings.tuning())
+        engine = cached_engine(root, settings.faqbot_cache_dir, settings.tuning())
     except KnowledgeBaseError as exc:
         return print_problems(errors, root, exc)
-    if vectors.computed:
-        save_vectors(vectors, settings.faqbot_cache_dir)
     dialogue = Dialogue(lambda: engine)
     if args.command == "ask":
         if args.jsonl:

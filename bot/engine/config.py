@@ -37,6 +37,10 @@ class Tuning:
     """Added to an intent whose answer has a variant for the language or seniority the question names:
     "is PHP still worth learning" wants PHP's answer, not the generic one."""
 
+    context_bonus: float = 0.08
+    """Added to the related topics of the conversation's last answer, only when the question refers back to it
+    ("what does it depend on?"): a question that stands on its own inside a conversation gets its own topic."""
+
     # --- the decision policy (bot.engine.policy) -------------------------------------------------
     threshold: float = 0.45
     """Answer when the best combined score reaches this. Fitted by benchmarks/fit_scoring.py."""

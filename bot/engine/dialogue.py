@@ -11,7 +11,7 @@ import re
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bot.engine.analyzer import ENTITY_MARK, Analysis
 from bot.engine.core import Engine
@@ -160,6 +160,24 @@ def answer_intent(intent_id: str, context: Context, engine: Engine, entity: str 
     return reply
 
 
+def offered_topics(text: str, engine: Engine, limit: int = 10) -> tuple[list[str], dict[str, str]]:
+    """The topics to list for `text` (inline mode), decided by the same policy as an answer, and the entities it names.
+
+    Answered: the topic first, then the other answer topics above the suggestion bar; unsure or
+    ambiguous: the topics the policy offers; off-topic, task requests and the like: none.
+    """
+    analysis = engine.matcher.analyzer.analyse(text)
+    if not analysis.words or _is_task_request(analysis, engine):
+        return [], dict(analysis.entities)
+    match = engine.matcher.match_analysis(text, analysis, limit)
+    decision = decide(match, engine.kb, engine.tuning, in_conversation=False)
+    kb, tuning = engine.kb, engine.tuning
+    if decision.reason in (Reason.ANSWERED, Reason.VALUE_NOT_COVERED) and decision.intent is not None:
+        others = [c.intent for c in match.runners_up if c.score >= tuning.suggest and kb.intents[c.intent].kind == "answer"]
+        return [decision.intent, *others][:limit], dict(match.entities)
+    return list(decision.options), dict(match.entities)
+
+
 def _is_task_request(analysis: Analysis, engine: Engine) -> bool:
     """True when the sentence opens with a task verb ("Write me a cover letter"), politeness aside."""
     kb = engine.kb
@@ -178,6 +196,8 @@ def _respond_one(sentence: str, analysis: Analysis, context: Context, engine: En
         entities = {**context.entities, **analysis.entities}
         return _reply(engine, Decision(Reason.FOLLOW_UP, follow_up), None, 1.0, entities, context)
     match = engine.matcher.match_analysis(sentence, analysis)
+    if context.history and _BACK_REFERENCE.search(sentence):
+        match = _in_context(match, context, engine)
     decision = decide(match, engine.kb, engine.tuning, bool(context.history))
     entities = dict(match.entities)
     intent = engine.kb.intents.get(decision.intent) if decision.intent else None
@@ -186,6 +206,20 @@ def _respond_one(sentence: str, analysis: Analysis, context: Context, engine: En
         # "which language first?" -> Python; "ok, what frameworks for it?" -> Python's frameworks.
         entities[slot] = context.entities[slot]
     return _reply(engine, decision, match, match.score, entities, context)
+
+
+def _in_context(match: Match, context: Context, engine: Engine) -> Match:
+    """The match with `Tuning.context_bonus` added to the related topics of the last answer (the question refers back to it)."""
+    last = engine.kb.intents.get(context.history[-1])
+    bonus = engine.tuning.context_bonus
+    if last is None or not bonus:
+        return match
+    related = set(last.follow_ups)
+    rescored = [
+        replace(c, score=round(min(1.0, c.score + bonus), 4), parts=replace(c.parts, bonus=c.parts.bonus + bonus)) if c.intent in related else c
+        for c in match.candidates
+    ]
+    return replace(match, candidates=tuple(sorted(rescored, key=lambda c: (-c.score, c.intent))))
 
 
 def _follow_up(sentence: str, analysis: Analysis, context: Context, engine: Engine) -> str | None:

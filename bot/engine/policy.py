@@ -35,6 +35,10 @@ def decide(match: Match, kb: KnowledgeBase, tuning: Tuning, in_conversation: boo
     if best is None or match.out_of_scope >= best.score - tuning.off_topic_margin:
         return Decision(Reason.OFF_TOPIC)
     kind = kb.intents[best.intent].kind
+    if best.score >= tuning.suggest and _names_a_value_it_lacks(match, kb, best.intent):
+        # "golang frameworks": the topic is plain, the value is what the sources lack. Saying so, with the values
+        # they do cover, helps more than "did you mean", even when the unknown value drags the score down.
+        return Decision(Reason.VALUE_NOT_COVERED, best.intent)
     if best.score < tuning.threshold:
         options = _options(match.candidates, kb, tuning.suggest)
         return Decision(Reason.UNSURE, options=options) if options else Decision(Reason.OFF_TOPIC)
@@ -47,11 +51,14 @@ def decide(match: Match, kb: KnowledgeBase, tuning: Tuning, in_conversation: boo
     close = [c.intent for c in match.runners_up if c.score >= best.score - tuning.margin and kb.intents[c.intent].kind == "answer"]
     if close and best.score < tuning.sure:
         return Decision(Reason.CLARIFY, best.intent, (best.intent, *close)[:3])
-    intent = kb.intents[best.intent]
-    value = match.entities.get(intent.entity) if intent.entity else None
-    if value is not None and intent.variants and value not in intent.variants and value in kb.entities.get(intent.entity or "", {}):
-        return Decision(Reason.VALUE_NOT_COVERED, best.intent)
     return Decision(Reason.ANSWERED, best.intent)
+
+
+def _names_a_value_it_lacks(match: Match, kb: KnowledgeBase, intent_id: str) -> bool:
+    """True when the intent has variant answers by an entity and the question names a value it has none for."""
+    intent = kb.intents[intent_id]
+    value = match.entities.get(intent.entity) if intent.entity else None
+    return value is not None and bool(intent.variants) and value not in intent.variants
 
 
 def _options(candidates: tuple[Candidate, ...], kb: KnowledgeBase, suggest: float) -> tuple[str, ...]:

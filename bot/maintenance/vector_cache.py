@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bot.engine.config import Tuning
+from bot.engine.core import Engine, build
 from bot.engine.semantic import Embedder, MiniLM, Vectors
 
 log = logging.getLogger(__name__)
@@ -55,3 +57,14 @@ def save_vectors(vectors: Vectors, folder: Path | None) -> None:
         os.replace(handle.name, path)
     except OSError as exc:
         log.warning("could not write the embedding cache %s: %s", path, exc)
+
+
+def cached_engine(root: Path, cache_dir: Path | None, tuning: Tuning, vectors: Vectors | None = None) -> Engine:
+    """Build the engine of the knowledge base under `root` with the embedding cache of `cache_dir`,
+    saving the cache when new texts had to be embedded. Raises KnowledgeBaseError, SemanticModelError."""
+    vectors = vectors or load_vectors(cache_dir)
+    before = vectors.computed
+    engine = build(root, vectors, tuning)
+    if vectors.computed != before:
+        save_vectors(vectors, cache_dir)
+    return engine

@@ -28,11 +28,12 @@ from telegram.error import InvalidToken, TelegramError
 from telegram.ext import AIORateLimiter, Application, ExtBot
 from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
-from bot.engine.core import EngineHolder, build
+from bot.engine.core import EngineHolder
 from bot.engine.dialogue import Dialogue
 from bot.maintenance.events import Recorder
 from bot.maintenance.reload import Reloader
 from bot.maintenance.storage import Store
+from bot.maintenance.vector_cache import cached_engine
 from bot.settings import Settings
 from bot.telegram import logs
 from bot.telegram.admin import AdminCommands, AdminNotifier
@@ -135,7 +136,7 @@ def run(settings: Settings) -> int:
         return 2
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret is not None else ""
     logs.configure(settings.log_level, [token, secret])
-    holder = EngineHolder(build(settings.faqbot_kb))
+    holder = EngineHolder(cached_engine(settings.faqbot_kb, settings.faqbot_cache_dir, settings.tuning()))
     recorder = Store(settings.database_path(), settings.user_hash_salt.get_secret_value(), retention_days=settings.retention_days)
     app = build_application(settings, holder, recorder)
     _LOG.info("starting in %s mode with %d intents", settings.mode, len(holder.get().kb.intents))
@@ -172,14 +173,15 @@ def build_application(
     )
     services = Services(
         holder=holder,
-        dialogue=Dialogue(UpdateEngine(holder), settings.dialogue()),
+        dialogue=Dialogue(UpdateEngine(holder)),
         codec=CallbackCodec(callback_secret(token)),
         limiter=UserRateLimiter(settings.user_rate, 60.0),
         log=UpdateLogger(settings.user_hash_salt.get_secret_value()),
         recorder=recorder,
     )
     handlers = Handlers(services)
-    reloader = Reloader(settings.faqbot_kb, holder, AdminNotifier(settings.admin_ids, bot), check_confusions=check_confusions)
+    notifier = AdminNotifier(settings.admin_ids, bot)
+    reloader = Reloader(settings.faqbot_kb, holder, notifier, check_confusions=check_confusions, cache_dir=settings.faqbot_cache_dir)
     admin = AdminCommands(
         handlers,
         reloader,

@@ -43,8 +43,8 @@ from telegram.ext import (
 )
 
 from bot.engine.core import Engine, EngineHolder
-from bot.engine.dialogue import Dialogue, topics_text
-from bot.engine.models import Reply
+from bot.engine.dialogue import Dialogue
+from bot.engine.models import Reason, Reply
 from bot.engine.render import plain
 from bot.engine.text import normalise
 from bot.maintenance.events import ChatType as EventChatType
@@ -157,7 +157,7 @@ class Handlers:
     def __init__(self, services: Services) -> None:
         self.s = services
         self.current = UpdateEngine(services.holder)
-        self.conversations = Conversations(services.dialogue.settings.max_conversations)
+        self.conversations = Conversations(services.holder.get().tuning.max_conversations)
 
     # --- registration -------------------------------------------------------------------
 
@@ -245,7 +245,7 @@ class Handlers:
         """Send a dialogue reply with its buttons; a reply that knows nothing close shows the topic menu."""
         engine = self.engine
         kb = engine.kb
-        if reply.kind == "fallback" and reply.intent is None and reply.text == topics_text(engine):
+        if reply.reason is Reason.OFF_TOPIC:
             markdown, markup = kb.messages["fallback_topics"], menu_keyboard(Menu(), kb, self.s.codec, kb.messages)
         else:
             markdown, markup = reply.text, reply_keyboard(reply, kb, self.s.codec, kb.messages)
@@ -495,8 +495,7 @@ class Handlers:
             record.text = query.query
             engine = self.engine
             messages = engine.kb.messages
-            suggest = self.s.dialogue.settings.suggest
-            articles = inline.results(engine, query.query, suggest, context.bot.username, plain(messages["inline_button"]))
+            articles = inline.results(engine, query.query, context.bot.username, plain(messages["inline_button"]))
             record.reply, record.note = "inline", f"results:{len(articles)}"
             if articles:
                 first = articles[0].id.split(".")[0]

@@ -8,7 +8,7 @@ from itertools import zip_longest
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InlineQueryResultArticle, InputTextMessageContent
 
 from bot.engine.core import Engine
-from bot.engine.dialogue import Context, answer_intent
+from bot.engine.dialogue import Context, answer_intent, offered_topics
 from bot.engine.render import plain
 from bot.telegram.rendering import render
 
@@ -23,23 +23,11 @@ def popular(engine: Engine, limit: int = MAX_RESULTS) -> list[str]:
     return ordered[:limit]
 
 
-def ranked(engine: Engine, query: str, suggest: float, limit: int = MAX_RESULTS) -> tuple[list[str], dict[str, str]]:
-    """Answer intents matching `query`, best first, and the entities the query names."""
-    match = engine.matcher.match(query, limit=limit)
-    if match.intent is None:
-        return [], dict(match.entities)
-    found = [(match.intent, match.score), *((c.intent, c.score) for c in match.runners_up)]
-    intents = [
-        intent for intent, score in found if score >= suggest and score > match.out_of_scope and engine.kb.intents[intent].kind == "answer"
-    ]
-    return intents, dict(match.entities)
-
-
-def results(engine: Engine, query: str, suggest: float, bot_username: str | None, button_text: str) -> list[InlineQueryResultArticle]:
-    """The articles for an inline query: matching answers, or popular topics when the query is empty."""
+def results(engine: Engine, query: str, bot_username: str | None, button_text: str) -> list[InlineQueryResultArticle]:
+    """The articles for an inline query: the topics the decision policy offers, or popular topics when the query is empty."""
     query = " ".join(query.split())
     if query:
-        intents, entities = ranked(engine, query, suggest)
+        intents, entities = offered_topics(query, engine, MAX_RESULTS)
     else:
         intents, entities = popular(engine), {}
     articles: list[InlineQueryResultArticle] = []

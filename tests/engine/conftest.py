@@ -7,12 +7,12 @@ from collections.abc import Callable
 import pytest
 
 from bot.engine.core import Engine
-from bot.engine.dialogue import Dialogue, DialogueSettings
+from bot.engine.dialogue import Dialogue
 
 
 @pytest.fixture
 def dialogue(engine: Engine) -> Dialogue:
-    return Dialogue(lambda: engine, DialogueSettings())
+    return Dialogue(lambda: engine)
 
 
 @pytest.fixture

@@ -24,6 +24,12 @@ def test_conversation(dialogue: Dialogue, conversation: dict[str, Any]) -> None:
             assert reply.kind in ("answer", "smalltalk"), where
         if "kind" in turn:
             assert reply.kind == turn["kind"], f"{where}: got {reply.kind} ({reply.intent})"
+        if "reason" in turn:
+            assert reply.reason.value == turn["reason"], f"{where}: got {reply.reason.value} ({reply.intent})"
+        if "entities" in turn:
+            assert dict(reply.entities).items() >= turn["entities"].items(), f"{where}: got {dict(reply.entities)}"
+        if "not_intent" in turn:
+            assert reply.intent not in turn["not_intent"], f"{where}: got {reply.intent}"
         for fragment in turn.get("expect", []):
             assert str(fragment).casefold() in answer, f"{where}: {fragment!r} missing"
         for fragment in turn.get("forbid", []):

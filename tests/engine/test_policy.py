@@ -29,7 +29,9 @@ def match(*scores: tuple[str, float], oos: float = 0.0, entities: dict[str, str]
         ((("greeting", 0.7),), 0.0, Reason.SMALLTALK, "greeting"),
     ],
 )
-def test_decisions(fixture_kb: KnowledgeBase, scores: tuple[tuple[str, float], ...], oos: float, reason: Reason, intent: str | None) -> None:
+def test_decisions(
+    fixture_kb: KnowledgeBase, scores: tuple[tuple[str, float], ...], oos: float, reason: Reason, intent: str | None
+) -> None:
     decision = decide(match(*scores, oos=oos), fixture_kb, TUNING, in_conversation=False)
     assert decision.reason is reason
     assert decision.intent == intent

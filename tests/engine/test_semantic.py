@@ -39,7 +39,9 @@ def test_the_model_places_paraphrases_closer_than_unrelated_sentences(vectors: V
 
 def test_the_model_gives_the_same_vector_alone_or_in_a_batch(vectors: Vectors) -> None:
     alone = vectors.embedder.embed(["Which languages do backend developers use?"])[0]
-    batched = vectors.embedder.embed(["hi", "Which languages do backend developers use?", "a much longer sentence about databases and servers"])[1]
+    batched = vectors.embedder.embed(
+        ["hi", "Which languages do backend developers use?", "a much longer sentence about databases and servers"]
+    )[1]
     assert float(alone @ batched) > 0.999
 
 

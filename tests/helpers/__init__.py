@@ -8,11 +8,19 @@ breaks or weakens them.
 from __future__ import annotations
 
 import shutil
+import tempfile
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
+
+from bot.engine.core import Engine
+from bot.engine.matcher import Matcher
 
 PROJECT = Path(__file__).resolve().parents[2]
 FIXTURE_KB = PROJECT / "tests" / "fixtures" / "kb"
 KB_FOLDERS = ("intents", "content")
+VECTOR_CACHE = Path(tempfile.gettempdir()) / "faqbot-test-vectors"
+"""The tests' embedding cache (FAQBOT_CACHE_DIR of every bot they start): shared by runs, rebuilt when missing."""
 
 
 def copy_kb(source: Path, target: Path) -> Path:
@@ -20,3 +28,8 @@ def copy_kb(source: Path, target: Path) -> Path:
     for folder in KB_FOLDERS:
         shutil.copytree(source / folder, target / folder)
     return target
+
+
+def retuned(engine: Engine, **changes: Any) -> Engine:
+    """The same knowledge base and embedder under a changed `Tuning` (a test's own knobs, not today's defaults)."""
+    return Engine(engine.kb, Matcher(engine.kb, replace(engine.tuning, **changes), engine.vectors))

@@ -28,7 +28,7 @@ from bot.maintenance.reload import Reloader
 from bot.maintenance.storage import start_of_day
 from bot.settings import Settings
 from bot.telegram.app import AnyApplication, build_application
-from tests.helpers import FIXTURE_KB
+from tests.helpers import FIXTURE_KB, VECTOR_CACHE
 from tests.telegram.factories import TOKEN, Factory
 from tests.telegram.recording import Call, RecordingRequest
 
@@ -114,6 +114,7 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "user_hash_salt": "test-salt",
         "log_level": "INFO",
         "faqbot_reload_watch": False,  # tests that want the watcher turn it on
+        "faqbot_cache_dir": VECTOR_CACHE,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]  # pydantic-settings accepts it (no mypy plugin)

@@ -42,7 +42,8 @@ def test_cases_are_well_formed(path: Path) -> None:
         assert isinstance(case.get("text"), str), case
         assert case.get("want", "answer") in ("answer", "smalltalk", "decline"), case
         for group in case.get("expect", []):  # type: ignore[attr-defined]
-            assert group and all(isinstance(alt, str) and alt for alt in group), case
+            assert group, case
+            assert all(isinstance(alt, str) and alt for alt in group), case
 
 
 def test_real_questions_keep_their_source() -> None:

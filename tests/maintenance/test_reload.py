@@ -14,6 +14,7 @@ import yaml
 
 from bot.engine.core import Engine, EngineHolder, build
 from bot.engine.dialogue import Dialogue
+from bot.engine.semantic import Vectors
 from bot.maintenance.reload import Reloader, ReloadResult
 from bot.maintenance.validate import validate
 from tests.helpers import PROJECT
@@ -143,8 +144,8 @@ async def test_questions_asked_during_reloads_are_all_answered_by_a_complete_eng
     assert len(engines) == 3  # the askers saw every engine that was in service
 
 
-async def test_a_failing_error_callback_does_not_break_the_reload(small: Path) -> None:
-    holder = EngineHolder(build(small))
+async def test_a_failing_error_callback_does_not_break_the_reload(small: Path, vectors: Vectors) -> None:
+    holder = EngineHolder(build(small, vectors))
     calls: list[ReloadResult] = []
 
     def explode(result: ReloadResult) -> None:
@@ -157,8 +158,8 @@ async def test_a_failing_error_callback_does_not_break_the_reload(small: Path) -
     assert calls == [result]
 
 
-async def test_concurrent_reload_requests_run_one_after_the_other(small: Path) -> None:
-    holder = EngineHolder(build(small))
+async def test_concurrent_reload_requests_run_one_after_the_other(small: Path, vectors: Vectors) -> None:
+    holder = EngineHolder(build(small, vectors))
     reloader = Reloader(small, holder)
 
     async def edit_then_reload(n: int) -> ReloadResult:
@@ -177,8 +178,8 @@ async def test_concurrent_reload_requests_run_one_after_the_other(small: Path) -
     assert holder.get().kb.intents["cats"].answer == "Cats 2."  # the last reload saw the last edit
 
 
-async def test_sighup_triggers_a_reload(small: Path) -> None:
-    holder = EngineHolder(build(small))
+async def test_sighup_triggers_a_reload(small: Path, vectors: Vectors) -> None:
+    holder = EngineHolder(build(small, vectors))
     before = holder.get()
     reloader = Reloader(small, holder)
     assert reloader.install_sighup(asyncio.get_running_loop())
@@ -195,8 +196,8 @@ async def test_sighup_triggers_a_reload(small: Path) -> None:
     assert holder.get() is not before
 
 
-async def test_watching_the_folders_reloads_after_an_edit(small: Path) -> None:
-    holder = EngineHolder(build(small))
+async def test_watching_the_folders_reloads_after_an_edit(small: Path, vectors: Vectors) -> None:
+    holder = EngineHolder(build(small, vectors))
     errors = Errors()
     reloader = Reloader(small, holder, errors, settle_ms=50)
     stop = asyncio.Event()
@@ -280,10 +281,10 @@ def small_kb(root: Path) -> Path:
     return root
 
 
-async def test_the_confusion_check_of_validate_also_guards_reloads(small: Path) -> None:
+async def test_the_confusion_check_of_validate_also_guards_reloads(small: Path, vectors: Vectors) -> None:
     root = small
-    assert validate(root) == []
-    holder = EngineHolder(build(root))
+    assert validate(root, vectors) == []
+    holder = EngineHolder(build(root, vectors))
     errors = Errors()
     strict = Reloader(root, holder, errors)
     (root / "content" / "cats.md").write_text("Cats, revised.\n", encoding="utf-8")
@@ -297,7 +298,7 @@ async def test_the_confusion_check_of_validate_also_guards_reloads(small: Path) 
     assert holder.get() is before
     assert any("kitten whiskers" in str(p) for p in result.problems)
     assert errors.results == [result]
-    assert [str(p) for p in result.problems] == [str(p) for p in validate(root)]
+    assert [str(p) for p in result.problems] == [str(p) for p in validate(root, vectors)]
 
     lenient = await Reloader(root, holder, check_confusions=False).reload()
     assert lenient.ok

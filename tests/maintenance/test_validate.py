@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from bot.engine.knowledge import Problem
+from bot.engine.semantic import Vectors
 from bot.maintenance.validate import validate
 from tests.helpers import FIXTURE_KB, PROJECT
 
@@ -177,24 +178,31 @@ MUTATIONS: list[tuple[str, Callable[[Path], object], str, str | None, str | None
 
 
 @pytest.mark.parametrize("root", [PROJECT, FIXTURE_KB], ids=["shipped", "fixture"])
-def test_knowledge_base_is_valid(root: Path) -> None:
-    problems = validate(root)
+def test_knowledge_base_is_valid(root: Path, vectors: Vectors) -> None:
+    problems = validate(root, vectors)
     assert problems == [], "\n".join(str(p) for p in problems)
 
 
 @pytest.mark.parametrize(("name", "mutate", "file", "intent", "field", "words"), MUTATIONS, ids=[m[0] for m in MUTATIONS])
 def test_validate_reports_problem(
-    kb_copy: Path, name: str, mutate: Callable[[Path], object], file: str, intent: str | None, field: str | None, words: str
+    kb_copy: Path,
+    name: str,
+    mutate: Callable[[Path], object],
+    file: str,
+    intent: str | None,
+    field: str | None,
+    words: str,
+    vectors: Vectors,
 ) -> None:
     mutate(kb_copy)
-    problems = validate(kb_copy)
+    problems = validate(kb_copy, vectors)
     matching = [p for p in problems if p.file == file and p.intent == intent and p.field == field and words in p.message]
     assert matching, f"{name}: expected {file} / {intent} / {field} / {words!r}, got:\n" + "\n".join(map(str, problems))
 
 
-def test_yaml_syntax_error_has_a_line_number(kb_copy: Path) -> None:
+def test_yaml_syntax_error_has_a_line_number(kb_copy: Path, vectors: Vectors) -> None:
     (kb_copy / "intents" / "cto.yaml").write_text("version: 1\nid: cto\ntitle: [oops\n")
-    problem: Problem = next(p for p in validate(kb_copy) if "YAML" in p.message)
+    problem: Problem = next(p for p in validate(kb_copy, vectors) if "YAML" in p.message)
     assert problem.line is not None
     assert problem.line >= 3
     assert str(problem).startswith(f"intents/cto.yaml:{problem.line}:")
@@ -242,17 +250,24 @@ ONE_MISTAKE = [
 
 @pytest.mark.parametrize(("name", "mutate", "file", "intent", "field", "message"), ONE_MISTAKE, ids=[m[0] for m in ONE_MISTAKE])
 def test_one_mistake_is_reported_once(
-    kb_copy: Path, name: str, mutate: Callable[[Path], object], file: str, intent: str | None, field: str | None, message: str
+    kb_copy: Path,
+    name: str,
+    mutate: Callable[[Path], object],
+    file: str,
+    intent: str | None,
+    field: str | None,
+    message: str,
+    vectors: Vectors,
 ) -> None:
     mutate(kb_copy)
-    [problem] = validate(kb_copy)
+    [problem] = validate(kb_copy, vectors)
     assert (problem.file, problem.intent, problem.field) == (file, intent, field), str(problem)
     assert problem.message.startswith(message), str(problem)
 
 
-def test_validation_errors_carry_the_line_of_the_field(kb_copy: Path) -> None:
+def test_validation_errors_carry_the_line_of_the_field(kb_copy: Path, vectors: Vectors) -> None:
     _edit(kb_copy / "intents" / "cto.yaml", "keywords: [", "keywords: [yes, ")
-    [problem] = validate(kb_copy)
+    [problem] = validate(kb_copy, vectors)
     lines = (kb_copy / "intents" / "cto.yaml").read_text(encoding="utf-8").splitlines()
     assert problem.line is not None
     assert lines[problem.line - 1].startswith("keywords: [yes, ")

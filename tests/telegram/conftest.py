@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.engine.core import Engine, build
+from bot.engine.semantic import Vectors
 from bot.settings import Settings
 from tests.helpers import FIXTURE_KB, copy_kb
 from tests.helpers.telegram import Harness, make_settings, started
@@ -20,10 +21,10 @@ from tests.telegram.fake_api import FakeBotAPI
 
 
 @pytest.fixture(scope="session")
-def pristine(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Engine]:
+def pristine(tmp_path_factory: pytest.TempPathFactory, vectors: Vectors) -> tuple[Path, Engine]:
     """One copy of the fixture knowledge base and its engine (`kb_copy` copies it for a test to edit)."""
     root = copy_kb(FIXTURE_KB, tmp_path_factory.mktemp("fixture-kb"))
-    return root, build(root)
+    return root, build(root, vectors)
 
 
 @pytest.fixture(scope="session")

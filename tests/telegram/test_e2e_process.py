@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from bot.telegram.heartbeat import heartbeat_path, is_fresh, touch
-from tests.helpers import FIXTURE_KB
+from tests.helpers import FIXTURE_KB, VECTOR_CACHE
 from tests.telegram.factories import TOKEN, Factory
 from tests.telegram.fake_api import FakeBotAPI
 
@@ -27,7 +27,14 @@ SCRUBBED = ("TELEGRAM_", "WEBHOOK_", "MODE", "FAQBOT_", "LOG_LEVEL", "ADMIN_IDS"
 
 def environment(tmp_path: Path, **values: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(SCRUBBED)}
-    env.update({"FAQBOT_KB": str(FIXTURE_KB), "FAQBOT_DATA_DIR": str(tmp_path / "data"), "PYTHONUNBUFFERED": "1"})
+    env.update(
+        {
+            "FAQBOT_KB": str(FIXTURE_KB),
+            "FAQBOT_DATA_DIR": str(tmp_path / "data"),
+            "FAQBOT_CACHE_DIR": str(VECTOR_CACHE),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     env.update(values)
     return env
 
