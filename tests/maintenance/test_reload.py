@@ -283,7 +283,7 @@ def small_kb(root: Path) -> Path:
 
 async def test_the_confusion_check_of_validate_also_guards_reloads(small: Path, vectors: Vectors) -> None:
     root = small
-    assert validate(root, vectors) == []
+    assert [p for p in validate(root, vectors) if not p.warning] == []
     holder = EngineHolder(build(root, vectors))
     errors = Errors()
     strict = Reloader(root, holder, errors)
@@ -298,7 +298,7 @@ async def test_the_confusion_check_of_validate_also_guards_reloads(small: Path, 
     assert holder.get() is before
     assert any("kitten whiskers" in str(p) for p in result.problems)
     assert errors.results == [result]
-    assert [str(p) for p in result.problems] == [str(p) for p in validate(root, vectors)]
+    assert [str(p) for p in result.problems] == [str(p) for p in validate(root, vectors) if not p.warning]
 
     lenient = await Reloader(root, holder, check_confusions=False).reload()
     assert lenient.ok

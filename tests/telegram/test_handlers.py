@@ -12,9 +12,12 @@ from telegram.error import BadRequest, NetworkError, TimedOut
 
 from bot.engine.core import Engine
 from bot.engine.dialogue import Dialogue
+from bot.engine.models import Reason
 from bot.engine.render import plain
+from bot.settings import Settings
 from bot.telegram.keyboards import MAX_DATA_BYTES, Answer, CallbackCodec, Menu
 from bot.telegram.rendering import utf16_len
+from tests.helpers import retuned
 from tests.helpers.telegram import Harness, make_settings, started
 from tests.telegram.factories import BOT_USERNAME, GROUP_ID, group_chat, private_chat
 from tests.telegram.recording import Call
@@ -157,22 +160,27 @@ async def test_a_question_gets_the_answer_with_entities_follow_ups_and_feedback(
     assert event.latency_ms >= 0
 
 
-async def test_context_carries_over_per_chat_and_user(harness: Harness) -> None:
-    first = await harness.sent_texts(harness.make.message("which frameworks should I learn for java?"))
-    assert "JAVA-FRAMEWORKS" in first[0]
-    follow = await harness.sent_texts(harness.make.message("and for python?"))
-    assert "PYTHON-FRAMEWORKS" in follow[0]
+FOLLOW_UP = "and seniors?"
+"""Answered only as a follow-up of a salary question (alone, it names no topic)."""
+
+
+async def test_context_carries_over_per_chat_and_user(harness: Harness, engine: Engine) -> None:
+    assert Dialogue(lambda: engine).respond(FOLLOW_UP).kind == "fallback"  # the premise: no answer without context
+    first = await harness.sent_texts(harness.make.message("how much does a junior backend developer earn?"))
+    assert "JUNIOR-PAY" in first[0]
+    follow = await harness.sent_texts(harness.make.message(FOLLOW_UP))
+    assert "SENIOR-PAY" in follow[0]
     # Another user in another chat has no such context.
-    other = await harness.sent_texts(harness.make.message("and for python?", user_id=222))
-    assert "PYTHON-FRAMEWORKS" not in other[0]
+    other = await harness.sent_texts(harness.make.message(FOLLOW_UP, user_id=222))
+    assert "SENIOR-PAY" not in other[0]
 
 
 async def test_context_is_per_user_inside_a_group(harness: Harness) -> None:
-    await harness.send(harness.make.mention("which frameworks should I learn for java?", user_id=111))
-    mine = await harness.sent_texts(harness.make.mention("and for python?", user_id=111))
-    theirs = await harness.sent_texts(harness.make.mention("and for python?", user_id=222))
-    assert "PYTHON-FRAMEWORKS" in mine[0]
-    assert "PYTHON-FRAMEWORKS" not in theirs[0]
+    await harness.send(harness.make.mention("how much does a junior backend developer earn?", user_id=111))
+    mine = await harness.sent_texts(harness.make.mention(FOLLOW_UP, user_id=111))
+    theirs = await harness.sent_texts(harness.make.mention(FOLLOW_UP, user_id=222))
+    assert "SENIOR-PAY" in mine[0]
+    assert "SENIOR-PAY" not in theirs[0]
 
 
 async def test_nothing_close_shows_the_topic_menu(harness: Harness, engine: Engine) -> None:
@@ -188,19 +196,19 @@ async def test_a_fallback_never_offers_feedback(harness: Harness, engine: Engine
         assert "👍" not in labels(send)
 
 
-async def test_did_you_mean_buttons_answer_the_intent(harness: Harness, engine: Engine) -> None:
-    dialogue = Dialogue(lambda: engine)
-    candidates = ("tools", "training", "learn", "job", "frameworks or languages", "school", "earn")
-    question = next((q for q in candidates if dialogue.respond(q).kind == "fallback" and dialogue.respond(q).suggestions), None)
-    assert question is not None, "no question in the list gets 'did you mean' suggestions any more"
-    expected = dialogue.respond(question).suggestions
-    send = only_send(await harness.send(harness.make.message(question)))
-    assert labels(send) == [s.title for s in expected]
-    calls = await harness.send(harness.make.callback(buttons(send)[0]["callback_data"], message=message_of(send)))
-    assert calls[0].method == "answerCallbackQuery"
-    answer = only_send(calls)
-    assert answer.params["text"] == plain(engine.kb.intents[expected[0].intent].answer)
-    assert harness.recorder.asked[-1].intent == expected[0].intent
+async def test_did_you_mean_buttons_answer_the_intent(engine: Engine, settings: Settings) -> None:
+    unsure = retuned(engine, threshold=0.99)  # nothing is sure enough: close topics become "did you mean" buttons
+    question = "how much does a junior backend developer earn?"
+    reply = Dialogue(lambda: unsure).respond(question)
+    assert reply.reason is Reason.UNSURE
+    async with started(unsure, settings) as harness:
+        send = only_send(await harness.send(harness.make.message(question)))
+        assert labels(send) == [s.title for s in reply.suggestions]
+        calls = await harness.send(harness.make.callback(buttons(send)[0]["callback_data"], message=message_of(send)))
+        assert calls[0].method == "answerCallbackQuery"
+        answer = only_send(calls)
+        assert answer.params["text"] == plain(engine.kb.intents[reply.suggestions[0].intent].answer)
+        assert harness.recorder.asked[-1].intent == reply.suggestions[0].intent
 
 
 async def test_an_edited_question_is_answered_again(harness: Harness) -> None:
