@@ -13,8 +13,10 @@ configuration then only recombines them (`Matcher.score`) and asks the decision 
 (`policy.decide`), so a grid of a few thousand configurations takes seconds. A message counts
 as right when the decision is to answer and the intent's answer passes the case's `expect`
 and `forbid` (for the examples: the intent itself), or when a case to decline is not answered.
-The objective is the mean of the pass rates of the answered and declined halves of every set,
-so the small sets weigh as much as the large ones.
+The objective is the mean of two means: that of the answered and declined halves of the
+real-question tune set, and that of the halves of the sets the team wrote (examples, negatives,
+cases.jsonl). Real people's questions are what the bot is for, so they weigh as much as all the
+written sets together; within each group, a small half weighs as much as a large one.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from bot.settings import Settings
 
 PROJECT = Path(__file__).resolve().parents[1]
 ANSWERING = ("answered", "smalltalk")
+REAL = "real-tune.jsonl"
 
 
 @dataclass(frozen=True)
@@ -108,8 +111,9 @@ def evaluate(engine: Engine, data: list[Sample], tuning: Tuning) -> dict[tuple[s
 
 
 def objective(result: dict[tuple[str, str], tuple[int, int]]) -> float:
-    rates = [passed / total for passed, total in result.values() if total]
-    return sum(rates) / len(rates)
+    real = [passed / total for (source, _), (passed, total) in result.items() if total and source == REAL]
+    written = [passed / total for (source, _), (passed, total) in result.items() if total and source != REAL]
+    return (sum(real) / len(real) + sum(written) / len(written)) / 2
 
 
 def main() -> None:
@@ -123,14 +127,24 @@ def main() -> None:
     data = samples(engine)
     base = Tuning()
     grid = itertools.product(
-        (0.3, 0.4, 0.5, 0.6, 0.7, 0.8),  # semantic_weight
-        (0.0, 0.1, 0.2, 0.3),  # semantic_floor
-        [round(0.30 + 0.02 * i, 2) for i in range(16)],  # threshold
-        (0.35, 0.45, 0.55),  # smalltalk_threshold
+        (0.5, 0.6, 0.7),  # semantic_weight
+        (0.1, 0.2, 0.3),  # semantic_floor
+        [round(0.30 + 0.02 * i, 2) for i in range(12)],  # threshold
+        (0.3, 0.4),  # smalltalk_threshold
+        (0.0, 0.05, 0.1),  # off_topic_margin
+        (0.5, 0.75, 1.0),  # other_subject_share
     )
     results = []
-    for weight, floor, threshold, smalltalk in grid:
-        tuning = replace(base, semantic_weight=weight, semantic_floor=floor, threshold=threshold, smalltalk_threshold=smalltalk)
+    for weight, floor, threshold, smalltalk, margin, other in grid:
+        tuning = replace(
+            base,
+            semantic_weight=weight,
+            semantic_floor=floor,
+            threshold=threshold,
+            smalltalk_threshold=smalltalk,
+            off_topic_margin=margin,
+            other_subject_share=other,
+        )
         result = evaluate(engine, data, tuning)
         results.append((objective(result), tuning, result))
     results.sort(key=lambda item: -item[0])
@@ -139,6 +153,7 @@ def main() -> None:
         print(
             f"\n{score:.4f}  semantic_weight={tuning.semantic_weight} semantic_floor={tuning.semantic_floor}"
             f" threshold={tuning.threshold} smalltalk_threshold={tuning.smalltalk_threshold}"
+            f" off_topic_margin={tuning.off_topic_margin} other_subject_share={tuning.other_subject_share}"
         )
         for (source, half), (passed, total) in sorted(result.items()):
             print(f"    {source:22s} {half:9s} {passed:4d}/{total:<4d} {passed / total:6.1%}")

@@ -68,6 +68,8 @@ class LexicalScores:
     """The score of the closest negative example."""
     anchored: bool
     """True when the question names the domain ("backend")."""
+    other_subject: bool = False
+    """True when the question names another profession ("devops engineer") and not the domain."""
 
 
 @dataclass(frozen=True)
@@ -202,7 +204,8 @@ class LexicalIndex:
                 if score > best.get(entry.intent, 0.0):
                     best[entry.intent] = score
         out_of_scope = best.pop(OUT_OF_SCOPE, 0.0)
-        return LexicalScores(best, out_of_scope, bool(self.analyzer.lexicon.anchors.intersection(content)))
+        anchored = bool(lexicon.anchors.intersection(analysis.content))
+        return LexicalScores(best, out_of_scope, anchored, bool(foreign.intersection(analysis.content)))
 
     def _intent_scores(
         self, content: tuple[str, ...], tokens: tuple[str, ...], query_weight: float, discount: float, leave_out: str | None, limit: int

@@ -14,6 +14,9 @@ For each intent, in 0..1:
   side has never seen; it is weaker on typos and on what a specific word rules out.
 - `bonus` (`Tuning.entity_bonus`) goes to an intent whose answer has a variant for the
   language or seniority the question names.
+- A question that names another profession and not the domain ("what does a devops
+  engineer earn?") keeps `Tuning.other_subject_share` of its combined score: the semantic
+  side hears "earn" and would answer with our salary.
 - `w` is `Tuning.semantic_weight`, fitted with the thresholds on data by
   `benchmarks/fit_scoring.py` (the intents' own examples left out one at a time, the
   negative examples, tests/eval/cases.jsonl and the real-question tune set).
@@ -74,12 +77,14 @@ class Matcher:
             intent: Parts(lexical.intents.get(intent, 0.0), semantic.get(intent, 0.0), self._bonus(intent, analysis))
             for intent in set(lexical.intents) | set(semantic)
         }
-        return Signals(parts, Parts(lexical.out_of_scope, semantic_oos), dict(analysis.entities), lexical.anchored)
+        return Signals(parts, Parts(lexical.out_of_scope, semantic_oos), dict(analysis.entities), lexical.anchored, lexical.other_subject)
 
     def score(self, signals: Signals, tuning: Tuning, limit: int = 4) -> Match:
         """Combine the signals under `tuning` (the module docstring's formula) into a match."""
         weight = tuning.semantic_weight if self.semantic is not None else 0.0
-        candidates = [Candidate(intent, round(_combine(parts, weight, tuning), 4), parts) for intent, parts in signals.intents.items()]
+        # Another profession named: the question is about someone else, whatever its words share with ours.
+        keep = tuning.other_subject_share if signals.other_subject else 1.0
+        candidates = [Candidate(intent, round(keep * _combine(parts, weight, tuning), 4), parts) for intent, parts in signals.intents.items()]
         candidates.sort(key=lambda c: (-c.score, c.intent))
         return Match(
             candidates=tuple(c for c in candidates[:limit] if c.score > 0),
@@ -111,6 +116,7 @@ class Signals:
     out_of_scope: Parts
     entities: dict[str, str]
     anchored: bool
+    other_subject: bool = False
 
 
 __all__ = ["OUT_OF_SCOPE", "Matcher", "Signals"]

@@ -13,6 +13,11 @@ from bot.engine.policy import decide
 from bot.engine.semantic import Vectors
 
 
+CLEAR_CONFUSION = 0.1
+"""An example that, left out, loses to another intent by more than this is an error (the intents overlap);
+a closer loss is a warning: the bot answers the listed example right, and a near tie is settled by phrasings."""
+
+
 def validate(root: Path, vectors: Vectors | None, tuning: Tuning | None = None) -> list[Problem]:
     """Return all problems of the knowledge base under `root`, errors and warnings (empty when it is fine)."""
     try:
@@ -55,17 +60,20 @@ def confusions(kb: KnowledgeBase, matcher: Matcher) -> list[Problem]:
             own = next((c.score for c in match.candidates if c.intent == intent.id), 0.0)
             if decision.intent is not None and decision.intent != intent.id:
                 winner = _closest_example(matcher, example, decision.intent)
+                clear = match.score - own > CLEAR_CONFUSION
                 message = (
                     f"example {example!r} would be answered with intent {decision.intent!r} ({match.score:.2f}, its example {winner!r})"
-                    f" rather than its own ({own:.2f}): make the two examples more distinct, or move this one"
+                    f" rather than its own ({own:.2f}) if it were not listed: "
+                    + ("make the two examples more distinct, or move this one" if clear else "a near tie; more phrasings like it would settle it")
                 )
+                problems.append(Problem(_rel(kb, intent.source), message, intent.id, "examples", warning=not clear))
+                continue
             else:
                 message = (
                     f"example {example!r} would be declined if it were not listed ({decision.reason.value}: best {match.score:.2f},"
                     f" negatives {match.out_of_scope:.2f}): the intent has few examples like it; add a few varied phrasings near it"
                 )
-            declined = decision.intent is None
-            problems.append(Problem(_rel(kb, intent.source), message, intent.id, "examples", warning=declined))
+            problems.append(Problem(_rel(kb, intent.source), message, intent.id, "examples", warning=True))
     return problems
 
 
