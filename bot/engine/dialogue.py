@@ -19,7 +19,7 @@ from bot.engine.models import Match, Reason, Reply, ReplyKind, Suggestion
 from bot.engine.policy import Decision, decide
 from bot.engine.text import is_question, split_questions
 
-_BACK_REFERENCE = re.compile(r"\b(?:it|its|that|this|them|those|these|they|their)\b", re.IGNORECASE)
+_BACK_REFERENCE = re.compile(r"\b(?:it|its|that|this|them|those|these|they|their|which one|that one|this one)\b", re.IGNORECASE)
 _CONTINUATION = re.compile(r"^\W*(?:ok(?:ay)?\W+|so\W+)?(?:and|what about|how about|same for|also|for|but|with)\b", re.IGNORECASE)
 
 
