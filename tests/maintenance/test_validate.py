@@ -106,7 +106,7 @@ MUTATIONS: list[tuple[str, Callable[[Path], object], str, str | None, str | None
         "intents/cto.yaml",
         "cto",
         "examples",
-        "better than its own",
+        "rather than its own",
     ),
     (
         "follow-up nowhere",
@@ -179,8 +179,17 @@ MUTATIONS: list[tuple[str, Callable[[Path], object], str, str | None, str | None
 
 @pytest.mark.parametrize("root", [PROJECT, FIXTURE_KB], ids=["shipped", "fixture"])
 def test_knowledge_base_is_valid(root: Path, vectors: Vectors) -> None:
-    problems = validate(root, vectors)
-    assert problems == [], "\n".join(str(p) for p in problems)
+    errors = [p for p in validate(root, vectors) if not p.warning]
+    assert errors == [], "\n".join(str(p) for p in errors)
+
+
+def test_a_clear_confusion_is_an_error_naming_both_examples(kb_copy: Path, vectors: Vectors) -> None:
+    _append_example("cto", "what is the average salary of a junior backend developer in the US")(kb_copy)
+    [problem] = [p for p in validate(kb_copy, vectors) if not p.warning]
+    assert (problem.file, problem.intent, problem.field) == ("intents/cto.yaml", "cto", "examples")
+    assert "'salary'" in problem.message  # the intent that wins
+    assert "its example" in problem.message  # and its example that collides
+    assert "make the two examples more distinct" in problem.message
 
 
 @pytest.mark.parametrize(("name", "mutate", "file", "intent", "field", "words"), MUTATIONS, ids=[m[0] for m in MUTATIONS])
