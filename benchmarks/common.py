@@ -7,6 +7,10 @@ import statistics
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
+from bot.engine.core import Engine
+from bot.maintenance.vector_cache import cached_engine
+from bot.settings import Settings
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 
@@ -63,3 +67,9 @@ def timed(call: Callable[[], object], clock: Callable[[], int]) -> int:
     started = clock()
     call()
     return clock() - started
+
+
+def bench_engine() -> Engine:
+    """The shipped engine as `faqbot` builds it: the real embedding model with the user's embedding cache."""
+    settings = Settings()
+    return cached_engine(ROOT, settings.faqbot_cache_dir, settings.tuning())

@@ -31,8 +31,8 @@ from pydantic import SecretStr
 from telegram.ext import AIORateLimiter
 
 import bot.telegram.app as app_module
-from benchmarks.common import ROOT, rss_mb
-from bot.engine.core import EngineHolder, build
+from benchmarks.common import ROOT, bench_engine, rss_mb
+from bot.engine.core import EngineHolder
 from bot.settings import Settings
 from bot.telegram import logs
 from bot.telegram.app import ALLOWED_UPDATES, build_application
@@ -98,7 +98,7 @@ async def main(args: argparse.Namespace) -> None:
 
         engine = grown_engine(ROOT, args.factor)
     else:
-        engine = build(ROOT)
+        engine = bench_engine()
     load_s = time.perf_counter() - started
     recorder = None
     if args.store:

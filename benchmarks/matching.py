@@ -33,11 +33,11 @@ from typing import Any
 from rapidfuzz import fuzz, utils
 from rapidfuzz import process as rf_process
 
-from benchmarks.common import ROOT, median_of, rss_mb, summary_ms
+from benchmarks.common import ROOT, bench_engine, median_of, rss_mb, summary_ms
 from benchmarks.questions import QUESTIONS
 from benchmarks.synthetic import grown_engine, size
 from bot.engine.analyzer import stem
-from bot.engine.core import Engine, build
+from bot.engine.core import Engine
 from bot.engine.dialogue import Dialogue
 from bot.engine.knowledge import KnowledgeBase
 
@@ -136,7 +136,7 @@ def _ratio(a: dict[str, float], b: dict[str, float], key: str) -> float:
 
 def shipped_latency(runs: int = 5, rounds: int = 20, seed: int = 11) -> dict[str, Any]:
     """p50/p99 per question on the shipped knowledge base, ours and baselines; medians over `runs`."""
-    engine = build(ROOT)
+    engine = bench_engine()
     baselines = Baselines.of(engine.kb)
     calls: dict[str, Call] = {"ours": ours(engine), **baselines.calls()}
     per_run: list[dict[str, Any]] = []
@@ -245,7 +245,7 @@ def scale_row(factor: int, runs: int = 3, seed: int = 23, baselines: bool = True
         "factor": factor,
         "intents": intents,
         "examples": examples,
-        "entries": len(engine.matcher.entries),
+        "entries": len(engine.matcher.lexical.entries),
         "vocabulary": len(engine.matcher.analyzer.vocabulary),
         "questions": len(questions),
         "runs": len(per_run),
@@ -337,7 +337,7 @@ def accuracy(cases_path: Path = CASES) -> dict[str, Any]:
     from bot.maintenance.evaluation import load_cases
     from bot.maintenance.evaluation import run as evaluate
 
-    engine = build(ROOT)
+    engine = bench_engine()
     cases = load_cases(cases_path)
     report = evaluate(cases, Dialogue(lambda: engine))
     ours_rows = [(o.case, _intent_right(o.case, o.reply.kind, o.reply.intent)) for o in report.outcomes]

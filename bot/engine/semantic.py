@@ -147,6 +147,11 @@ class Vectors:
                 self._questions.popitem(last=False)
         return vector
 
+    def forget_questions(self) -> None:
+        """Empty the question cache (benchmarks measure the model, not the cache)."""
+        with self._lock:
+            self._questions.clear()
+
     def known(self) -> dict[str, npt.NDArray[np.float32]]:
         """A copy of the example vectors, for the caller to persist."""
         with self._lock:

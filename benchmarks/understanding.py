@@ -1,0 +1,181 @@
+"""How well and how fast the bot understands real questions: the accuracy table and the speed figures of issue 9.
+
+    .venv/bin/python -m benchmarks.understanding [--set tests/eval/real-holdout.jsonl] [--speed-only]
+
+Accuracy, graded like ../shared/eval/score.py (bot.maintenance.evaluation.grade), on one case file:
+- ours: the dialogue as `faqbot ask --jsonl` runs it (lexical + semantic, the fitted Tuning);
+- lexical only: the same dialogue with no embedder (semantic weight 0), its threshold swept on
+  tests/eval/cases.jsonl (never on the set measured);
+- semantic only: the same dialogue with semantic weight 1, threshold swept the same way;
+- naive rapidfuzz `extractOne(WRatio)` over every example, cutoff swept the same way.
+A case to decline passes when the reply is not an answer; a case to answer when the answer passes
+its `expect` and `forbid` groups (for the naive baseline: the answer of the intent it picks).
+
+Speed, on the same questions: the per-question cost of `faqbot ask --jsonl` (whole process, warm
+embedding cache, divided by the questions) next to naive extractOne's per-question cost;
+`Dialogue.respond` p50/p99 with the question cache cleared before each question (every question
+embedded); start-up and hot reload with the embedding cache warm; RSS of a built bot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+from rapidfuzz import fuzz, process
+
+from benchmarks.common import ROOT, percentile, rss_mb
+from bot.engine import Dialogue
+from bot.engine.core import Engine
+from bot.engine.matcher import Matcher
+from bot.engine.models import Reply
+from bot.engine.render import plain
+from bot.maintenance.evaluation import Case, grade, load_cases
+from bot.maintenance.validate import validated_engine
+from bot.maintenance.vector_cache import cached_engine
+from bot.settings import Settings
+
+CASES = ROOT / "tests" / "eval" / "cases.jsonl"
+THRESHOLDS = [round(0.2 + 0.02 * i, 2) for i in range(31)]
+CUTOFFS = list(range(50, 100, 2))
+
+
+def rates(outcomes: list[tuple[Case, bool]]) -> dict[str, float]:
+    answered = [ok for case, ok in outcomes if case.want != "decline"]
+    declined = [ok for case, ok in outcomes if case.want == "decline"]
+    return {
+        "answered": sum(answered) / max(len(answered), 1),
+        "declined": sum(declined) / max(len(declined), 1),
+        "overall": (sum(answered) + sum(declined)) / max(len(outcomes), 1),
+    }
+
+
+def _balanced(result: dict[str, float]) -> float:
+    return (result["answered"] + result["declined"]) / 2
+
+
+def run_dialogue(engine: Engine, cases: list[Case]) -> list[tuple[Case, bool]]:
+    dialogue = Dialogue(lambda: engine)
+    out = []
+    for case in cases:
+        reply = dialogue.respond(case.text, case.conversation)
+        unlabelled = replace(case, intent=None)  # the real sets carry no intent; grade every set the same way
+        out.append((case, grade(unlabelled, reply, plain(reply.text)) is None))
+    return out
+
+
+def swept(make: Callable[[float], Engine], cases: list[Case], tune: list[Case]) -> tuple[float, dict[str, float]]:
+    """The threshold that does best (answered and declined alike) on `tune`, and the rates it gives on `cases`."""
+    best = max(THRESHOLDS, key=lambda t: _balanced(rates(run_dialogue(make(t), tune))))
+    return best, rates(run_dialogue(make(best), cases))
+
+
+class Naive:
+    """rapidfuzz extractOne(WRatio) over every example: the intent of the closest example, if above a cutoff."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        pairs = [(i.id, e) for i in engine.kb.intents.values() if i.kind in ("answer", "smalltalk") for e in i.examples]
+        self.intents = [i for i, _ in pairs]
+        self.examples = [e for _, e in pairs]
+
+    def pick(self, question: str) -> tuple[str | None, float]:
+        found = process.extractOne(question, self.examples, scorer=fuzz.WRatio)
+        return (self.intents[found[2]], float(found[1])) if found else (None, 0.0)
+
+    def outcomes(self, cases: list[Case], cutoff: float) -> list[tuple[Case, bool]]:
+        out = []
+        for case in cases:
+            intent, score = self.pick(case.text)
+            if intent is None or score < cutoff:
+                out.append((case, case.want == "decline"))
+                continue
+            spec = self.engine.kb.intents[intent]
+            reply = Reply(spec.answer, "smalltalk" if spec.kind == "smalltalk" else "answer", intent, score / 100)
+            out.append((case, grade(replace(case, intent=None), reply, plain(spec.answer)) is None))
+        return out
+
+
+def accuracy(engine: Engine, path: Path) -> list[tuple[str, str, dict[str, float]]]:
+    cases, tune = load_cases(path), load_cases(CASES)
+    rows = [("ours (lexical + semantic)", f"threshold {engine.tuning.threshold} (fitted)", rates(run_dialogue(engine, cases)))]
+    kb, vectors = engine.kb, engine.vectors
+
+    def lexical(t: float) -> Engine:
+        return Engine(kb, Matcher(kb, replace(engine.tuning, threshold=t), None))
+
+    def semantic(t: float) -> Engine:
+        return Engine(kb, Matcher(kb, replace(engine.tuning, threshold=t, semantic_weight=1.0), vectors))
+
+    threshold, result = swept(lexical, cases, tune)
+    rows.append(("lexical only", f"threshold {threshold} (swept on cases.jsonl)", result))
+    threshold, result = swept(semantic, cases, tune)
+    rows.append(("semantic only", f"threshold {threshold} (swept on cases.jsonl)", result))
+    naive = Naive(engine)
+    cutoff = max(CUTOFFS, key=lambda c: _balanced(rates(naive.outcomes(tune, c))))
+    rows.append(("naive extractOne(WRatio)", f"cutoff {cutoff} (swept on cases.jsonl)", rates(naive.outcomes(cases, cutoff))))
+    return rows
+
+
+def speed(engine: Engine, path: Path) -> dict[str, float]:
+    questions = [case.text for case in load_cases(path)]
+    figures: dict[str, float] = {}
+    payload = "".join(json.dumps({"conversation": None, "text": q}) + "\n" for q in questions)
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "bot", "ask", "--jsonl"], input=payload, text=True, capture_output=True, check=True, cwd=ROOT)
+    figures["ask_jsonl_ms_per_question"] = (time.perf_counter() - started) * 1000 / len(questions)
+    naive = Naive(engine)
+    started = time.perf_counter()
+    for question in questions:
+        naive.pick(question)
+    figures["extractone_ms_per_question"] = (time.perf_counter() - started) * 1000 / len(questions)
+    dialogue = Dialogue(lambda: engine)
+    samples = []
+    vectors = engine.vectors
+    for question in questions * 2:
+        if vectors is not None:
+            vectors.forget_questions()
+        began = time.perf_counter()
+        dialogue.respond(question)
+        samples.append((time.perf_counter() - began) * 1000)
+    figures["respond_p50_ms"] = percentile(samples, 50)
+    figures["respond_p99_ms"] = percentile(samples, 99)
+    settings = Settings()
+    started = time.perf_counter()
+    cached_engine(ROOT, settings.faqbot_cache_dir, settings.tuning())
+    figures["startup_warm_s"] = time.perf_counter() - started
+    started = time.perf_counter()
+    validated_engine(ROOT, engine.vectors, engine.tuning)
+    figures["reload_with_checks_s"] = time.perf_counter() - started
+    started = time.perf_counter()
+    validated_engine(ROOT, engine.vectors, engine.tuning, check_confusions=False)
+    figures["reload_without_checks_s"] = time.perf_counter() - started
+    figures.update(rss_mb())
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--set", type=Path, default=ROOT / "tests" / "eval" / "real-holdout.jsonl", help="the case file to measure")
+    parser.add_argument("--speed-only", action="store_true")
+    args = parser.parse_args()
+    settings = Settings()
+    engine = cached_engine(ROOT, settings.faqbot_cache_dir, settings.tuning())
+    if not args.speed_only:
+        print(f"accuracy on {args.set.relative_to(ROOT) if args.set.is_relative_to(ROOT) else args.set}")
+        print(f"{'matcher':28s} {'answered':>9s} {'declined':>9s} {'overall':>8s}  settings")
+        for name, how, result in accuracy(engine, args.set):
+            print(f"{name:28s} {result['answered']:9.1%} {result['declined']:9.1%} {result['overall']:8.1%}  {how}")
+    print(f"\nspeed on the questions of {args.set.name}")
+    for key, value in speed(engine, args.set).items():
+        print(f"  {key:28s} {value:8.2f}")
+
+
+if __name__ == "__main__":
+    main()
