@@ -68,7 +68,7 @@ class Baselines:
         return (self.intents[found[2]], float(found[1])) if found else (None, 0.0)
 
     def thefuzz(self, question: str) -> tuple[str | None, float]:
-        from thefuzz import process as tf_process  # type: ignore[import-untyped]
+        from thefuzz import process as tf_process
 
         found = tf_process.extractOne(question, self.choices)
         if not found:

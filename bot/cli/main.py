@@ -139,16 +139,19 @@ def _chat(dialogue: Dialogue, console: Console) -> int:
             console.print(f"   [dim]{number}.[/dim] {suggestion.title}")
 
 
-def _validate(root: Path, vectors: Vectors, console: Console) -> int:
+def _validate(root: Path, vectors: Vectors, console: Console, show_warnings: bool) -> int:
     problems = validate(root, vectors)
-    for problem in problems:
-        label = "[yellow]warning[/yellow]" if problem.warning else "[red]error[/red]"
-        console.print(f"{label} {problem}", highlight=False, soft_wrap=True)
     errors = [p for p in problems if not p.warning]
+    warnings = [p for p in problems if p.warning]
+    for problem in errors:
+        console.print(f"[red]error[/red] {problem}", highlight=False, soft_wrap=True)
+    for problem in warnings if show_warnings else []:
+        console.print(f"[yellow]warning[/yellow] {problem}", highlight=False, soft_wrap=True)
+    hidden = "" if show_warnings or not warnings else " (`faqbot validate --warnings` lists them)"
     if errors:
-        console.print(f"{len(errors)} error(s) and {len(problems) - len(errors)} warning(s) in {root}")
+        console.print(f"{len(errors)} error(s) and {len(warnings)} warning(s) in {root}{hidden}")
         return 1
-    warned = f" ({len(problems)} warning(s))" if problems else ""
+    warned = f" ({len(warnings)} warning(s){hidden})" if warnings else ""
     console.print(f"[green]ok[/green]: knowledge base in {root} is valid{warned}")
     return 0
 
@@ -211,8 +214,9 @@ def parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="print the reply object as JSON")
     ask.add_argument("--jsonl", action="store_true", help='batch mode: {"conversation", "text"} lines on stdin')
     ask.add_argument("--explain", action="store_true", help="show the decision, its reason and the parts of the score")
-    for name, helptext in (("chat", "talk to the bot in the console"), ("validate", "check intents/ and content/")):
-        commands.add_parser(name, help=helptext)
+    commands.add_parser("chat", help="talk to the bot in the console")
+    check = commands.add_parser("validate", help="check intents/ and content/")
+    check.add_argument("--warnings", action="store_true", help="also list the warnings (near ties of examples), not only their count")
     evaluate = commands.add_parser("eval", help="run an evaluation file and print accuracy")
     evaluate.add_argument("file", type=Path)
     evaluate.add_argument("--show", type=int, default=20, help="how many failures to list")
@@ -255,7 +259,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _command(args: argparse.Namespace, settings: Settings, root: Path, console: Console, errors: Console) -> int:
     if args.command == "validate":
         vectors = load_vectors(settings.faqbot_cache_dir)
-        status = _validate(root, vectors, console)
+        status = _validate(root, vectors, console, args.warnings)
         save_vectors(vectors, settings.faqbot_cache_dir)
         return status
     if args.command in ("report", "forget"):
