@@ -3,6 +3,7 @@
 import pytest
 
 from bot.engine.core import Engine
+from bot.engine.policy import decide
 
 IN_SCOPE = [
     ("what does a backend developer do", "definition"),
@@ -46,9 +47,31 @@ def test_in_scope_questions_match_their_intent(engine: Engine, question: str, in
         "zxcvb qwerty uiop",
     ],
 )
-def test_out_of_scope_questions_score_low(engine: Engine, question: str) -> None:
+def test_out_of_scope_questions_are_not_answered(engine: Engine, question: str) -> None:
     match = engine.matcher.match(question)
-    assert match.score < 0.5 or match.out_of_scope >= match.score
+    assert not decide(match, engine.kb, engine.tuning, in_conversation=False).answers
+
+
+def test_the_semantic_signal_finds_a_paraphrase_with_other_words(engine: Engine) -> None:
+    match = engine.matcher.match("Will backend development be extinct?")
+    future = next(c for c in match.candidates if c.intent == "future")
+    assert future.parts.semantic == max(c.parts.semantic for c in match.candidates)
+    assert match.intent == "future"
+
+
+def test_the_combined_score_is_the_documented_blend(engine: Engine) -> None:
+    tuning = engine.tuning
+    for candidate in engine.matcher.match("which frameworks go with php").candidates:
+        parts = candidate.parts
+        rescaled = max(0.0, (parts.semantic - tuning.semantic_floor) / (1 - tuning.semantic_floor))
+        expected = min(1.0, (1 - tuning.semantic_weight) * parts.lexical + tuning.semantic_weight * rescaled + parts.bonus)
+        assert candidate.score == pytest.approx(expected, abs=1e-3)
+
+
+def test_a_named_value_with_its_own_answer_gets_the_entity_bonus(engine: Engine) -> None:
+    match = engine.matcher.match("which frameworks go with php")
+    frameworks = next(c for c in match.candidates if c.intent == "frameworks")
+    assert frameworks.parts.bonus == engine.tuning.entity_bonus
 
 
 def test_runners_up_are_sorted_and_distinct(engine: Engine) -> None:
