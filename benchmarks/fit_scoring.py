@@ -131,8 +131,8 @@ def main() -> None:
         (0.5, 0.6, 0.7),  # semantic_weight
         (0.1, 0.2, 0.3),  # semantic_floor
         [round(0.30 + 0.02 * i, 2) for i in range(12)],  # threshold
-        (0.3, 0.4),  # smalltalk_threshold
-        (0.0, 0.05, 0.1),  # off_topic_margin
+        (0.25, 0.3, 0.35, 0.4),  # smalltalk_threshold
+        (0.0, 0.05),  # off_topic_margin
         (0.5, 0.75, 1.0),  # other_subject_share
     )
     results = []

@@ -39,11 +39,11 @@ def decide(match: Match, kb: KnowledgeBase, tuning: Tuning, in_conversation: boo
         # "golang frameworks": the topic is plain, the value is what the sources lack. Saying so, with the values
         # they do cover, helps more than "did you mean", even when the unknown value drags the score down.
         return Decision(Reason.VALUE_NOT_COVERED, best.intent)
-    if best.score < tuning.threshold:
+    if kind == "smalltalk" and best.score >= tuning.smalltalk_threshold:
+        return Decision(Reason.SMALLTALK, best.intent)
+    if best.score < tuning.threshold or kind == "smalltalk":
         options = _options(match.candidates, kb, tuning.suggest)
         return Decision(Reason.UNSURE, options=options) if options else Decision(Reason.OFF_TOPIC)
-    if kind == "smalltalk":
-        return Decision(Reason.SMALLTALK, best.intent) if best.score >= tuning.smalltalk_threshold else Decision(Reason.OFF_TOPIC)
     if kind == "continue":
         return Decision(Reason.CONTINUED, best.intent) if in_conversation else Decision(Reason.UNSURE, options=_popular(kb))
     if kind == "uncovered":
