@@ -28,9 +28,9 @@ class Tuning:
     """A named other profession ("devops engineer") weighs this many unknown words: it says the subject is someone else."""
 
     # --- the semantic signal (bot.engine.semantic) and the combined score -----------------------
-    semantic_weight: float = 0.6
+    semantic_weight: float = 0.7
     """Share of the semantic score in the combined score (the rest is lexical). Fitted by benchmarks/fit_scoring.py."""
-    semantic_floor: float = 0.2
+    semantic_floor: float = 0.1
     """Cosine at or below which two sentences share no meaning for this model (unrelated English sentences
     sit around 0-0.2 with all-MiniLM-L6-v2); cosines are rescaled from here to 1. Fitted with the weight."""
     other_subject_share: float = 0.5
@@ -45,7 +45,7 @@ class Tuning:
     ("what does it depend on?"): a question that stands on its own inside a conversation gets its own topic."""
 
     # --- the decision policy (bot.engine.policy) -------------------------------------------------
-    threshold: float = 0.36
+    threshold: float = 0.4
     """Answer when the best combined score reaches this. Fitted by benchmarks/fit_scoring.py."""
     off_topic_margin: float = 0.05
     """Decline when the closest negative example scores within this of the best intent."""
@@ -56,7 +56,7 @@ class Tuning:
     tried cost right answers on our cases)."""
     sure: float = 0.75
     """...unless the best score is at least this."""
-    smalltalk_threshold: float = 0.3
+    smalltalk_threshold: float = 0.25
     """Greetings, thanks and the like must match this well; never lowered inside a conversation (the dialogue
     also answers small talk only when the whole message is small talk)."""
 
