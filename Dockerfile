@@ -38,4 +38,9 @@ EXPOSE 8443
 # Healthy while the bot refreshes /data/heartbeat (every 15 s while it is connected and serving).
 HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 CMD ["faqbot", "health"]
 
+# SIGTERM: stop fetching, answer what is under way (at most 6 s), confirm it, close the log.
+# Give it Docker's default 10 s grace (docker run --stop-timeout 10, Compose stop_grace_period: 10s);
+# whatever is cut off is not confirmed to Telegram and comes back at the next start.
+STOPSIGNAL SIGTERM
+
 CMD ["faqbot", "run"]

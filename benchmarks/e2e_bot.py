@@ -35,7 +35,7 @@ from benchmarks.common import ROOT, bench_engine, rss_mb
 from bot.engine.core import EngineHolder
 from bot.settings import Settings
 from bot.telegram import logs
-from bot.telegram.app import ALLOWED_UPDATES, build_application
+from bot.telegram.app import build_application, serving
 from tests.telegram.factories import TOKEN
 
 LIFTED = 1_000_000.0
@@ -107,14 +107,8 @@ async def main(args: argparse.Namespace) -> None:
         recorder = await Store(settings.database_path(), settings.user_hash_salt.get_secret_value()).open()
 
     app = build_application(settings, EngineHolder(engine), recorder)
-    await app.initialize()
-    if app.post_init is not None:
-        await app.post_init(app)
-    assert app.updater is not None
-    await app.updater.start_polling(poll_interval=0, timeout=settings.telegram_poll_timeout, allowed_updates=ALLOWED_UPDATES)
-    await app.start()
-    print(json.dumps(figures(errors, ready=True, load_s=load_s, intents=len(engine.kb.intents))), flush=True)
-    try:
+    async with serving(app, settings):
+        print(json.dumps(figures(errors, ready=True, load_s=load_s, intents=len(engine.kb.intents))), flush=True)
         while True:
             line = await asyncio.to_thread(sys.stdin.readline)
             if line.strip() == "stats":
@@ -122,14 +116,6 @@ async def main(args: argparse.Namespace) -> None:
                 continue
             break
         running = figures(errors)
-    finally:
-        await app.updater.stop()
-        await app.stop()
-        if app.post_stop is not None:
-            await app.post_stop(app)
-        await app.shutdown()
-        if app.post_shutdown is not None:
-            await app.post_shutdown(app)
     print(json.dumps({**running, "stopped": True, "errors": errors.count}), flush=True)
 
 

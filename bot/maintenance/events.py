@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 ChatType = Literal["private", "group", "supergroup", "channel", "inline", "console"]
 
@@ -132,4 +133,17 @@ class Recorder(Protocol):
 
     async def stats(self, now: float | None = None, top: int = 5) -> Stats:
         """Questions today and in the last 7 days, fallbacks, and the `top` most asked intents."""
+        ...
+
+
+@runtime_checkable
+class UpdateLedger(Protocol):
+    """Where the Telegram layer remembers, durably, which updates it has handled (the SQLite store implements it)."""
+
+    async def mark_handled(self, update_id: int) -> None:
+        """Record `update_id` as handled; return once it is durable (with what the update recorded before)."""
+        ...
+
+    async def handled_among(self, update_ids: Sequence[int]) -> set[int]:
+        """Those of `update_ids` already recorded as handled."""
         ...

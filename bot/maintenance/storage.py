@@ -9,6 +9,13 @@ Crash safety: the database runs in WAL mode with `synchronous=NORMAL`, so a kill
 process loses at most the rows queued since the last flush (half a second by default)
 and never leaves a corrupt file: a batch is committed whole or not at all.
 
+Updates handled: `mark_handled(update_id)` records that a Telegram update was handled
+(answered, or deliberately dropped) and returns once that is committed, in the same
+transaction as the rows the update queued before, so after a crash an update is either
+recorded with its rows (a restarted bot skips it: `handled_among`) or not at all (it is
+handled again, its rows written once). Ids are kept `HANDLED_KEEP_DAYS` (Telegram keeps an
+unconfirmed update for 24 hours).
+
 Privacy: users are stored as a salted HMAC-SHA256 of their id (`events.hash_user`, the
 same value the update log lines print), never the raw id, name or username. `forget()`
 deletes one user's rows; `purge()` blanks question texts older than the retention period.
@@ -81,6 +88,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX feedback_user ON feedback(user_hash)",
         "CREATE INDEX feedback_at ON feedback(at)",
     ),
+    # 3: the Telegram updates already handled, so a restarted bot does not answer them twice.
+    ("CREATE TABLE handled_updates (update_id INTEGER PRIMARY KEY, at REAL NOT NULL)",),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -89,6 +98,9 @@ _INSERT_QUESTION = (
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _INSERT_FEEDBACK = "INSERT INTO feedback (at, user_hash, answer_id, intent, helpful) VALUES (?, ?, ?, ?, ?)"
+_INSERT_HANDLED = "INSERT OR IGNORE INTO handled_updates (update_id, at) VALUES (?, ?)"
+HANDLED_KEEP_DAYS = 2.0
+"""How long handled update ids are remembered (Telegram re-sends an unconfirmed update for up to 24 hours)."""
 _QUESTION_COLUMNS = "at, user_hash, chat_type, text, normalised, intent, score, fallback, suggestions, latency_ms, answer_id"
 
 
@@ -101,11 +113,17 @@ class _Barrier:
     done: asyncio.Future[None]
 
 
+@dataclass(frozen=True)
+class _Handled:
+    update_id: int
+    done: asyncio.Future[None]
+
+
 class _Stop:
     pass
 
 
-_Item = QuestionEvent | FeedbackEvent | _Barrier | _Stop
+_Item = QuestionEvent | FeedbackEvent | _Barrier | _Stop | _Handled
 
 
 def start_of_day(now: float) -> float:
@@ -162,6 +180,8 @@ class Store:
             raise
         self._conn = conn
         self._closing = False
+        with contextlib.suppress(sqlite3.Error):
+            await self.prune_handled()
         self._writer = asyncio.create_task(self._write_loop(), name="faqbot-store-writer")
         if self._retention_days is not None:
             self._janitor = asyncio.create_task(self._purge_loop(self._retention_days), name="faqbot-store-purge")
@@ -215,6 +235,42 @@ class Store:
             await _rollback(conn)
             raise
         return max(questions.rowcount, 0) + max(feedback.rowcount, 0)
+
+    # -- handled updates -------------------------------------------------------------------
+
+    async def mark_handled(self, update_id: int) -> None:
+        """Record that update `update_id` was handled; return once it is committed with the rows queued before it.
+
+        Written at once (not after `flush_interval`), together with whatever else is queued.
+        Returns at once, recording nothing, when the store is closed or its queue is full; a
+        failed write is logged and counted in `dropped` (the update then counts as handled
+        in this process only).
+        """
+        if self._closing or self._writer is None or self._writer.done():
+            return
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        try:
+            self._queue.put_nowait(_Handled(update_id, done))
+        except asyncio.QueueFull:
+            self.dropped += 1
+            log.warning("store queue is full (%d): update %d not recorded as handled", self._queue.maxsize, update_id)
+            return
+        self._wake.set()
+        await asyncio.shield(done)
+
+    async def handled_among(self, update_ids: Sequence[int]) -> set[int]:
+        """Those of `update_ids` recorded as handled (committed), e.g. by a previous run of the bot."""
+        if not update_ids or self._conn is None:
+            return set()
+        marks = ",".join("?" * len(update_ids))
+        cursor = await self._conn.execute(f"SELECT update_id FROM handled_updates WHERE update_id IN ({marks})", tuple(update_ids))
+        return {int(row[0]) for row in await cursor.fetchall()}
+
+    async def prune_handled(self, older_than_days: float = HANDLED_KEEP_DAYS, now: float | None = None) -> int:
+        """Forget handled update ids older than `older_than_days`; return how many."""
+        cutoff = (time.time() if now is None else now) - older_than_days * 86400
+        cursor = await self._connection().execute("DELETE FROM handled_updates WHERE at < ?", (cutoff,))
+        return max(cursor.rowcount, 0)
 
     # -- maintenance -----------------------------------------------------------------------
 
@@ -314,6 +370,7 @@ class Store:
             first = await self._queue.get()
             items = [first]
             deadline = loop.time() + self._interval
+            urgent = isinstance(first, _Handled)
             while not isinstance(items[-1], _Barrier | _Stop):
                 self._wake.clear()
                 while len(items) < self._batch_size and not isinstance(items[-1], _Barrier | _Stop):
@@ -321,21 +378,26 @@ class Store:
                         items.append(self._queue.get_nowait())
                     except asyncio.QueueEmpty:
                         break
+                    urgent = urgent or isinstance(items[-1], _Handled)
                 remaining = deadline - loop.time()
-                if len(items) >= self._batch_size or isinstance(items[-1], _Barrier | _Stop) or remaining <= 0:
+                if urgent or len(items) >= self._batch_size or isinstance(items[-1], _Barrier | _Stop) or remaining <= 0:
                     break
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), remaining)
             events = [i for i in items if isinstance(i, QuestionEvent | FeedbackEvent)]
-            if events:
-                await self._write(events)
+            handled = [i for i in items if isinstance(i, _Handled)]
+            if events or handled:
+                await self._write(events, [h.update_id for h in handled])
+            for mark in handled:
+                if not mark.done.done():
+                    mark.done.set_result(None)
             last = items[-1]
             if isinstance(last, _Barrier) and not last.done.done():
                 last.done.set_result(None)
             if isinstance(last, _Stop):
                 return
 
-    async def _write(self, events: Sequence[QuestionEvent | FeedbackEvent]) -> None:
+    async def _write(self, events: Sequence[QuestionEvent | FeedbackEvent], handled: Sequence[int] = ()) -> None:
         questions = [
             (
                 e.at,
@@ -364,18 +426,22 @@ class Store:
                     await conn.executemany(_INSERT_QUESTION, questions)
                 if feedback:
                     await conn.executemany(_INSERT_FEEDBACK, feedback)
+                if handled:
+                    now = time.time()
+                    await conn.executemany(_INSERT_HANDLED, [(update_id, now) for update_id in handled])
                 await conn.execute("COMMIT")
             except BaseException:
                 await _rollback(conn)
                 raise
         except Exception:
-            self.dropped += len(events)
-            log.exception("could not write %d conversation records; they are lost", len(events))
+            self.dropped += len(events) + len(handled)
+            log.exception("could not write %d conversation records and %d handled updates; they are lost", len(events), len(handled))
 
     async def _purge_loop(self, days: int) -> None:
         while True:
             try:
                 blanked = await self.purge(days)
+                await self.prune_handled()
                 if blanked:
                     log.info("retention: blanked the text of %d questions older than %d days", blanked, days)
             except (sqlite3.Error, RuntimeError):

@@ -18,33 +18,37 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import signal
 import sys
-import time
+import weakref
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
 
 from telegram import Update
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import AIORateLimiter, Application, ExtBot
-from telegram.request import BaseRequest, HTTPXRequest, RequestData
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.engine.core import EngineHolder
 from bot.engine.dialogue import Dialogue
-from bot.maintenance.events import Recorder
+from bot.maintenance.events import Recorder, UpdateLedger
 from bot.maintenance.reload import Reloader
 from bot.maintenance.storage import Store
 from bot.maintenance.vector_cache import cached_engine
 from bot.settings import Settings
 from bot.telegram import logs
 from bot.telegram.admin import AdminCommands, AdminNotifier
+from bot.telegram.delivery import Delivery
 from bot.telegram.handlers import Handlers, Services, UpdateEngine
 from bot.telegram.heartbeat import INTERVAL, Heartbeat, heartbeat_path
 from bot.telegram.keyboards import CallbackCodec
 from bot.telegram.limits import UserRateLimiter
 from bot.telegram.logs import UpdateLogger
-from bot.telegram.ordering import BoundedUpdateQueue, PerChatUpdateProcessor
+from bot.telegram.ordering import PerChatUpdateProcessor
 from bot.telegram.request import AiohttpRequest
 from bot.telegram.sending import retrying
+from bot.telegram.sources import DRAIN_TIMEOUT, Poller, WebhookServer
 
 ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY]
 RATE_LIMIT_RETRIES = 3
@@ -57,39 +61,6 @@ CHAT_HINT = "Without a token you can still try the bot in the console: faqbot ch
 
 _LOG = logging.getLogger(__name__)
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
-
-
-class TrackingRequest(BaseRequest):
-    """Wraps a request object and remembers when Telegram last answered (for the heartbeat)."""
-
-    def __init__(self, inner: BaseRequest) -> None:
-        self.inner = inner
-        self.last_ok: float | None = None
-
-    @property
-    def read_timeout(self) -> float | None:
-        return self.inner.read_timeout
-
-    async def initialize(self) -> None:
-        await self.inner.initialize()
-
-    async def shutdown(self) -> None:
-        await self.inner.shutdown()
-
-    async def do_request(
-        self,
-        url: str,
-        method: str,
-        request_data: RequestData | None = None,
-        read_timeout: Any = BaseRequest.DEFAULT_NONE,
-        write_timeout: Any = BaseRequest.DEFAULT_NONE,
-        connect_timeout: Any = BaseRequest.DEFAULT_NONE,
-        pool_timeout: Any = BaseRequest.DEFAULT_NONE,
-    ) -> tuple[int, bytes]:
-        code, payload = await self.inner.do_request(url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout)
-        if code < 500:
-            self.last_ok = time.monotonic()
-        return code, payload
 
 
 def http_request(settings: Settings, connection_pool_size: int = 256) -> BaseRequest:
@@ -129,12 +100,14 @@ def run(settings: Settings) -> int:
     1 when the Bot API or the webhook port fails at start-up. Raises KnowledgeBaseError
     when FAQBOT_KB cannot be loaded; the command line reports its problems.
     """
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret is not None else ""
+    raw_token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token is not None else ""
+    logs.protect_output([raw_token, raw_token.strip(), secret])  # before anything can print them
     try:
         token = settings.token()
     except ValueError as exc:
         print(f"faqbot: {exc}. {CHAT_HINT}", file=sys.stderr)
         return 2
-    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret is not None else ""
     logs.configure(settings.log_level, [token, secret])
     holder = EngineHolder(cached_engine(settings.faqbot_kb, settings.faqbot_cache_dir, settings.tuning()))
     recorder = Store(settings.database_path(), settings.user_hash_salt.get_secret_value(), retention_days=settings.retention_days)
@@ -162,13 +135,12 @@ def build_application(
     """
     token = settings.token()
     logs.quiet()  # httpx logs request URLs, which contain the token
-    tracker = TrackingRequest(http_request(settings, connection_pool_size=2)) if updates_request is None else None
     bot: ExtBot[int] = ExtBot(
         token,
         base_url=settings.telegram_api_url,
         base_file_url=settings.telegram_file_url,
         request=request or http_request(settings),
-        get_updates_request=tracker or updates_request,
+        get_updates_request=updates_request or http_request(settings, connection_pool_size=2),
         rate_limiter=AIORateLimiter(max_retries=RATE_LIMIT_RETRIES),
     )
     services = Services(
@@ -189,12 +161,13 @@ def build_application(
         report_threshold=settings.faqbot_report_threshold,
         report_similarity=settings.faqbot_report_similarity,
     )
-    lifecycle = Lifecycle(settings, services, handlers, reloader, tracker=tracker, heartbeat_interval=heartbeat_interval)
+    lifecycle = Lifecycle(settings, services, handlers, reloader, heartbeat_interval=heartbeat_interval)
+    processor = PerChatUpdateProcessor()
     app: AnyApplication = (
         Application.builder()
         .bot(bot)
-        .update_queue(BoundedUpdateQueue())  # backpressure: a flood waits on Telegram's side, not in memory
-        .concurrent_updates(PerChatUpdateProcessor())
+        .updater(None)  # updates come from bot.telegram.sources, through a Delivery
+        .concurrent_updates(processor)
         .job_queue(None)
         .post_init(lifecycle.start)
         .post_stop(lifecycle.stop)
@@ -206,7 +179,85 @@ def build_application(
     # non-admins are not accepted by their handlers and reach the unknown-command fallback.
     admin.register(app)
     handlers.register_fallbacks(app)
+    delivery = Delivery(app, processor, lambda: _ledger(services.recorder))
+    lifecycle.delivery = delivery
+    _DELIVERIES[app] = delivery
     return app
+
+
+_DELIVERIES: weakref.WeakKeyDictionary[AnyApplication, Delivery] = weakref.WeakKeyDictionary()
+
+
+def delivery_of(app: AnyApplication) -> Delivery:
+    """The `Delivery` feeding an application built by `build_application`."""
+    return _DELIVERIES[app]
+
+
+def _ledger(recorder: Recorder | None) -> UpdateLedger | None:
+    return recorder if isinstance(recorder, UpdateLedger) else None
+
+
+def update_source(app: AnyApplication, settings: Settings, drain_timeout: float = DRAIN_TIMEOUT) -> Poller | WebhookServer:
+    """The webhook server (MODE=webhook) or the poller feeding `app`."""
+    delivery = delivery_of(app)
+    if settings.mode == "webhook" and settings.webhook_url and settings.webhook_secret is not None:
+        return WebhookServer(
+            app.bot,
+            delivery,
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            path=webhook_path(settings.webhook_url),
+            url=settings.webhook_url,
+            secret=settings.webhook_secret.get_secret_value(),
+            allowed_updates=ALLOWED_UPDATES,
+            drain_timeout=drain_timeout,
+        )
+    return Poller(
+        app.bot,
+        delivery,
+        poll_timeout=settings.telegram_poll_timeout,
+        request_timeout=settings.telegram_timeout,
+        allowed_updates=ALLOWED_UPDATES,
+        drain_timeout=drain_timeout,
+    )
+
+
+@contextlib.asynccontextmanager
+async def serving(app: AnyApplication, settings: Settings, drain_timeout: float = DRAIN_TIMEOUT) -> AsyncIterator[Poller | WebhookServer]:
+    """Run `app` with its update source inside the block; on leaving, drain, confirm and shut down.
+
+    Start-up: `getMe` (InvalidToken for a rejected token, TelegramError when the Bot API
+    fails), the webhook removed or registered (retried `BOOTSTRAP_RETRIES` times), the
+    lifecycle, then polling or listening (OSError when the port is taken).
+    """
+    source = update_source(app, settings, drain_timeout)
+    try:
+        await app.initialize()
+    except BaseException:
+        # getMe failed: PTB leaves its HTTP clients open when the bot did not initialise
+        for request in app.bot._request:
+            await request.shutdown()
+        raise
+    started = False
+    try:
+        await retrying(source.bootstrap, "deleteWebhook" if isinstance(source, Poller) else "setWebhook", attempts=BOOTSTRAP_RETRIES + 1)
+        if app.post_init is not None:
+            await app.post_init(app)
+        await app.start()
+        started = True
+        await source.start()
+        try:
+            yield source
+        finally:
+            await source.stop()
+    finally:
+        if started:
+            await app.stop()
+            if app.post_stop is not None:
+                await app.post_stop(app)
+        await app.shutdown()
+        if app.post_shutdown is not None:
+            await app.post_shutdown(app)
 
 
 class Lifecycle:
@@ -226,7 +277,6 @@ class Lifecycle:
         handlers: Handlers,
         reloader: Reloader,
         *,
-        tracker: TrackingRequest | None,
         heartbeat_interval: float = INTERVAL,
     ) -> None:
         self.services = services
@@ -235,19 +285,17 @@ class Lifecycle:
         self.reloader = reloader
         self.watcher = Watcher(reloader) if settings.faqbot_reload_watch else None
         self.heartbeat = Heartbeat(heartbeat_path(settings.faqbot_data_dir), self.serving, heartbeat_interval)
-        self.tracker = tracker if settings.mode == "polling" else None
+        self.delivery: Delivery | None = None
         self.stale_after = settings.telegram_poll_timeout + settings.telegram_timeout + 2 * heartbeat_interval
-        """Polling: without an answer from Telegram for this long the bot is not serving."""
+        """Without a good getUpdates answer, or with an update under way and none finished, for this long the bot is not serving."""
         self._app: AnyApplication | None = None
 
     def serving(self) -> bool:
-        """Whether the application and its updater run and, when polling, Telegram answered recently (the heartbeat's test)."""
+        """The heartbeat's test: the application runs and updates are being fetched and handled (`Delivery.healthy`)."""
         app = self._app
-        if app is None or not app.running or app.updater is None or not app.updater.running:
+        if app is None or not app.running or self.delivery is None:
             return False
-        if self.tracker is not None:
-            return self.tracker.last_ok is not None and time.monotonic() - self.tracker.last_ok < self.stale_after
-        return True
+        return self.delivery.healthy(self.stale_after)
 
     async def start(self, app: AnyApplication) -> None:
         self._app = app
@@ -333,30 +381,30 @@ class Watcher:
 def serve(app: AnyApplication, settings: Settings) -> int:
     """Run `app` (polling or webhook, per MODE) until SIGINT/SIGTERM; return the exit code."""
     try:
-        if settings.mode == "webhook" and settings.webhook_url and settings.webhook_secret is not None:
-            app.run_webhook(
-                listen=settings.webhook_listen,
-                port=settings.webhook_port,
-                url_path=webhook_path(settings.webhook_url),
-                webhook_url=settings.webhook_url,
-                secret_token=settings.webhook_secret.get_secret_value(),
-                allowed_updates=ALLOWED_UPDATES,
-                bootstrap_retries=BOOTSTRAP_RETRIES,
-            )
-        else:
-            app.run_polling(
-                timeout=settings.telegram_poll_timeout,
-                allowed_updates=ALLOWED_UPDATES,
-                bootstrap_retries=BOOTSTRAP_RETRIES,
-            )
+        asyncio.run(_serve_until_signal(app, settings))
     except InvalidToken:
         print(f"faqbot: Telegram rejected TELEGRAM_BOT_TOKEN (revoked or mistyped?). {CHAT_HINT}", file=sys.stderr)
         return 2
     except TelegramError as exc:
-        print(f"faqbot: the Bot API at {settings.telegram_api_url} failed at start-up: {type(exc).__name__}: {exc}", file=sys.stderr)
+        reason = logs.redacted(f"{type(exc).__name__}: {exc}")
+        print(f"faqbot: the Bot API at {logs.redacted(settings.telegram_api_url)} failed at start-up: {reason}", file=sys.stderr)
         return 1
     except OSError as exc:
         print(f"faqbot: cannot listen on {settings.webhook_listen}:{settings.webhook_port}: {exc}", file=sys.stderr)
         return 1
     _LOG.info("stopped")
     return 0
+
+
+async def _serve_until_signal(app: AnyApplication, settings: Settings) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for name in ("SIGTERM", "SIGINT"):
+        number = getattr(signal, name, None)
+        if number is not None:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(number, stop.set)
+    async with serving(app, settings):
+        _LOG.info("serving in %s mode", settings.mode)
+        await stop.wait()
+        _LOG.info("stopping: finishing the updates under way (at most %.0f s)", DRAIN_TIMEOUT)

@@ -7,16 +7,26 @@ A line looks like
 `user` is `bot.maintenance.events.hash_user` with USER_HASH_SALT, the value the
 conversation log stores in `user_hash`, so `SELECT * FROM questions WHERE user_hash = '<user>'`
 finds the line's rows. The question text is added (as `text=...`) only when the level is DEBUG.
+
+Secrets never reach the output: `protect_output` wraps stdout and stderr so every line
+written (log lines, `print`s, tracebacks, warnings) has the token, its secret half, its
+URL-encoded form and the webhook secret replaced by `***`; log records are redacted too.
+Only the bot's own loggers follow LOG_LEVEL below WARNING: at DEBUG, python-telegram-bot logs
+whole `getUpdates` payloads and `sendMessage` parameters (raw user ids, names, texts) and
+aiosqlite logs INSERT parameters, so other libraries' records below WARNING are dropped.
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import sys
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TextIO
+from urllib.parse import quote
 
 from telegram import Update
 
@@ -24,7 +34,82 @@ from bot.maintenance.events import hash_user
 
 UPDATES_LOGGER = "faqbot.updates"
 _FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
-_NOISY = ("httpx", "httpcore", "aiohttp", "apscheduler", "tornado.access")
+_NOISY = ("httpx", "httpcore", "aiohttp", "apscheduler", "tornado", "telegram", "aiosqlite", "watchfiles", "asyncio")
+OWN_LOGGERS = ("bot", "faqbot", "__main__")
+"""Loggers that follow LOG_LEVEL all the way down; every other logger's records below WARNING are dropped."""
+_SECRETS: list[str] = []
+
+
+def secret_forms(secrets: Iterable[str]) -> list[str]:
+    """Every form in which a secret may be printed: as is, URL-encoded and, for a token, its part after the colon."""
+    forms: set[str] = set()
+    for secret in secrets:
+        if not secret:
+            continue
+        forms.update({secret, quote(secret, safe="")})
+        _bot_id, colon, key = secret.partition(":")
+        if colon and len(key) >= 8:
+            forms.add(key)
+    return sorted(forms, key=len, reverse=True)
+
+
+def redacted(text: str, secrets: Iterable[str] | None = None) -> str:
+    """`text` with every secret (those given, else those `protect_output`/`configure` were given) replaced by `***`."""
+    for secret in _SECRETS if secrets is None else secret_forms(secrets):
+        text = text.replace(secret, "***")
+    return text
+
+
+class RedactingStream(io.TextIOBase):
+    """A text stream writing to `inner` line by line, every line `redacted`."""
+
+    def __init__(self, inner: TextIO) -> None:
+        super().__init__()
+        self.inner = inner
+        self._pending = ""
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self.inner, "encoding", "utf-8")
+
+    def writable(self) -> bool:
+        return True
+
+    def isatty(self) -> bool:
+        return self.inner.isatty()
+
+    def fileno(self) -> int:
+        return self.inner.fileno()
+
+    def write(self, text: str) -> int:
+        self._pending += text
+        if "\n" in self._pending:
+            complete, _newline, self._pending = self._pending.rpartition("\n")
+            self.inner.write(redacted(complete + "\n"))
+            self.inner.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        if self._pending:
+            self.inner.write(redacted(self._pending))
+            self._pending = ""
+        self.inner.flush()
+
+
+def protect_output(secrets: Iterable[str]) -> None:
+    """Redact `secrets` from everything written to stdout and stderr from now on (see the module's docstring)."""
+    _SECRETS[:] = sorted(set(_SECRETS) | set(secret_forms(secrets)), key=len, reverse=True)
+    if not isinstance(sys.stdout, RedactingStream):
+        sys.stdout = RedactingStream(sys.stdout)
+    if not isinstance(sys.stderr, RedactingStream):
+        sys.stderr = RedactingStream(sys.stderr)
+
+
+class OwnBelowWarning(logging.Filter):
+    """Lets other libraries' records through only from WARNING up (their DEBUG/INFO records carry user data)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or record.name.split(".", 1)[0] in OWN_LOGGERS
 
 
 class Redact(logging.Filter):
@@ -32,7 +117,7 @@ class Redact(logging.Filter):
 
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
-        self._secrets = [s for s in secrets if s]
+        self._secrets = secret_forms(secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not self._secrets:
@@ -58,9 +143,12 @@ def _redact(text: str, secrets: Iterable[str]) -> str:
 
 
 def configure(level: str, secrets: Iterable[str] = ()) -> None:
-    """Log to stderr at `level`, redact `secrets`, and keep HTTP client logs (URLs hold the token) quiet."""
+    """Log to stderr at `level`, redact `secrets` there and from all output, keep other libraries at WARNING."""
+    secrets = list(secrets)
+    protect_output(secrets)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter(_FORMAT))
+    handler.addFilter(OwnBelowWarning())
     handler.addFilter(Redact(secrets))
     root = logging.getLogger()
     for old in list(root.handlers):
@@ -71,7 +159,7 @@ def configure(level: str, secrets: Iterable[str] = ()) -> None:
 
 
 def quiet() -> None:
-    """Raise the HTTP libraries' loggers to WARNING: at INFO httpx logs request URLs, which contain the token."""
+    """Raise other libraries' loggers to WARNING: at INFO httpx logs request URLs (with the token), at DEBUG PTB logs payloads."""
     for name in _NOISY:
         logging.getLogger(name).setLevel(logging.WARNING)
 

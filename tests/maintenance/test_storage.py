@@ -323,3 +323,33 @@ def test_killed_writer_never_corrupts_the_file_and_loses_nothing_confirmed(tmp_p
             ).fetchone()[0]
             assert complete == count  # no half-written row
         total_confirmed = count
+
+
+async def test_a_handled_update_is_committed_at_once_with_the_rows_queued_before_it(tmp_path: Path) -> None:
+    path = tmp_path / "log.sqlite3"
+    async with Store(path, SALT, flush_interval=60.0) as store:  # the timer alone would wait a minute
+        await store.question(q(user=1, text="first"))
+        async with asyncio.timeout(5):
+            await store.mark_handled(41)
+        # on disk now, read by another connection, row and id together
+        assert rows(path, "SELECT text FROM questions") == [("first",)]
+        assert rows(path, "SELECT update_id FROM handled_updates") == [(41,)]
+        assert await store.handled_among([40, 41, 42]) == {41}
+        await store.mark_handled(41)  # handled twice: still one row
+    assert rows(path, "SELECT count(*) FROM handled_updates") == [(1,)]
+    async with Store(path, SALT) as reopened:  # a restarted bot knows what was handled
+        assert await reopened.handled_among([41, 42]) == {41}
+
+
+async def test_old_handled_update_ids_are_pruned(store: Store) -> None:
+    await store.mark_handled(1)
+    await store.mark_handled(2)
+    assert await store.prune_handled(older_than_days=1, now=time.time() + 2 * 86400) == 2
+    assert await store.handled_among([1, 2]) == set()
+
+
+async def test_a_closed_store_does_not_wait_to_mark_an_update(tmp_path: Path) -> None:
+    store = Store(tmp_path / "log.sqlite3", SALT)
+    async with asyncio.timeout(1):
+        await store.mark_handled(5)  # never opened: returns at once, records nothing
+    assert await store.handled_among([5]) == set()

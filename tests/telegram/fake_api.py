@@ -8,7 +8,13 @@ answerInlineQuery, editMessageReplyMarkup, setMyCommands, sendDocument (multipar
 Faults are queued per method and each one is consumed by one request:
 `Fault.status(429, retry_after=1)`, `Fault.status(500)`, `Fault.slow(2.0)` (answer
 nothing for that long, then hang up: the request is not carried out, as when a
-request times out before reaching Telegram) and `Fault.drop()` (hang up at once).
+request times out before reaching Telegram), `Fault.late(2.0)` (carry the request out,
+then answer that late: the client may time out and retry), `Fault.not_ok()` (HTTP 200
+with `{"ok": false}`) and `Fault.drop()` (hang up at once).
+
+`storm(method, fault)` applies a fault to every request of a method until `storm(method, None)`;
+`hold(method, after=n)` carries out `n` more requests of a method and leaves the next ones
+hanging, not carried out, until `release(method)` (then they are hung up on).
 """
 
 from __future__ import annotations
@@ -50,6 +56,14 @@ class Fault:
     def drop() -> Fault:
         return Fault("drop")
 
+    @staticmethod
+    def late(delay: float) -> Fault:
+        return Fault("late", delay=delay)
+
+    @staticmethod
+    def not_ok() -> Fault:
+        return Fault("not_ok", status=200)
+
 
 @dataclass(frozen=True)
 class Upload:
@@ -87,6 +101,8 @@ class FakeBotAPI:
         self._next_message_id = 100
         self._chats: dict[int, JSON] = {}
         self._faults: dict[str, deque[Fault]] = {}
+        self._storms: dict[str, Fault] = {}
+        self._holds: dict[str, int] = {}
         self._changed = asyncio.Condition()
         self._server: asyncio.Server | None = None
         self._clients: set[asyncio.Task[None]] = set()
@@ -137,6 +153,33 @@ class FakeBotAPI:
 
     def inject(self, method: str, *faults: Fault) -> None:
         self._faults.setdefault(method, deque()).extend(faults)
+
+    def storm(self, method: str, fault: Fault | None) -> None:
+        """Fault every request of `method` from now on (None: stop)."""
+        if fault is None:
+            self._storms.pop(method, None)
+        else:
+            self._storms[method] = fault
+
+    def hold(self, method: str, after: int = 0) -> None:
+        """Carry out `after` more requests of `method`, then leave the next ones hanging (not carried out)."""
+        self._holds[method] = after
+
+    def release(self, method: str) -> None:
+        """End a hold: the hanging requests are hung up on (not carried out); later ones are carried out."""
+        self._holds.pop(method, None)
+        self._notify()
+
+    def pending_updates(self) -> list[JSON]:
+        """Updates not yet confirmed by a getUpdates offset."""
+        return list(self._updates)
+
+    def sent_per_chat(self) -> dict[int, int]:
+        """How many messages were sent to each chat."""
+        counts: dict[int, int] = {}
+        for message in self.sent:
+            counts[message["chat"]["id"]] = counts.get(message["chat"]["id"], 0) + 1
+        return counts
 
     def pending_faults(self, method: str) -> int:
         return len(self._faults.get(method, ()))
@@ -216,9 +259,21 @@ class FakeBotAPI:
         method = url.path[len(prefix) :]
         params = _params(url.query, headers.get("content-type", ""), body)
         self.attempts[method] = self.attempts.get(method, 0) + 1
+        if method in self._holds:
+            if self._holds[method] > 0:
+                self._holds[method] -= 1
+            else:
+                async with self._changed:
+                    await self._changed.wait_for(lambda: self._closing or method not in self._holds)
+                return None
         faults = self._faults.get(method)
-        if faults:
-            fault = faults.popleft()
+        fault: Fault | None = faults.popleft() if faults else self._storms.get(method)
+        late = 0.0
+        if fault is not None and fault.kind == "late":
+            late, fault = fault.delay, None
+        if fault is not None:
+            if fault.kind == "not_ok":
+                return 200, {"ok": False}
             if fault.kind == "drop":
                 return None
             if fault.kind == "slow":
@@ -242,6 +297,8 @@ class FakeBotAPI:
                 return result
         self.calls.append(ApiCall(method, params))
         self._notify()
+        if late:
+            await asyncio.sleep(late)
         return 200, {"ok": True, "result": result}
 
     # --- methods -----------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import pytest
 from bot.engine.core import Engine, EngineHolder
 from bot.settings import Settings
 from bot.telegram import sending
-from bot.telegram.app import ALLOWED_UPDATES, AnyApplication, build_application
+from bot.telegram.app import AnyApplication, build_application, serving
 from bot.telegram.heartbeat import heartbeat_path, is_fresh
 from tests.helpers import FIXTURE_KB, copy_kb
 from tests.helpers.telegram import MemoryRecorder, make_settings, watcher_started, write_atomically
@@ -42,21 +42,10 @@ def e2e_settings(tmp_path: Path, api: FakeBotAPI, **overrides: Any) -> Settings:
 
 @asynccontextmanager
 async def polling(settings: Settings, engine: Engine, recorder: MemoryRecorder, **options: Any) -> AsyncIterator[AnyApplication]:
-    """What Application.run_polling does, minus signal handling and the blocking loop (`options`: more for build_application)."""
+    """What `faqbot run` does, minus signal handling and the blocking loop (`options`: more for build_application)."""
     app = build_application(settings, EngineHolder(engine), recorder, heartbeat_interval=0.05, **options)
-    await app.initialize()
-    await app.post_init(app)  # type: ignore[misc]
-    assert app.updater is not None
-    await app.updater.start_polling(poll_interval=0, timeout=settings.telegram_poll_timeout, allowed_updates=ALLOWED_UPDATES)
-    await app.start()
-    try:
+    async with serving(app, settings):
         yield app
-    finally:
-        await app.updater.stop()
-        await app.stop()
-        await app.post_stop(app)  # type: ignore[misc]
-        await app.shutdown()
-        await app.post_shutdown(app)  # type: ignore[misc]
 
 
 def buttons(message: JSON) -> dict[str, str]:

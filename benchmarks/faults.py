@@ -1,0 +1,244 @@
+"""Fault table: the real `faqbot run` against the fake Bot API, with bursts from distinct users and faults.
+
+    python -m benchmarks.faults                 # 3,000-update bursts (several minutes: sending is capped at 30/s)
+    python -m benchmarks.faults --updates 600   # quicker
+
+Each fault runs a fresh bot (fixture knowledge base, a fresh data folder) and prints one row:
+fault -> what the bot did -> updates never answered / answered with the apology instead (the
+answer could not be sent) / answered twice / log rows lost (updates answered without their
+`questions` row) and doubled. One update per user, so answers are
+counted per chat. The suite's fault tests (tests/telegram/test_faults.py) check the same
+faults on small bursts; this prints the figures for big ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.telegram.factories import BOT_USER, TOKEN, Factory
+from tests.telegram.fake_api import FakeBotAPI, Fault
+from tests.telegram.test_e2e_process import environment
+
+POISON = {"message": {"message_id": 1, "chat": {"id": 1, "type": "private"}, "text": "hi"}}
+
+
+APOLOGY = "Sorry, something went wrong"
+"""The start of the fixture knowledge base's `error` message: the reply to an update whose answer could not be sent."""
+
+
+@dataclass
+class Row:
+    fault: str
+    did: str
+    never: int
+    apologised: int
+    twice: int
+    rows_lost: int
+    rows_doubled: int
+
+
+class Bench:
+    def __init__(self, root: Path, updates: int) -> None:
+        self.root = root
+        self.updates = updates
+        self.case = 0
+
+    @asynccontextmanager
+    async def api(self) -> AsyncIterator[FakeBotAPI]:
+        server = FakeBotAPI(TOKEN, BOT_USER)
+        await server.start()
+        try:
+            yield server
+        finally:
+            await server.stop()
+
+    def folder(self) -> Path:
+        self.case += 1
+        path = self.root / f"case{self.case}"
+        path.mkdir()
+        return path
+
+    async def start(self, folder: Path, api: FakeBotAPI, **env: str) -> asyncio.subprocess.Process:
+        values = {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": api.base_url, "TELEGRAM_TIMEOUT": "2", "TELEGRAM_POLL_TIMEOUT": "1"}
+        log = (folder / "stderr.log").open("ab")
+        return await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            cwd=folder,
+            env=environment(folder, **(values | env)),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def burst(self, api: FakeBotAPI, users: range) -> None:
+        make = Factory(start=users.start)
+        for user_id in users:
+            api.push(make.message("what is git?", user_id=user_id))
+
+    async def until(self, condition: Callable[[], bool], within: float) -> bool:
+        deadline = time.monotonic() + within
+        while not condition():
+            if time.monotonic() > deadline:
+                return False
+            await asyncio.sleep(0.05)
+        return True
+
+    async def stop(self, process: asyncio.subprocess.Process, grace: float = 10.0) -> str:
+        """SIGTERM, then SIGKILL after `grace` seconds (docker stop); how it ended."""
+        started = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        try:
+            async with asyncio.timeout(grace):
+                await process.wait()
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+            return f"killed after the {grace:.0f} s grace"
+        return f"exited {process.returncode} in {time.monotonic() - started:.1f} s"
+
+    def row(self, fault: str, did: str, api: FakeBotAPI, folder: Path, users: range) -> Row:
+        """Answers per user (apologies apart) against the `questions` rows of those users' updates."""
+        answers: dict[int, int] = {}
+        apologies: set[int] = set()
+        for message in api.sent:
+            chat = message["chat"]["id"]
+            if str(message.get("text", "")).startswith(APOLOGY):
+                apologies.add(chat)
+            else:
+                answers[chat] = answers.get(chat, 0) + 1
+        answered = sum(1 for u in users if answers.get(u, 0) >= 1)
+        extra = len(api.sent_per_chat().keys() - set(users))  # the warm-up question before a storm
+        with sqlite3.connect(folder / "data" / "faqbot.sqlite3") as db:
+            rows = int(db.execute("SELECT count(*) FROM questions").fetchone()[0]) - extra
+        return Row(
+            fault,
+            did,
+            never=sum(1 for u in users if answers.get(u, 0) == 0 and u not in apologies),
+            apologised=sum(1 for u in users if answers.get(u, 0) == 0 and u in apologies),
+            twice=sum(1 for u in users if answers.get(u, 0) > 1),
+            rows_lost=max(0, answered - rows),
+            rows_doubled=max(0, rows - answered),
+        )
+
+    # --- the faults -----------------------------------------------------------------------
+
+    async def kill_9(self) -> Row:
+        async with self.api() as api:
+            folder, users = self.folder(), range(100_000, 100_000 + self.updates)
+            self.burst(api, users)
+            process = await self.start(folder, api)
+            await self.until(lambda: len(api.sent) >= self.updates // 4, 600)
+            process.kill()
+            await process.wait()
+            at = len(api.sent)
+            process = await self.start(folder, api)
+            await self.until(lambda: len(api.sent_per_chat()) >= self.updates, 600)
+            await asyncio.sleep(1.0)
+            await self.stop(process)
+            fault = f"kill -9 after {at} of {self.updates} answers, restart"
+            return self.row(fault, "answered the rest after the restart", api, folder, users)
+
+    async def sigterm(self) -> Row:
+        async with self.api() as api:
+            folder, users = self.folder(), range(200_000, 200_000 + self.updates)
+            self.burst(api, users)
+            process = await self.start(folder, api)
+            await self.until(lambda: len(api.sent) >= self.updates // 4, 600)
+            at = len(api.sent)
+            ended = await self.stop(process, grace=10.0)
+            process = await self.start(folder, api)
+            await self.until(lambda: len(api.sent_per_chat()) >= self.updates, 600)
+            await asyncio.sleep(1.0)
+            await self.stop(process)
+            return self.row(f"SIGTERM after {at} answers, 10 s grace, restart", f"{ended}; rest after the restart", api, folder, users)
+
+    async def poison(self) -> Row:
+        async with self.api() as api:
+            folder, users = self.folder(), range(300_000, 300_000 + min(self.updates, 300))
+            api.push(POISON)
+            self.burst(api, users)
+            process = await self.start(folder, api)
+            ok = await self.until(lambda: len(api.sent_per_chat()) >= len(users), 120)
+            polls = api.attempts.get("getUpdates", 0)
+            await self.stop(process)
+            log = (folder / "stderr.log").read_text()
+            did = f"logged {log.count('cannot be parsed')}x, skipped; {'all later ones answered' if ok else 'STUCK'}; {polls} getUpdates"
+            return self.row("poison update (message without date) first", did, api, folder, users)
+
+    async def storm(self, label: str, method: str, fault: Fault, seconds: float = 10.0) -> Row:
+        async with self.api() as api:
+            folder, users = self.folder(), range(400_000 + self.case * 1000, 400_000 + self.case * 1000 + 50)
+            process = await self.start(folder, api)
+            api.push(Factory(start=1).message("what is git?", user_id=users.start - 1))
+            await self.until(lambda: bool(api.sent), 60)  # up
+            api.storm(method, fault)
+            before = api.attempts.get(method, 0)
+            self.burst(api, users)
+            await asyncio.sleep(seconds)
+            rate = (api.attempts.get(method, 0) - before) / seconds
+            api.storm(method, None)
+            await self.until(lambda: len(api.sent_per_chat()) >= len(users) + 1, 60)
+            await asyncio.sleep(1.0)
+            await self.stop(process)
+            if method == "getUpdates":
+                did = f"backed off: {rate:.1f} getUpdates/s during the storm, then answered everything"
+            else:
+                did = f"{rate:.1f} sendMessage/s; gave up each reply after its retries, apologised once the storm ended"
+            return self.row(label, did, api, folder, users)
+
+    async def late_answers(self) -> Row:
+        async with self.api() as api:
+            folder, users = self.folder(), range(500_000, 500_050)
+            process = await self.start(folder, api)
+            api.push(Factory(start=1).message("what is git?", user_id=users.start - 1))
+            await self.until(lambda: bool(api.sent), 60)
+            api.inject("sendMessage", *[Fault.late(2.5)] * 10)  # TELEGRAM_TIMEOUT is 2 s
+            self.burst(api, users)
+            await self.until(lambda: len(api.sent_per_chat()) >= len(users) + 1, 120)
+            await asyncio.sleep(3.0)
+            await self.stop(process)
+            did = "retried: sent twice (the documented choice)"
+            return self.row("10 sendMessage answers later than the timeout", did, api, folder, users)
+
+
+async def main(updates: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="faqbot-faults-") as tmp:
+        bench = Bench(Path(tmp), updates)
+        runs = [
+            bench.kill_9,
+            bench.sigterm,
+            bench.poison,
+            lambda: bench.storm('getUpdates HTTP 200 {"ok": false} for 10 s', "getUpdates", Fault.not_ok()),
+            lambda: bench.storm("getUpdates 502 for 10 s", "getUpdates", Fault.status_code(502)),
+            lambda: bench.storm("sendMessage 429 (retry_after 1) for 10 s", "sendMessage", Fault.status_code(429, retry_after=1)),
+            lambda: bench.storm("sendMessage 500 for 10 s", "sendMessage", Fault.status_code(500)),
+            bench.late_answers,
+        ]
+        rows: list[Row] = []
+        for run in runs:
+            started = time.monotonic()
+            rows.append(await run())
+            print(f"  ({rows[-1].fault}: {time.monotonic() - started:.0f} s)", file=sys.stderr, flush=True)
+    print("| fault | what the bot did | never answered | apology instead | answered twice | log rows lost | log rows doubled |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print(f"| {r.fault} | {r.did} | {r.never} | {r.apologised} | {r.twice} | {r.rows_lost} | {r.rows_doubled} |")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--updates", type=int, default=3000, help="updates (distinct users) in the kill -9 and SIGTERM bursts")
+    asyncio.run(main(parser.parse_args().updates))
