@@ -39,6 +39,7 @@ from bot.maintenance.events import (
     FeedbackEvent,
     IntentCount,
     QuestionEvent,
+    Scored,
     Stats,
     StoredQuestion,
     hash_user,
@@ -81,15 +82,22 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX feedback_user ON feedback(user_hash)",
         "CREATE INDEX feedback_at ON feedback(at)",
     ),
+    # 3: the decision's reason and the matcher's real candidates ([[intent, score], ...], out-of-scope last).
+    (
+        "ALTER TABLE questions ADD COLUMN reason TEXT",
+        "ALTER TABLE questions ADD COLUMN candidates TEXT NOT NULL DEFAULT '[]'",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _INSERT_QUESTION = (
-    "INSERT INTO questions (at, user_hash, chat_type, text, normalised, intent, score, fallback, suggestions, latency_ms, answer_id) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO questions (at, user_hash, chat_type, text, normalised, intent, score, fallback, suggestions, latency_ms, answer_id, "
+    "reason, candidates) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _INSERT_FEEDBACK = "INSERT INTO feedback (at, user_hash, answer_id, intent, helpful) VALUES (?, ?, ?, ?, ?)"
-_QUESTION_COLUMNS = "at, user_hash, chat_type, text, normalised, intent, score, fallback, suggestions, latency_ms, answer_id"
+_QUESTION_COLUMNS = (
+    "at, user_hash, chat_type, text, normalised, intent, score, fallback, suggestions, latency_ms, answer_id, reason, candidates"
+)
 
 
 class StorageError(Exception):
@@ -349,6 +357,8 @@ class Store:
                 json.dumps(list(e.suggestions), ensure_ascii=False),
                 float(e.latency_ms),
                 e.answer_id,
+                e.reason,
+                json.dumps([[c.intent, c.score] for c in e.candidates], ensure_ascii=False),
             )
             for e in events
             if isinstance(e, QuestionEvent)
@@ -384,11 +394,8 @@ class Store:
 
 
 def _stored_question(row: sqlite3.Row | Sequence[object]) -> StoredQuestion:
-    at, user_hash, chat_type, text, normalised, intent, score, fallback, suggestions, latency_ms, answer_id = tuple(row)
-    try:
-        parsed = json.loads(str(suggestions)) if suggestions else []
-    except ValueError:
-        parsed = []
+    at, user_hash, chat_type, text, normalised, intent, score, fallback, suggestions, latency_ms, answer_id, reason, candidates = tuple(row)
+    parsed = _json_list(suggestions)
     return StoredQuestion(
         at=float(at),
         user_hash=str(user_hash),
@@ -401,7 +408,26 @@ def _stored_question(row: sqlite3.Row | Sequence[object]) -> StoredQuestion:
         suggestions=tuple(str(s) for s in parsed) if isinstance(parsed, list) else (),
         latency_ms=float(latency_ms or 0.0),
         answer_id=None if answer_id is None else str(answer_id),
+        reason=None if reason is None else str(reason),
+        candidates=tuple(
+            Scored(str(c[0]), float(c[1]))
+            for c in _json_list(candidates)
+            if isinstance(c, list) and len(c) == 2 and isinstance(c[1], int | float)
+        ),
     )
+
+
+def _is_pair(value: object) -> bool:
+    return isinstance(value, list) and len(value) == 2 and isinstance(value[1], int | float)
+
+
+def _json_list(value: object) -> list[object]:
+    """A JSON list column read back ([] when missing or malformed)."""
+    try:
+        parsed = json.loads(str(value)) if value else []
+    except ValueError:
+        return []
+    return parsed if isinstance(parsed, list) else []
 
 
 async def _rollback(conn: aiosqlite.Connection) -> None:

@@ -48,7 +48,7 @@ from bot.engine.models import Reason, Reply
 from bot.engine.render import plain
 from bot.engine.text import normalise
 from bot.maintenance.events import ChatType as EventChatType
-from bot.maintenance.events import FeedbackEvent, QuestionEvent, Recorder
+from bot.maintenance.events import FeedbackEvent, Recorder, question_event
 from bot.telegram import inline
 from bot.telegram.addressing import addressed_text, is_private, replies_to_bot
 from bot.telegram.keyboards import Answer, CallbackCodec, ExpiredButton, Feedback, Menu, menu_keyboard, reply_keyboard, without_feedback
@@ -271,16 +271,13 @@ class Handlers:
         recorder, user = self.s.recorder, update.effective_user
         if recorder is None or user is None:
             return
-        event = QuestionEvent(
+        event = question_event(
+            reply,
             at=time.time(),
             user_id=user.id,
             chat_type=_EVENT_CHAT_TYPES.get(chat_type, "private"),
             text=question,
             normalised=normalise(question, self.engine.kb.lexicon.symbols),
-            intent=reply.intent,
-            score=max(0.0, min(1.0, reply.score)),
-            fallback=reply.kind == "fallback",
-            suggestions=tuple(s.intent for s in reply.suggestions),
             latency_ms=(time.perf_counter() - started) * 1000,
             answer_id=answer_id(sent[-1]) if sent else None,
         )

@@ -323,3 +323,19 @@ def test_killed_writer_never_corrupts_the_file_and_loses_nothing_confirmed(tmp_p
             ).fetchone()[0]
             assert complete == count  # no half-written row
         total_confirmed = count
+
+
+async def test_the_reason_and_the_real_candidates_are_kept(tmp_path: Path) -> None:
+    from bot.maintenance.events import Scored
+
+    event = QuestionEvent(
+        NOW, 1, "console", "weather in paris?", "weather in paris", None, 0.1, True, (), reason="off_topic",
+        candidates=(Scored("salary_abroad", 0.26), Scored("__out_of_scope__", 0.31)),
+    )  # fmt: skip
+    async with Store(tmp_path / "log.sqlite3", SALT) as store:
+        await store.question(event)
+        await store.question(q())  # a record without them
+        stored = sorted(await store.questions(0), key=lambda r: r.text or "")
+    assert (stored[1].reason, stored[1].candidates) == ("off_topic", event.candidates)
+    assert (stored[1].nearest, stored[1].out_of_scope) == (Scored("salary_abroad", 0.26), 0.31)
+    assert (stored[0].reason, stored[0].candidates, stored[0].nearest, stored[0].out_of_scope) == (None, (), None, None)
