@@ -331,7 +331,14 @@ class Watcher:
 
 
 def serve(app: AnyApplication, settings: Settings) -> int:
-    """Run `app` (polling or webhook, per MODE) until SIGINT/SIGTERM; return the exit code."""
+    """Run `app` (polling or webhook, per MODE) until SIGINT/SIGTERM; return the exit code.
+
+    Exit status: 0 after a clean stop; 2 when Telegram rejects the token; 1 when the Bot API cannot be reached
+    at start-up (after BOOTSTRAP_RETRIES) or the webhook port cannot be opened. A start-up failure prints one
+    line (no traceback) and closes the HTTP sessions it opened.
+    """
+    quiet_bootstrap = _OneLineBootstrapErrors()
+    logging.getLogger("telegram.ext").addFilter(quiet_bootstrap)
     try:
         if settings.mode == "webhook" and settings.webhook_url and settings.webhook_secret is not None:
             app.run_webhook(
@@ -342,21 +349,45 @@ def serve(app: AnyApplication, settings: Settings) -> int:
                 secret_token=settings.webhook_secret.get_secret_value(),
                 allowed_updates=ALLOWED_UPDATES,
                 bootstrap_retries=BOOTSTRAP_RETRIES,
+                close_loop=False,
             )
         else:
             app.run_polling(
                 timeout=settings.telegram_poll_timeout,
                 allowed_updates=ALLOWED_UPDATES,
                 bootstrap_retries=BOOTSTRAP_RETRIES,
+                close_loop=False,
             )
     except InvalidToken:
         print(f"faqbot: Telegram rejected TELEGRAM_BOT_TOKEN (revoked or mistyped?). {CHAT_HINT}", file=sys.stderr)
         return 2
     except TelegramError as exc:
-        print(f"faqbot: the Bot API at {settings.telegram_api_url} failed at start-up: {type(exc).__name__}: {exc}", file=sys.stderr)
+        where = settings.telegram_api_url
+        print(f"faqbot: cannot reach the Bot API at {where}: {exc} (check the network or TELEGRAM_API_URL)", file=sys.stderr)
         return 1
     except OSError as exc:
         print(f"faqbot: cannot listen on {settings.webhook_listen}:{settings.webhook_port}: {exc}", file=sys.stderr)
         return 1
+    finally:
+        logging.getLogger("telegram.ext").removeFilter(quiet_bootstrap)
+        _close_connections(app)
     _LOG.info("stopped")
     return 0
+
+
+class _OneLineBootstrapErrors(logging.Filter):
+    """Drops PTB's traceback of a start-up that gave up: `serve` prints the one line that matters."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and "Bootstrap" in record.getMessage() and "Aborting" in record.getMessage())
+
+
+def _close_connections(app: AnyApplication) -> None:
+    """Close the bot's HTTP sessions (PTB closes them only after a successful start) and the event loop."""
+    loop = asyncio.get_event_loop()
+    # PTB keeps (getUpdates request, request) here; Bot.shutdown() skips them when initialize() failed.
+    requests: tuple[BaseRequest, ...] = getattr(app.bot, "_request", ())
+    if not loop.is_closed():
+        with contextlib.suppress(Exception):
+            loop.run_until_complete(asyncio.gather(*(r.shutdown() for r in requests), return_exceptions=True))
+        loop.close()
