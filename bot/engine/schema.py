@@ -74,7 +74,10 @@ def fail(message: str) -> NoReturn:
 
 def _text(value: object) -> str:
     if isinstance(value, bool):
-        fail(f"{str(value).lower()!r} was read as yes/no: YAML reads on, off, yes, no as booleans; put the word in quotes")
+        read = str(value).lower()
+        fail(f"a word was read as {read} (YAML reads yes, no, on, off, true, false as booleans): put it in quotes, e.g. \"no\"")
+    if isinstance(value, dict):
+        fail("a text containing ': ' was read as `key: value`: put the whole text in quotes")
     if not isinstance(value, str | int | float):
         fail("must be a list of texts")
     return str(value).strip()

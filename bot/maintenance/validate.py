@@ -23,7 +23,7 @@ def validate(root: Path, vectors: Vectors | None, tuning: Tuning | None = None) 
         kb = load(root)
     except KnowledgeBaseError as exc:
         return exc.problems
-    return confusions(kb, Matcher(kb, tuning or Tuning(), vectors))
+    return [*kb.warnings, *confusions(kb, Matcher(kb, tuning or Tuning(), vectors))]
 
 
 def validated_engine(root: Path, vectors: Vectors | None, tuning: Tuning | None = None, check_confusions: bool = True) -> Engine:
