@@ -45,7 +45,8 @@ class Settings(BaseSettings):
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
-    user_rate: int = Field(default=20, ge=1, description="Messages a user may send per minute.")
+    user_rate: int = Field(default=20, ge=1, description="Messages (and commands) a user may send per minute.")
+    user_tap_rate: int = Field(default=60, ge=1, description="Button taps a user may make per minute (browsing menus is fast).")
     retention_days: int = Field(default=90, ge=1, description="Days after which the texts of logged questions are deleted.")
     user_hash_salt: SecretStr = SecretStr("faqbot")
     faqbot_report_threshold: float = Field(default=0.65, ge=0, le=1, description="Report: answers below this score are low-confidence.")

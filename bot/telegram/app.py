@@ -176,6 +176,7 @@ def build_application(
         dialogue=Dialogue(UpdateEngine(holder)),
         codec=CallbackCodec(callback_secret(token)),
         limiter=UserRateLimiter(settings.user_rate, 60.0),
+        tap_limiter=UserRateLimiter(settings.user_tap_rate, 60.0),
         log=UpdateLogger(settings.user_hash_salt.get_secret_value()),
         recorder=recorder,
     )
