@@ -186,7 +186,7 @@ def _chat(dialogue: Dialogue, engine: Engine, console: Console, log: ConsoleLog 
 
 
 def _validate(root: Path, vectors: Vectors, console: Console) -> int:
-    problems = validate(root, vectors)
+    problems = sorted(validate(root, vectors), key=lambda p: not p.warning)  # errors last, next to the summary
     for problem in problems:
         label = "[yellow]warning[/yellow]" if problem.warning else "[red]error[/red]"
         console.print(f"{label} {problem}", highlight=False, soft_wrap=True)
