@@ -218,17 +218,19 @@ def triage(row: StoredQuestion, near: float = DEFAULT_NEAR, margin: float = DEFA
         return "ignored"
     if row.reason is None and not row.candidates:  # recorded before reasons and candidates were kept
         return "phrasing" if closest_intent(row) else ("new_intent" if _words(text) >= MIN_WORDS_UNMATCHED else "ignored")
+    folded = " ".join(text.casefold().split())
+    if folded.startswith(_FOLLOW_UP_OPENINGS):
+        return "ignored"  # a follow-up ("and for seniors?") means something only in its conversation
     nearest = row.nearest
     best = nearest.score if nearest else 0.0
     if row.intent and not row.fallback:
         return "phrasing"  # answered, with low confidence
-    if nearest is not None and best >= near and row.reason not in _DECLINED_REASONS:
-        return "phrasing"
+    if nearest is not None and best >= near and row.reason not in _DECLINED_REASONS and (relevance is None or relevance >= 1.0):
+        return "phrasing"  # a "did you mean" about the job (one far from every topic is off topic, below)
     if row.reason == "task_request":
         return "off_topic"
-    folded = " ".join(text.casefold().split())
-    if _words(text) < MIN_WORDS_UNMATCHED or folded.startswith(_FOLLOW_UP_OPENINGS):
-        return "ignored"  # too short to tell, or a follow-up asked without its conversation
+    if _words(text) < MIN_WORDS_UNMATCHED:
+        return "ignored"  # too short to tell
     oos = row.out_of_scope or 0.0
     if oos >= best - margin or (relevance is not None and relevance < 1.0):
         return "off_topic"
