@@ -223,8 +223,8 @@ def triage(row: StoredQuestion, near: float = DEFAULT_NEAR, margin: float = DEFA
         return "ignored"  # a follow-up ("and for seniors?") means something only in its conversation
     nearest = row.nearest
     best = nearest.score if nearest else 0.0
-    if row.intent and not row.fallback:
-        return "phrasing"  # answered, with low confidence
+    if row.intent and (not row.fallback or row.reason == "topic_not_covered"):
+        return "phrasing"  # answered with low confidence, or by a topic the sources do not cover (about the job all the same)
     if nearest is not None and best >= near and row.reason not in _DECLINED_REASONS and (relevance is None or relevance >= 1.0):
         return "phrasing"  # a "did you mean" about the job (one far from every topic is off topic, below)
     if row.reason == "task_request":
