@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.engine.config import Tuning
 
@@ -43,19 +44,25 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = Field(default=8443, ge=1, le=65535)
-    admin_ids: list[int] = Field(default_factory=list)
-    user_rate: int = Field(default=20, ge=1, description="Messages a user may send per minute.")
+    admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    user_rate: int = Field(default=20, ge=1, description="Messages (and commands) a user may send per minute.")
+    user_tap_rate: int = Field(default=60, ge=1, description="Button taps a user may make per minute (browsing menus is fast).")
     retention_days: int = Field(default=90, ge=1, description="Days after which the texts of logged questions are deleted.")
     user_hash_salt: SecretStr = SecretStr("faqbot")
     faqbot_report_threshold: float = Field(default=0.65, ge=0, le=1, description="Report: answers below this score are low-confidence.")
-    faqbot_report_similarity: float = Field(default=75.0, ge=0, le=100, description="Report: similarity (0-100) to group questions.")
+    faqbot_report_similarity: float = Field(
+        default=70.0, ge=0, le=100, description="Report: how alike (0-100: cosine x 100 of the sentence vectors) grouped questions are."
+    )
     faqbot_reload_watch: bool = Field(default=True, description="Reload the knowledge base when intents/ or content/ change.")
 
     @field_validator("admin_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:
         if isinstance(value, str):
-            return [int(v) for v in value.replace(",", " ").split()] if value.strip() else []
+            parts = value.replace(",", " ").strip("[] ").split()
+            if not all(p.lstrip("-").isdigit() for p in parts):
+                raise PydanticCustomError("admin_ids", "must be Telegram user ids (numbers) separated by commas or spaces")
+            return [int(p) for p in parts]
         if isinstance(value, int):
             return [value]
         return value
@@ -67,8 +74,13 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _webhook_needs_url_and_secret(self) -> Settings:
-        if self.mode == "webhook" and (not self.webhook_url or self.webhook_secret is None):
-            raise ValueError("MODE=webhook needs WEBHOOK_URL and WEBHOOK_SECRET")
+        missing = [name for name, value in (("WEBHOOK_URL", self.webhook_url), ("WEBHOOK_SECRET", self.webhook_secret)) if not value]
+        if self.mode == "webhook" and missing:
+            raise PydanticCustomError(
+                "webhook",
+                "MODE=webhook needs {missing} (the public HTTPS address and a secret of your choice)",
+                {"missing": " and ".join(missing)},
+            )
         return self
 
     def tuning(self) -> Tuning:
@@ -93,3 +105,36 @@ class Settings(BaseSettings):
         if not TOKEN_PATTERN.match(token):
             raise ValueError("TELEGRAM_BOT_TOKEN does not look like a bot token (expected 123456789:AA...)")
         return token
+
+
+_SECRET = frozenset({"telegram_bot_token", "webhook_secret", "user_hash_salt"})
+_WORDS = {
+    "literal_error": "must be one of {expected}",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "float_parsing": "must be a number",
+    "bool_parsing": "must be true or false",
+    "greater_than_equal": "must be at least {ge}",
+    "greater_than": "must be more than {gt}",
+    "less_than_equal": "must be at most {le}",
+    "less_than": "must be less than {lt}",
+    "path_type": "must be a folder path",
+    "string_type": "must be text",
+}
+
+
+def setting_problems(error: ValidationError) -> list[str]:
+    """Every invalid setting of a failed `Settings()`, one line each: the variable's name, its value (never a secret's),
+    and what is wrong, in our words."""
+    lines = []
+    for problem in error.errors(include_url=False):
+        field = ".".join(str(part) for part in problem["loc"][:1])
+        words = _WORDS.get(problem["type"])
+        reason = words.format(**(problem.get("ctx") or {})) if words else str(problem["msg"]).removeprefix("Value error, ")
+        if not field:
+            lines.append(reason)
+            continue
+        given = problem.get("input")
+        shown = "" if field in _SECRET or not isinstance(given, str | int | float) else f"={given}"
+        lines.append(f"{field.upper()}{shown}: {reason}")
+    return lines

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
+import time
 from collections.abc import Sequence
+from importlib import metadata
 from pathlib import Path
 from typing import TextIO
 
@@ -13,6 +16,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from bot.cli.console_log import ConsoleLog
 from bot.cli.maintenance import run_maintenance_command
 from bot.cli.problems import print_problems
 from bot.engine.core import Engine
@@ -25,9 +29,9 @@ from bot.maintenance.evaluation import load_cases, run
 from bot.maintenance.report import parse_duration
 from bot.maintenance.validate import validate
 from bot.maintenance.vector_cache import cached_engine, load_vectors, save_vectors
-from bot.settings import Settings
+from bot.settings import Settings, setting_problems
 from bot.telegram.app import run as run_bot
-from bot.telegram.heartbeat import heartbeat_path, is_fresh
+from bot.telegram.heartbeat import health_problem, heartbeat_path
 
 
 def reply_json(text: str | None, reply: Reply) -> dict[str, object]:
@@ -69,8 +73,10 @@ def explain(reply: Reply) -> dict[str, object]:
     }
 
 
-def ask_jsonl(dialogue: Dialogue, source: TextIO, sink: TextIO, with_explain: bool = False) -> None:
-    """Answer one JSON line per input line, in order; a malformed line gets an error object, not a crash."""
+def ask_jsonl(dialogue: Dialogue, source: TextIO, sink: TextIO, with_explain: bool = False, log: ConsoleLog | None = None) -> None:
+    """Answer one JSON line per input line, in order; a malformed line gets an error object, not a crash.
+
+    With `log`, every answered line is recorded in the conversation log as the bot would."""
     for line in source:
         if not line.strip():
             continue
@@ -79,7 +85,10 @@ def ask_jsonl(dialogue: Dialogue, source: TextIO, sink: TextIO, with_explain: bo
             if not isinstance(request, dict) or not isinstance(request.get("text"), str):
                 raise ValueError('expected {"conversation": id or null, "text": "..."}')
             conversation = request.get("conversation")
+            started = time.perf_counter()
             reply = dialogue.respond(request["text"], None if conversation is None else str(conversation))
+            if log is not None:
+                log.record(request["text"], reply, None if conversation is None else str(conversation), _ms(started))
             out = reply_json(request["text"], reply)
             if with_explain:
                 out["explain"] = explain(reply)
@@ -112,26 +121,63 @@ def _print_explain(reply: Reply, console: Console) -> None:
     console.print(table)
 
 
-def _chat(dialogue: Dialogue, console: Console) -> int:
-    console.print(
-        "[bold]faqbot chat[/bold]: ask about the backend developer job. Empty line or Ctrl-D to quit; a number picks a suggestion."
-    )
+def _ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
+
+
+CHAT_HELP = (
+    "[bold]faqbot chat[/bold]: ask about the backend developer job. A number picks a numbered suggestion; "
+    "/topics lists the topics; /quit, Ctrl-D or Ctrl-C quits."
+)
+
+
+def _topics(engine: Engine, console: Console) -> list[str]:
+    """Print the topic menu, numbered; return the intent ids in that order."""
+    chosen: list[str] = []
+    for group in engine.kb.topics:
+        console.print(f"[bold]{plain(group.title)}[/bold]", highlight=False)
+        for intent in group.intents:
+            chosen.append(intent)
+            console.print(f"   [dim]{len(chosen)}.[/dim] {engine.kb.title(intent)}", highlight=False)
+    return chosen
+
+
+def _chat(dialogue: Dialogue, engine: Engine, console: Console, log: ConsoleLog | None = None) -> int:
+    """The console conversation: an empty line is ignored; a number picks one of the numbers last shown."""
+    console.print(CHAT_HELP)
     choices: list[str] = []
     while True:
         try:
-            text = console.input("[bold cyan]you>[/bold cyan] ")
+            text = console.input("[bold cyan]you>[/bold cyan] ").strip()
         except (EOFError, KeyboardInterrupt):
             console.print()
             return 0
-        if not text.strip():
+        if not text:
+            continue
+        if text.lower() in ("/quit", "/exit"):
             return 0
-        if text.strip().isdigit() and 0 < int(text) <= len(choices):
+        if text.lower() == "/topics":
+            choices = _topics(engine, console)
+            continue
+        if text.lower() in ("/help", "/start"):
+            console.print(CHAT_HELP)
+            continue
+        started = time.perf_counter()
+        if text.isdigit():
+            if not 0 < int(text) <= len(choices):
+                shown = f"1 to {len(choices)}" if choices else "none: nothing is numbered yet (/topics lists the topics)"
+                console.print(f"No suggestion has that number (numbers shown: {shown}).", highlight=False)
+                continue
             reply = dialogue.answer_intent(choices[int(text) - 1], "console")
             if reply is None:
                 console.print("That topic no longer exists.")
                 continue
+            question = engine.kb.title(choices[int(text) - 1])
         else:
+            question = text
             reply = dialogue.respond(text, "console")
+        if log is not None:
+            log.record(question, reply, "console", _ms(started))
         console.print(f"[bold green]bot>[/bold green] {plain(reply.text)}", highlight=False)
         offered = list(reply.suggestions) + list(reply.follow_ups)
         choices = [s.intent for s in offered]
@@ -143,10 +189,10 @@ def _validate(root: Path, vectors: Vectors, console: Console, show_warnings: boo
     problems = validate(root, vectors)
     errors = [p for p in problems if not p.warning]
     warnings = [p for p in problems if p.warning]
-    for problem in errors:
-        console.print(f"[red]error[/red] {problem}", highlight=False, soft_wrap=True)
     for problem in warnings if show_warnings else []:
         console.print(f"[yellow]warning[/yellow] {problem}", highlight=False, soft_wrap=True)
+    for problem in errors:  # errors last, next to the summary
+        console.print(f"[red]error[/red] {problem}", highlight=False, soft_wrap=True)
     hidden = "" if show_warnings or not warnings else " (`faqbot validate --warnings` lists them)"
     if errors:
         console.print(f"{len(errors)} error(s) and {len(warnings)} warning(s) in {root}{hidden}")
@@ -156,7 +202,16 @@ def _validate(root: Path, vectors: Vectors, console: Console, show_warnings: boo
     return 0
 
 
-def _eval(engine: Engine, dialogue: Dialogue, path: Path, console: Console, show: int) -> int:
+def _eval(
+    engine: Engine,
+    dialogue: Dialogue,
+    path: Path,
+    console: Console,
+    show: int,
+    least: float | None = None,
+    least_declined: float | None = None,
+) -> int:
+    """Exit status: with --min/--min-declined, 0 when every threshold given is met, else 1; without them, 0 only when every case passed."""
     evaluation = run(load_cases(path), dialogue)
     for outcome in [o for o in evaluation.outcomes if o.failure][:show]:
         console.print(f"FAIL {outcome.case.id}: {outcome.case.text!r}: {outcome.failure}", highlight=False, soft_wrap=True)
@@ -194,7 +249,18 @@ def _eval(engine: Engine, dialogue: Dialogue, path: Path, console: Console, show
         f"in-scope {answered[0]}/{answered[1]} = {answered[0] / max(answered[1], 1):.1%}; "
         f"out-of-scope declined {declined[0]}/{declined[1]} = {declined[0] / max(declined[1], 1):.1%}"
     )
-    return 0 if overall[0] == overall[1] else 1
+    if least is None and least_declined is None:
+        return 0 if overall[0] == overall[1] else 1
+    missed = []
+    for name, (passed, total), bar in (("overall", overall, least), ("out-of-scope declined", declined, least_declined)):
+        rate = 100.0 * passed / total if total else 100.0
+        if bar is not None and rate < bar:
+            missed.append(f"{name} {rate:.1f}% < {bar:g}%")
+    if missed:
+        console.print(f"[red]below the threshold[/red]: {'; '.join(missed)}", highlight=False)
+        return 1
+    console.print("[green]thresholds met[/green]")
+    return 0
 
 
 def _duration(text: str) -> float:
@@ -204,51 +270,142 @@ def _duration(text: str) -> float:
         raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
-def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="faqbot", description="A FAQ bot about the backend developer profession.")
-    commands = top.add_subparsers(dest="command", required=True)
-    kb_help = "folder holding intents/ and content/ (default: FAQBOT_KB, else the project's own)"
+def _percent(text: str) -> float:
+    try:
+        value = float(text.rstrip("%"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a percentage: {text!r}") from exc
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"a percentage is between 0 and 100: {text!r}")
+    return value
 
-    ask = commands.add_parser("ask", help="answer a question (or JSON lines on stdin with --jsonl)")
-    ask.add_argument("question", nargs="*")
-    ask.add_argument("--json", action="store_true", help="print the reply object as JSON")
-    ask.add_argument("--jsonl", action="store_true", help='batch mode: {"conversation", "text"} lines on stdin')
-    ask.add_argument("--explain", action="store_true", help="show the decision, its reason and the parts of the score")
-    commands.add_parser("chat", help="talk to the bot in the console")
-    check = commands.add_parser("validate", help="check intents/ and content/")
-    check.add_argument("--warnings", action="store_true", help="also list the warnings (near ties of examples), not only their count")
-    evaluate = commands.add_parser("eval", help="run an evaluation file and print accuracy")
-    evaluate.add_argument("file", type=Path)
-    evaluate.add_argument("--show", type=int, default=20, help="how many failures to list")
-    commands.add_parser("run", help="run the Telegram bot (TELEGRAM_BOT_TOKEN; polling or webhook per MODE)")
-    commands.add_parser("health", help="exit 0 if the running bot's heartbeat file is fresh (Docker HEALTHCHECK)")
+
+CASE_FORMAT = """\
+case file: one JSON object per line:
+  {"id": "salary-1", "category": "paraphrase", "text": "how much do backend devs earn?",
+   "want": "answer", "intent": "salary", "expect": [["30", "thirty"]], "forbid": ["nurse"]}
+  want: answer | smalltalk | decline; intent (optional): the intent expected; expect: groups of
+  words, each group needs one of its words in the answer; forbid: words the answer must not contain;
+  conversation (optional): cases with the same id share dialogue context, in file order.
+exit status: with --min/--min-declined, 0 when the thresholds are met, else 1; without them,
+  0 only when every case passes; 2 for an unreadable case file."""
+
+
+def _version() -> str:
+    try:
+        return metadata.version("faqbot")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed: pip install -e .)"
+
+
+class _Help(argparse.RawDescriptionHelpFormatter):
+    """Every option's default after its help (unless the help names it: settings-based defaults, or a flag);
+    descriptions and epilogs printed as written."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if "default" in text or action.default in (None, False, argparse.SUPPRESS) or not action.option_strings:
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="faqbot",
+        description="A FAQ bot about the backend developer profession: answer in the console, run on Telegram, maintain the knowledge.",
+        epilog="Settings come from environment variables (see README.md). `faqbot COMMAND --help` describes a command.",
+        formatter_class=_Help,
+    )
+    top.add_argument("--version", action="version", version=f"faqbot {_version()}")
+    commands = top.add_subparsers(dest="command", metavar="COMMAND")
+    kb_help = "folder holding intents/ and content/ (default: FAQBOT_KB, else the project's own)"
+    log_help = "record every reply in the conversation log, as the bot does, for `faqbot report` (default: off)"
     db_help = "the conversation log (default: FAQBOT_DATA_DIR/faqbot.sqlite3)"
-    report = commands.add_parser("report", help="unanswered questions grouped by similarity, and statistics per intent")
-    report.add_argument("--since", type=_duration, default="7d", help="period to cover, e.g. 30m, 24h, 7d (default 7d)")
-    report.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    report.add_argument("--suggest", action="store_true", help="write the suggested example phrasings as a YAML patch instead")
-    report.add_argument("--out", type=Path, default=None, help="write to this file instead of stdout")
-    report.add_argument("--threshold", type=float, default=None, help="answers scoring below this count as low-confidence")
+
+    def command(name: str, helptext: str, epilog: str | None = None) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=helptext, description=helptext, epilog=epilog, formatter_class=_Help)
+
+    ask = command("ask", "answer a question (or JSON lines on stdin with --jsonl)")
+    ask.add_argument("question", nargs="*", help="the question (several words need no quotes)")
+    ask.add_argument("--json", action="store_true", help="print the reply object as JSON (default: plain text)")
+    ask.add_argument(
+        "--jsonl",
+        action="store_true",
+        help='batch mode: {"conversation", "text"} lines on stdin, one JSON line out each (default: one question from the arguments)',
+    )
+    ask.add_argument("--explain", action="store_true", help="show the decision, its reason and the parts of the score (default: off)")
+    ask.add_argument("--log", action="store_true", help=log_help)
+    ask.add_argument("--db", type=Path, default=None, help=db_help)
+    chat = command("chat", "talk to the bot in the console (a number picks a suggestion, /topics lists the topics)")
+    chat.add_argument("--log", action="store_true", help=log_help)
+    chat.add_argument("--db", type=Path, default=None, help=db_help)
+    check = command("validate", "check intents/ and content/ (exit status 1 on errors; warnings do not fail)")
+    check.add_argument("--warnings", action="store_true", help="list the warnings (near ties, topics in no menu), not only count them")
+    evaluate = command("eval", "run an evaluation file and print accuracy", CASE_FORMAT)
+    evaluate.add_argument("file", type=Path, help="the case file (JSON lines, see below), e.g. tests/eval/cases.jsonl")
+    evaluate.add_argument("--show", type=int, default=20, help="how many failures to list")
+    evaluate.add_argument(
+        "--min",
+        type=_percent,
+        default=None,
+        metavar="PERCENT",
+        help="exit 0 when at least this share of cases passes (default: no threshold)",
+    )
+    evaluate.add_argument(
+        "--min-declined",
+        type=_percent,
+        default=None,
+        metavar="PERCENT",
+        help="exit 0 when at least this share of off-topic cases is declined (default: no threshold)",
+    )
+    command(
+        "run",
+        "run the Telegram bot (TELEGRAM_BOT_TOKEN; polling or webhook per MODE)",
+        "exit status: 0 after a clean stop (SIGINT/SIGTERM); 1 when the Bot API cannot be reached at start-up\n"
+        "or the webhook port cannot be opened; 2 when the token is missing, malformed or rejected, or a setting is invalid.",
+    )
+    report = command("report", "unanswered questions grouped by meaning, what to do with each, and statistics per intent")
+    report.add_argument("--since", type=_duration, default="7d", help="period to cover, e.g. 30m, 24h, 7d")
+    report.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format")
+    report.add_argument(
+        "--suggest", action="store_true", help="write the suggested phrasings, new intents and off-topic questions as YAML (default: off)"
+    )
+    report.add_argument("--out", type=Path, default=None, help="write to this file (default: stdout)")
+    report.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        help="answers scoring below this count as low-confidence (default: FAQBOT_REPORT_THRESHOLD)",
+    )
     report.add_argument("--db", type=Path, default=None, help=db_help)
-    forget = commands.add_parser("forget", help="delete every record of one Telegram user (privacy request)")
-    forget.add_argument("user_id", type=int)
+    for name in ("ask", "chat", "validate", "eval", "run", "report"):
+        commands.choices[name].add_argument("--kb", type=Path, default=None, help=kb_help)
+    forget = command("forget", "delete every record of one Telegram user (privacy request)")
+    forget.add_argument("user_id", type=int, help="the user's numeric Telegram id")
     forget.add_argument("--db", type=Path, default=None, help=db_help)
-    for command in commands.choices.values():
-        command.add_argument("--kb", type=Path, default=None, help=kb_help)
+    command(
+        "health",
+        "exit 0 if the running bot's heartbeat file (FAQBOT_DATA_DIR/heartbeat) is fresh, else say why and exit 1 (Docker HEALTHCHECK)",
+    )
     return top
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.command is None:
+        parser().print_help()
+        return 0
     console = Console(stderr=False)
     errors = Console(stderr=True)
     try:
         settings = Settings()
     except ValidationError as exc:
-        first = exc.errors()[0]
-        errors.print(f"faqbot: invalid setting {'.'.join(str(p) for p in first['loc']).upper()}: {first['msg']}", highlight=False)
+        problems = setting_problems(exc)
+        errors.print(f"faqbot: {len(problems)} invalid setting(s):", highlight=False)
+        for problem in problems:
+            errors.print(f"  {problem}", highlight=False, soft_wrap=True)
         return 2
-    root: Path = args.kb or settings.faqbot_kb
+    root: Path = getattr(args, "kb", None) or settings.faqbot_kb
     try:
         return _command(args, settings, root, console, errors)
     except SemanticModelError as exc:
@@ -265,7 +422,12 @@ def _command(args: argparse.Namespace, settings: Settings, root: Path, console: 
     if args.command in ("report", "forget"):
         return run_maintenance_command(args, settings, root, console, errors)
     if args.command == "health":
-        return 0 if is_fresh(heartbeat_path(settings.faqbot_data_dir)) else 1
+        problem = health_problem(heartbeat_path(settings.faqbot_data_dir))
+        if problem is None:
+            console.print("healthy")
+            return 0
+        errors.print(f"faqbot: unhealthy: {problem}", highlight=False, soft_wrap=True)
+        return 1
     if args.command == "run":
         try:
             return run_bot(settings.model_copy(update={"faqbot_kb": root}))
@@ -276,12 +438,28 @@ def _command(args: argparse.Namespace, settings: Settings, root: Path, console: 
     except KnowledgeBaseError as exc:
         return print_problems(errors, root, exc)
     dialogue = Dialogue(lambda: engine)
+    with contextlib.ExitStack() as stack:
+        log = None
+        if getattr(args, "log", False):
+            db = args.db or settings.database_path()
+            log = stack.enter_context(ConsoleLog(db, settings.user_hash_salt.get_secret_value(), dict(engine.kb.lexicon.symbols)))
+        status = _answer(args, engine, dialogue, console, errors, log)
+        if log is not None:
+            errors.print(f"recorded {log.recorded} question(s) in {log.path}", highlight=False)
+        return status
+
+
+def _answer(args: argparse.Namespace, engine: Engine, dialogue: Dialogue, console: Console, errors: Console, log: ConsoleLog | None) -> int:
+    """ask, chat and eval."""
     if args.command == "ask":
         if args.jsonl:
-            ask_jsonl(dialogue, sys.stdin, sys.stdout, args.explain)
+            ask_jsonl(dialogue, sys.stdin, sys.stdout, args.explain, log)
             return 0
         question = " ".join(args.question)
+        started = time.perf_counter()
         reply = dialogue.respond(question)
+        if log is not None:
+            log.record(question, reply, None, _ms(started))
         if args.json:
             out = reply_json(question, reply) | {"follow_ups": [s.title for s in reply.follow_ups], "markdown": reply.text}
             if args.explain:
@@ -295,10 +473,10 @@ def _command(args: argparse.Namespace, settings: Settings, root: Path, console: 
                 _print_explain(reply, console)
         return 0
     if args.command == "chat":
-        return _chat(dialogue, console)
+        return _chat(dialogue, engine, console, log)
     if args.command == "eval":
         try:
-            return _eval(engine, dialogue, args.file, console, args.show)
+            return _eval(engine, dialogue, args.file, console, args.show, args.min, args.min_declined)
         except (OSError, ValueError) as exc:
             errors.print(f"faqbot: {exc}", highlight=False)
             return 2

@@ -11,10 +11,12 @@ from pathlib import Path
 from rich.console import Console
 
 from bot.cli.problems import print_problems
-from bot.engine.knowledge import KnowledgeBase, KnowledgeBaseError, load
+from bot.engine.core import Engine
+from bot.engine.knowledge import KnowledgeBaseError
 from bot.maintenance.report import Report, render_table, suggest_yaml, to_csv, to_json
 from bot.maintenance.services import intent_examples, kb_report
 from bot.maintenance.storage import Store
+from bot.maintenance.vector_cache import cached_engine
 from bot.settings import Settings
 
 
@@ -33,11 +35,12 @@ def run_maintenance_command(args: argparse.Namespace, settings: Settings, root: 
         errors.print(f"faqbot: no conversation log at {db} (has the bot run here? set FAQBOT_DATA_DIR or use --db)", highlight=False)
         return 1
     try:
-        kb = load(root)
+        engine = cached_engine(root, settings.faqbot_cache_dir, settings.tuning())
     except KnowledgeBaseError as exc:
         return print_problems(errors, root, exc)
+    kb = engine.kb
     threshold = settings.faqbot_report_threshold if args.threshold is None else args.threshold
-    report = asyncio.run(_report(db, salt, kb, time.time() - args.since, threshold, settings.faqbot_report_similarity))
+    report = asyncio.run(_report(db, salt, engine, time.time() - args.since, threshold, settings.faqbot_report_similarity))
     if args.suggest:
         text = suggest_yaml(report, intent_examples(kb))
     elif args.format == "csv":
@@ -64,6 +67,7 @@ async def _forget(db: Path, salt: str, user_id: int) -> int:
         return await store.forget(user_id)
 
 
-async def _report(db: Path, salt: str, kb: KnowledgeBase, since: float, threshold: float, similarity: float) -> Report:
+async def _report(db: Path, salt: str, engine: Engine, since: float, threshold: float, similarity: float) -> Report:
+    """The report, grouped by the meaning the engine's sentence vectors give."""
     async with Store(db, salt) as store:
-        return await kb_report(store, kb, since, None, threshold, similarity)
+        return await kb_report(store, engine.kb, since, None, threshold, similarity, engine)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 
 from bot.engine.analyzer import ENTITY_MARK, Analysis
 from bot.engine.core import Engine
+from bot.engine.language import other_language
 from bot.engine.models import Match, Reason, Reply, ReplyKind, Suggestion
 from bot.engine.policy import Decision, decide
 from bot.engine.text import is_question, split_questions
@@ -57,6 +58,9 @@ class _Part:
         return self.reply.reason in (Reason.ANSWERED, Reason.FOLLOW_UP, Reason.CONTINUED)
 
 
+MULTI_FOLLOW_UPS = 4
+"""Related-topic buttons under an answer to several questions (the related topics of each, in turn)."""
+
 def respond(text: str, context: Context, engine: Engine, now: float | None = None) -> Reply:
     """Answer `text` in `context` (updated in place). Never raises on any input text."""
     now = time.monotonic() if now is None else now
@@ -69,6 +73,9 @@ def respond(text: str, context: Context, engine: Engine, now: float | None = Non
     whole_analysis = engine.matcher.analyzer.analyse(joined)
     if not whole_analysis.words:
         return _message(engine, "empty", Reason.EMPTY, _popular(engine))
+    language = other_language(joined)
+    if language is not None:
+        return _message(engine, f"other_language_{language}", Reason.OTHER_LANGUAGE, ())
 
     if len(parts) == 1:
         asked = [_Part(joined, _respond_one(joined, whole_analysis, context, engine))]
@@ -124,11 +131,21 @@ def _join(answered: list[_Part], context: Context, engine: Engine, now: float) -
     primary = replies[0]
     text_out = primary.text
     overflow: list[Suggestion] = []
+    shown = [primary]
     for reply in replies[1:]:
         if len(text_out) + len(reply.text) + 2 <= engine.tuning.max_combined_chars:
             text_out += "\n\n" + reply.text
+            shown.append(reply)
         elif reply.intent is not None:
             overflow.append(Suggestion(reply.intent, engine.kb.title(reply.intent)))
+    answered_ids = tuple(r.intent for r in shown if r.intent is not None and r.kind == "answer")
+    # Related topics of every answer shown, the first answer's first, none already answered or offered.
+    offered = {*answered_ids, *(s.intent for s in overflow)}
+    follow_ups: list[Suggestion] = []
+    for suggestion in (s for r in shown for s in r.follow_ups):
+        if suggestion.intent not in offered and len(follow_ups) < max(len(primary.follow_ups), MULTI_FOLLOW_UPS):
+            offered.add(suggestion.intent)
+            follow_ups.append(suggestion)
     if overflow:
         text_out += "\n\n" + engine.kb.messages["also_asked"]
     for reply in replies:
@@ -140,10 +157,11 @@ def _join(answered: list[_Part], context: Context, engine: Engine, now: float) -
         primary.intent,
         primary.score,
         tuple(overflow),
-        primary.follow_ups,
+        tuple(follow_ups) if len(shown) > 1 else primary.follow_ups,
         primary.entities,
         primary.reason,
         primary.match,
+        answered_ids if len(answered_ids) > 1 else (),
     )
 
 

@@ -12,6 +12,7 @@ reported again (an intent file with a syntax error does not also make its answer
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,6 +119,8 @@ class KnowledgeBase:
     politeness: frozenset[str]
     messages: Mapping[str, str]
     topics: tuple[TopicGroup, ...]
+    warnings: tuple[Problem, ...] = ()
+    """What `faqbot validate` shows but does not stop a load or a reload (e.g. an intent in no menu group yet)."""
 
     def title(self, intent_id: str) -> str:
         return self.intents[intent_id].title
@@ -128,6 +131,16 @@ class _Source:
     """One YAML file as read: its data and the line of each key and list item."""
 
     path: Path
+
+    def quote(self, line: int | None) -> str:
+        """" (the line reads: ...)" for a message about a value YAML changed (e.g. `no` read as false); "" if unknown."""
+        if line is None:
+            return ""
+        try:
+            text = self.path.read_text(encoding="utf-8").splitlines()[line - 1].strip()
+        except (OSError, UnicodeDecodeError, IndexError):
+            return ""
+        return f" (the line reads: {text})" if text else ""
     data: dict[str, Any]
     lines: dict[tuple[str, ...], int] = field(default_factory=dict)
 
@@ -170,8 +183,10 @@ class _Reader:
         except ValueError:
             return str(path)
 
-    def problem(self, path: Path, message: str, intent: str | None = None, fld: str | None = None, line: int | None = None) -> None:
-        self.problems.append(Problem(self.rel(path), message, intent, fld, line))
+    def problem(
+        self, path: Path, message: str, intent: str | None = None, fld: str | None = None, line: int | None = None, warning: bool = False
+    ) -> None:
+        self.problems.append(Problem(self.rel(path), message, intent, fld, line, warning))
 
     def source(self, path: Path) -> _Source | None:
         """The YAML mapping in `path` with its line numbers; None (and a problem) if it cannot be read."""
@@ -215,6 +230,8 @@ class _Reader:
                     message = "unknown field" + (f" (allowed: {', '.join(allowed)})" if allowed else "")
                 elif error["type"] == ERROR_TYPE:
                     message = error["msg"]
+                    if "in quotes" in message:  # YAML changed the value: show what the maintainer wrote
+                        message += source.quote(source.line(*loc))
                 else:
                     message = error["msg"][:1].lower() + error["msg"][1:]
                 if loc and loc[0] == "version":
@@ -262,9 +279,10 @@ def load(root: Path) -> KnowledgeBase:
     messages = messages_of(read_messages[0]) if read_messages else {}
     intents, sources, claimed = _load_intents(reader, intents_dir, content_dir, entities)
     topics = _load_topics(reader, intents_dir, intents, sources, claimed)
-    if reader.problems:
+    if any(not p.warning for p in reader.problems):
         raise KnowledgeBaseError(reader.problems)
-    return KnowledgeBase(root, intents, lexicon, entities or {}, examples, task_verbs, politeness, messages, topics)
+    warnings = tuple(reader.problems)
+    return KnowledgeBase(root, intents, lexicon, entities or {}, examples, task_verbs, politeness, messages, topics, warnings)
 
 
 def _load_lexicon(reader: _Reader, folder: Path) -> tuple[Lexicon, dict[str, dict[str, EntityValue]] | None]:
@@ -365,17 +383,14 @@ def _load_intents(
         reader.problem(intents_dir, "no intent files found")
     for intent in intents.values():
         for position, target in enumerate(intent.follow_ups):
-            if target not in intents and target not in claimed:
-                line = sources[intent.id].line("follow_ups", position)
-                reader.problem(intent.source, f"follow-up {target!r} is not an intent", intent.id, "follow_ups", line)
-    seen: dict[str, str] = {}
-    for intent in intents.values():
-        for position, example in enumerate(intent.examples):
-            key = normalise(example)
-            other = seen.setdefault(key, intent.id)
-            if other != intent.id:
-                line = sources[intent.id].line("examples", position)
-                reader.problem(intent.source, f"example {example!r} is also listed under intent {other!r}", intent.id, "examples", line)
+            line = sources[intent.id].line("follow_ups", position)
+            if target == intent.id:
+                reader.problem(intent.source, "an intent cannot be its own follow-up: remove it", intent.id, "follow_ups", line)
+            elif target not in intents and target not in claimed:
+                close = difflib.get_close_matches(target, sorted({*intents, *claimed}), n=1, cutoff=0.6)
+                hint = f": did you mean {close[0]!r}?" if close else " (see intents/ for the ids)"
+                reader.problem(intent.source, f"follow-up {target!r} is not an intent{hint}", intent.id, "follow_ups", line)
+    _duplicate_examples(reader, intents, sources)
     for path in sorted(content_dir.glob("*.md")):
         base, _, variant = path.name[:-3].partition(".")
         if base not in intents:
@@ -388,6 +403,31 @@ def _load_intents(
             elif entities is not None:
                 reader.problem(path, f"variant {variant!r} is not a value of entity {entity!r}", base)
     return intents, sources, claimed
+
+
+def _duplicate_examples(reader: _Reader, intents: Mapping[str, Intent], sources: Mapping[str, _Source]) -> None:
+    """An example listed under two intents, reported in the file edited last (the one that just gained it)."""
+    first: dict[str, Intent] = {}
+    for intent in intents.values():
+        for example in intent.examples:
+            first.setdefault(normalise(example), intent)
+    for intent in intents.values():
+        for example in intent.examples:
+            other = first[normalise(example)]
+            if other.id == intent.id:
+                continue
+            newer, older = (intent, other) if _mtime(intent.source) >= _mtime(other.source) else (other, intent)
+            where = newer.examples.index(next(e for e in newer.examples if normalise(e) == normalise(example)))
+            line = sources[newer.id].line("examples", where)
+            message = f"example {example!r} is also listed under intent {older.id!r} ({reader.rel(older.source)}): keep it in one"
+            reader.problem(newer.source, message, newer.id, "examples", line)
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def _intent(
@@ -448,5 +488,6 @@ def _load_topics(
         groups.append(TopicGroup(group.title, tuple(m for m in group.intents if m in intents)))
     for intent in intents.values():
         if intent.kind == "answer" and intent.id not in placed:
-            reader.problem(source.path, "answer intent is in no topic group, so no menu shows it", intent.id, "groups")
+            message = f"answer intent is in no topic group, so no menu shows it yet: add it to a group of {TOPICS_FILE}"
+            reader.problem(source.path, message, intent.id, "groups", warning=True)
     return tuple(groups)

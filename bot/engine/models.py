@@ -43,6 +43,8 @@ class Reason(StrEnum):
     """No words at all."""
     TOO_LONG = "too_long"
     """Longer than the bot reads, and nothing in it could be answered."""
+    OTHER_LANGUAGE = "other_language"
+    """Written in French or Spanish: say, in that language, that the bot answers in English (`bot.engine.language`)."""
 
 
 @dataclass(frozen=True)
@@ -143,3 +145,12 @@ class Reply:
     reason: Reason = Reason.ANSWERED
     match: Match | None = None
     """The matcher's verdict behind the decision (None for replies that needed no matching)."""
+    answered: tuple[str, ...] = ()
+    """Every intent whose answer is in `text`, in order, when a message asked several questions (empty: just `intent`)."""
+
+    @property
+    def answers(self) -> tuple[str, ...]:
+        """The intents this reply answers: `answered`, else `intent` for an answer, else none."""
+        if self.answered:
+            return self.answered
+        return (self.intent,) if self.kind == "answer" and self.intent is not None else ()

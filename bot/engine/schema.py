@@ -39,9 +39,12 @@ MESSAGE_KEYS = (
     "task_request",
     "topic_not_covered",
     "continue_nothing",
+    "other_language_fr",
+    "other_language_es",
     # Telegram (bot/telegram/)
     "start",
     "help",
+    "help_inline",
     "about",
     "topics_header",
     "non_text",
@@ -55,6 +58,9 @@ MESSAGE_KEYS = (
     "button_back",
     "button_previous",
     "button_next",
+    "button_none_of_these",
+    "none_of_these",
+    "unknown_command",
     "command_start",
     "command_help",
     "command_topics",
@@ -74,7 +80,10 @@ def fail(message: str) -> NoReturn:
 
 def _text(value: object) -> str:
     if isinstance(value, bool):
-        fail(f"{str(value).lower()!r} was read as yes/no: YAML reads on, off, yes, no as booleans; put the word in quotes")
+        read = str(value).lower()
+        fail(f"a word was read as {read} (YAML reads yes, no, on, off, true, false as booleans): put it in quotes, e.g. \"no\"")
+    if isinstance(value, dict):
+        fail("a text containing ': ' was read as `key: value`: put the whole text in quotes")
     if not isinstance(value, str | int | float):
         fail("must be a list of texts")
     return str(value).strip()

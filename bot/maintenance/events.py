@@ -15,12 +15,59 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
+from bot.engine.models import OUT_OF_SCOPE, Match, Reply
+
 ChatType = Literal["private", "group", "supergroup", "channel", "inline", "console"]
 
 
 def hash_user(user_id: int, salt: str) -> str:
     """The identity of a user in the conversation log and the update logs: HMAC-SHA256 of the id keyed with the salt (hex)."""
     return hmac.new(salt.encode("utf-8"), str(user_id).encode("ascii"), hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One candidate of a logged question: an intent (or `OUT_OF_SCOPE`) and its combined score."""
+
+    intent: str
+    score: float
+
+
+def scored_candidates(match: Match | None, limit: int = 3) -> tuple[Scored, ...]:
+    """The `limit` best candidates of a match, then its out-of-scope score (empty without a match)."""
+    if match is None:
+        return ()
+    best = tuple(Scored(c.intent, round(c.score, 4)) for c in match.candidates[:limit])
+    return (*best, Scored(OUT_OF_SCOPE, round(match.out_of_scope, 4)))
+
+
+def question_event(
+    reply: Reply,
+    *,
+    at: float,
+    user_id: int,
+    chat_type: ChatType,
+    text: str,
+    normalised: str,
+    latency_ms: float = 0.0,
+    answer_id: str | None = None,
+) -> QuestionEvent:
+    """The record of one reply, the same for every edge (Telegram, `faqbot chat --log`, `faqbot ask --log`)."""
+    return QuestionEvent(
+        at=at,
+        user_id=user_id,
+        chat_type=chat_type,
+        text=text,
+        normalised=normalised,
+        intent=reply.intent,
+        score=max(0.0, min(1.0, reply.score)),
+        fallback=reply.kind == "fallback",
+        suggestions=tuple(s.intent for s in reply.suggestions),
+        latency_ms=latency_ms,
+        answer_id=answer_id,
+        reason=reply.reason.value,
+        candidates=scored_candidates(reply.match),
+    )
 
 
 @dataclass(frozen=True)
@@ -40,6 +87,11 @@ class QuestionEvent:
     latency_ms: float = 0.0
     answer_id: str | None = None
     """Identifies the answer for later feedback (e.g. "<chat>:<message>")."""
+    reason: str | None = None
+    """Why the bot replied so (`bot.engine.models.Reason` value); None for records written before it was kept."""
+    candidates: tuple[Scored, ...] = field(default=())
+    """The matcher's best intents with their combined scores, best first, then the closest negative example
+    (intent `OUT_OF_SCOPE`), so a report knows how close the question came to each topic and to "off topic"."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +120,20 @@ class StoredQuestion:
     suggestions: tuple[str, ...]
     latency_ms: float
     answer_id: str | None
+    reason: str | None = None
+    """The decision's reason (None in records from before it was kept)."""
+    candidates: tuple[Scored, ...] = ()
+    """The matcher's best intents and the out-of-scope score (see `QuestionEvent.candidates`)."""
+
+    @property
+    def nearest(self) -> Scored | None:
+        """The best in-scope candidate the matcher found, if any was logged."""
+        return next((c for c in self.candidates if c.intent != OUT_OF_SCOPE), None)
+
+    @property
+    def out_of_scope(self) -> float | None:
+        """The score of the closest negative example, if logged."""
+        return next((c.score for c in self.candidates if c.intent == OUT_OF_SCOPE), None)
 
 
 @dataclass(frozen=True)

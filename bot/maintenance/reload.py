@@ -49,11 +49,13 @@ class ReloadResult:
     intents: int
     """Intents in service after the reload."""
     problems: tuple[Problem, ...] = ()
+    """Errors (and warnings) when refused; warnings only when accepted (e.g. a new intent in no menu group yet)."""
 
     def summary(self, limit: int = 10) -> str:
         """A short plain-text account, e.g. for an admin message."""
         if self.ok:
-            return f"Knowledge base reloaded ({self.trigger}): {self.intents} intents, in {self.duration:.2f} s."
+            done = f"Knowledge base reloaded ({self.trigger}): {self.intents} intents, in {self.duration:.2f} s."
+            return "\n".join([done, *(f"- warning: {problem}" for problem in self.problems[:limit])])
         lines = [
             f"Reload refused ({self.trigger}): {len(self.problems)} problem(s); still serving the previous knowledge base "
             f"({self.intents} intents)."
@@ -117,7 +119,7 @@ class Reloader:
                 problems = (Problem(str(self.root), f"unexpected error: {type(exc).__name__}: {exc}"),)
             else:
                 self.holder.swap(engine)
-                result = ReloadResult(True, trigger, time.perf_counter() - started, len(engine.kb.intents))
+                result = ReloadResult(True, trigger, time.perf_counter() - started, len(engine.kb.intents), engine.kb.warnings)
                 log.info("%s", result.summary())
                 self.last = result
                 return result

@@ -46,6 +46,7 @@ from bot.maintenance.events import (
     FeedbackEvent,
     IntentCount,
     QuestionEvent,
+    Scored,
     Stats,
     StoredQuestion,
     hash_user,
@@ -90,18 +91,25 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
     # 3: the Telegram updates already handled, so a restarted bot does not answer them twice.
     ("CREATE TABLE handled_updates (update_id INTEGER PRIMARY KEY, at REAL NOT NULL)",),
+    # 4: the decision's reason and the matcher's real candidates ([[intent, score], ...], out-of-scope last).
+    (
+        "ALTER TABLE questions ADD COLUMN reason TEXT",
+        "ALTER TABLE questions ADD COLUMN candidates TEXT NOT NULL DEFAULT '[]'",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _INSERT_QUESTION = (
-    "INSERT INTO questions (at, user_hash, chat_type, text, normalised, intent, score, fallback, suggestions, latency_ms, answer_id) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO questions (at, user_hash, chat_type, text, normalised, intent, score, fallback, suggestions, latency_ms, answer_id, "
+    "reason, candidates) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _INSERT_FEEDBACK = "INSERT INTO feedback (at, user_hash, answer_id, intent, helpful) VALUES (?, ?, ?, ?, ?)"
 _INSERT_HANDLED = "INSERT OR IGNORE INTO handled_updates (update_id, at) VALUES (?, ?)"
 HANDLED_KEEP_DAYS = 2.0
 """How long handled update ids are remembered (Telegram re-sends an unconfirmed update for up to 24 hours)."""
-_QUESTION_COLUMNS = "at, user_hash, chat_type, text, normalised, intent, score, fallback, suggestions, latency_ms, answer_id"
+_QUESTION_COLUMNS = (
+    "at, user_hash, chat_type, text, normalised, intent, score, fallback, suggestions, latency_ms, answer_id, reason, candidates"
+)
 
 
 class StorageError(Exception):
@@ -411,6 +419,8 @@ class Store:
                 json.dumps(list(e.suggestions), ensure_ascii=False),
                 float(e.latency_ms),
                 e.answer_id,
+                e.reason,
+                json.dumps([[c.intent, c.score] for c in e.candidates], ensure_ascii=False),
             )
             for e in events
             if isinstance(e, QuestionEvent)
@@ -450,11 +460,8 @@ class Store:
 
 
 def _stored_question(row: sqlite3.Row | Sequence[object]) -> StoredQuestion:
-    at, user_hash, chat_type, text, normalised, intent, score, fallback, suggestions, latency_ms, answer_id = tuple(row)
-    try:
-        parsed = json.loads(str(suggestions)) if suggestions else []
-    except ValueError:
-        parsed = []
+    at, user_hash, chat_type, text, normalised, intent, score, fallback, suggestions, latency_ms, answer_id, reason, candidates = tuple(row)
+    parsed = _json_list(suggestions)
     return StoredQuestion(
         at=float(at),
         user_hash=str(user_hash),
@@ -467,7 +474,26 @@ def _stored_question(row: sqlite3.Row | Sequence[object]) -> StoredQuestion:
         suggestions=tuple(str(s) for s in parsed) if isinstance(parsed, list) else (),
         latency_ms=float(latency_ms or 0.0),
         answer_id=None if answer_id is None else str(answer_id),
+        reason=None if reason is None else str(reason),
+        candidates=tuple(
+            Scored(str(c[0]), float(c[1]))
+            for c in _json_list(candidates)
+            if isinstance(c, list) and len(c) == 2 and isinstance(c[1], int | float)
+        ),
     )
+
+
+def _is_pair(value: object) -> bool:
+    return isinstance(value, list) and len(value) == 2 and isinstance(value[1], int | float)
+
+
+def _json_list(value: object) -> list[object]:
+    """A JSON list column read back ([] when missing or malformed)."""
+    try:
+        parsed = json.loads(str(value)) if value else []
+    except ValueError:
+        return []
+    return parsed if isinstance(parsed, list) else []
 
 
 async def _rollback(conn: aiosqlite.Connection) -> None:

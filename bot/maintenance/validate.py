@@ -23,7 +23,7 @@ def validate(root: Path, vectors: Vectors | None, tuning: Tuning | None = None) 
         kb = load(root)
     except KnowledgeBaseError as exc:
         return exc.problems
-    return confusions(kb, Matcher(kb, tuning or Tuning(), vectors))
+    return [*kb.warnings, *confusions(kb, Matcher(kb, tuning or Tuning(), vectors))]
 
 
 def validated_engine(root: Path, vectors: Vectors | None, tuning: Tuning | None = None, check_confusions: bool = True) -> Engine:
@@ -63,7 +63,11 @@ def confusions(kb: KnowledgeBase, matcher: Matcher) -> list[Problem]:
                 message = (
                     f"example {example!r} would be answered with intent {decision.intent!r} ({match.score:.2f}, its example {winner!r})"
                     f" rather than its own ({own:.2f}) if it were not listed: "
-                    + ("make the two examples more distinct, or move this one" if clear else "a near tie: phrasings like it settle it")
+                    + (
+                        "make the two examples more distinct, or move this one"
+                        if clear
+                        else "a near tie; more phrasings like it would settle it"
+                    )
                 )
                 problems.append(Problem(_rel(kb, intent.source), message, intent.id, "examples", warning=not clear))
                 continue

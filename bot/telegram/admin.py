@@ -96,12 +96,15 @@ class AdminCommands:
             await body(context, message, recorder, record)
 
     async def _send_stats(self, context: Context, message: Message, recorder: Recorder, record: UpdateRecord) -> None:
-        text = await stats_text(recorder, self.handlers.engine.kb, threshold=self.report_threshold, similarity=self.report_similarity)
+        engine = self.handlers.engine
+        text = await stats_text(recorder, engine.kb, threshold=self.report_threshold, similarity=self.report_similarity, engine=engine)
         await self.handlers.send_plain(context, message, text)
 
     async def _send_report(self, context: Context, message: Message, recorder: Recorder, record: UpdateRecord) -> None:
         kb = self.handlers.engine.kb
-        text, document = await report_for_chat(recorder, kb, WEEK, threshold=self.report_threshold, similarity=self.report_similarity)
+        text, document = await report_for_chat(
+            recorder, kb, WEEK, threshold=self.report_threshold, similarity=self.report_similarity, engine=self.handlers.engine
+        )
         await self.handlers.send_plain(context, message, text)
         record.note = f"groups:{document.groups}"
         if document.groups:

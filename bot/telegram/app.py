@@ -148,6 +148,7 @@ def build_application(
         dialogue=Dialogue(UpdateEngine(holder)),
         codec=CallbackCodec(callback_secret(token)),
         limiter=UserRateLimiter(settings.user_rate, 60.0),
+        tap_limiter=UserRateLimiter(settings.user_tap_rate, 60.0),
         log=UpdateLogger(settings.user_hash_salt.get_secret_value()),
         recorder=recorder,
     )
@@ -379,7 +380,12 @@ class Watcher:
 
 
 def serve(app: AnyApplication, settings: Settings) -> int:
-    """Run `app` (polling or webhook, per MODE) until SIGINT/SIGTERM; return the exit code."""
+    """Run `app` (polling or webhook, per MODE) until SIGINT/SIGTERM; return the exit code.
+
+    Exit status: 0 after a clean stop; 2 when Telegram rejects the token; 1 when the Bot API cannot be reached
+    at start-up (after BOOTSTRAP_RETRIES) or the webhook port cannot be opened. A start-up failure prints one
+    line (no traceback) and closes the HTTP sessions it opened.
+    """
     try:
         asyncio.run(_serve_until_signal(app, settings))
     except InvalidToken:

@@ -48,10 +48,20 @@ from bot.engine.models import Reason, Reply
 from bot.engine.render import plain
 from bot.engine.text import normalise
 from bot.maintenance.events import ChatType as EventChatType
-from bot.maintenance.events import FeedbackEvent, QuestionEvent, Recorder
+from bot.maintenance.events import FeedbackEvent, Recorder, question_event
 from bot.telegram import inline
 from bot.telegram.addressing import addressed_text, is_private, replies_to_bot
-from bot.telegram.keyboards import Answer, CallbackCodec, ExpiredButton, Feedback, Menu, menu_keyboard, reply_keyboard, without_feedback
+from bot.telegram.keyboards import (
+    Answer,
+    CallbackCodec,
+    ExpiredButton,
+    Feedback,
+    Menu,
+    NoneOfThese,
+    menu_keyboard,
+    reply_keyboard,
+    without_feedback,
+)
 from bot.telegram.limits import UserRateLimiter, Verdict
 from bot.telegram.logs import UpdateLogger, UpdateRecord
 from bot.telegram.rendering import fill, render, split
@@ -137,8 +147,11 @@ class Services:
     dialogue: Dialogue
     codec: CallbackCodec
     limiter: UserRateLimiter
+    """Messages and commands per user."""
     log: UpdateLogger
     recorder: Recorder | None = None
+    tap_limiter: UserRateLimiter | None = None
+    """Button taps per user, counted apart from messages (browsing menus is fast); None: taps count as messages."""
 
 
 def conversation_id(chat_id: int, user_id: int | None) -> str:
@@ -202,18 +215,23 @@ class Handlers:
         return fill(self.engine.kb.messages[key], values)
 
     async def admit(self, update: Update, context: Context, record: UpdateRecord) -> bool:
-        """Apply the per-user rate limit; on the first excess update say "slow down" once."""
+        """Apply the per-user rate limits (messages and button taps counted apart).
+
+        A tap over the limit always gets the "slow down, go on in N seconds" pop-up (the tap must be
+        answered anyway); a message over the limit gets that reply once, then is dropped until the user may go on.
+        """
         user = update.effective_user
         if user is None:
             return True
-        verdict = self.s.limiter.check(user.id)
+        query = update.callback_query
+        limiter = self.s.tap_limiter if query is not None and self.s.tap_limiter is not None else self.s.limiter
+        verdict = limiter.check(user.id)
         if verdict is Verdict.ALLOW:
             return True
         record.reply, record.note = "rate_limited", verdict.value
-        seconds = str(max(1, math.ceil(self.s.limiter.retry_in(user.id))))
-        query = update.callback_query
+        seconds = str(max(1, math.ceil(limiter.retry_in(user.id))))
         if query is not None:
-            await self._ack(query, plain(self.text_of("slow_down", seconds=seconds)) if verdict is Verdict.WARN else None)
+            await self._ack(query, plain(self.text_of("slow_down", seconds=seconds)))
         elif verdict is Verdict.WARN:
             message = update.effective_message
             if message is not None:
@@ -247,6 +265,8 @@ class Handlers:
         kb = engine.kb
         if reply.reason is Reason.OFF_TOPIC:
             markdown, markup = kb.messages["fallback_topics"], menu_keyboard(Menu(), kb, self.s.codec, kb.messages)
+        elif reply.reason is Reason.OTHER_LANGUAGE:
+            markdown, markup = reply.text, menu_keyboard(Menu(), kb, self.s.codec, kb.messages)
         else:
             markdown, markup = reply.text, reply_keyboard(reply, kb, self.s.codec, kb.messages)
         return await send_chunks(context.bot, chat_id, render(markdown), markup, reply_to, thread_id)
@@ -271,16 +291,13 @@ class Handlers:
         recorder, user = self.s.recorder, update.effective_user
         if recorder is None or user is None:
             return
-        event = QuestionEvent(
+        event = question_event(
+            reply,
             at=time.time(),
             user_id=user.id,
             chat_type=_EVENT_CHAT_TYPES.get(chat_type, "private"),
             text=question,
             normalised=normalise(question, self.engine.kb.lexicon.symbols),
-            intent=reply.intent,
-            score=max(0.0, min(1.0, reply.score)),
-            fallback=reply.kind == "fallback",
-            suggestions=tuple(s.intent for s in reply.suggestions),
             latency_ms=(time.perf_counter() - started) * 1000,
             answer_id=answer_id(sent[-1]) if sent else None,
         )
@@ -330,7 +347,10 @@ class Handlers:
             if not await self.admit(update, context, record):
                 return
             record.reply = "help"
-            await self._send(context, message, self.text_of("help", bot=f"@{context.bot.username}"))
+            text = self.text_of("help", bot=f"@{context.bot.username}")
+            if context.bot.supports_inline_queries:  # inline mode works only once enabled in @BotFather
+                text += "\n\n" + self.text_of("help_inline", bot=f"@{context.bot.username}")
+            await self._send(context, message, text)
 
     async def topics(self, update: Update, context: Context) -> None:
         """Show the topic menu: one button per theme."""
@@ -354,7 +374,7 @@ class Handlers:
                 return
             record.reply = "about"
             kb = self.engine.kb
-            answers = sum(1 for i in kb.intents.values() if i.kind == "answer")
+            answers = len({i for group in kb.topics for i in group.intents})  # the topics the menus show
             text = self.text_of("about", answers=str(answers), groups=str(len(kb.topics)), themes=", ".join(g.title for g in kb.topics))
             await self._send(context, message, text)
 
@@ -375,8 +395,16 @@ class Handlers:
             await self._send(context, message, self.text_of("forgetme_done", count=str(deleted)))
 
     async def unknown_command(self, update: Update, context: Context) -> None:
-        """Answer an unknown command in a private chat with the help text."""
-        await self.help(update, context)
+        """Answer an unknown command in a private chat with one line and the topic menu."""
+        message = update.effective_message
+        if message is None:
+            return
+        with self.s.log.update(update, "unknown_command") as record:
+            if not await self.admit(update, context, record):
+                return
+            record.reply = "unknown_command"
+            kb = self.engine.kb
+            await self._send(context, message, self.text_of("unknown_command"), menu_keyboard(Menu(), kb, self.s.codec, kb.messages))
 
     # --- messages -----------------------------------------------------------------------
 
@@ -429,6 +457,8 @@ class Handlers:
                 await self._button_answer(update, context, query, callback, record)
             elif isinstance(callback, Feedback):
                 await self._button_feedback(query, callback, record)
+            elif isinstance(callback, NoneOfThese):
+                await self._button_none(update, context, query, record)
             else:
                 await self._button_menu(context, query, callback, record)
 
@@ -457,11 +487,12 @@ class Handlers:
             await self._ack(query, plain(kb.messages["button_expired"]))
             return
         if self.s.recorder is not None:
-            event = FeedbackEvent(time.time(), query.from_user.id, answer_id(message), callback.intent, callback.helpful)
-            try:
-                await self.s.recorder.feedback(event)
-            except Exception:
-                _LOG.exception("recorder failed to record feedback")
+            for intent in callback.intents:  # every answer of the message the vote is about
+                event = FeedbackEvent(time.time(), query.from_user.id, answer_id(message), intent, callback.helpful)
+                try:
+                    await self.s.recorder.feedback(event)
+                except Exception:
+                    _LOG.exception("recorder failed to record feedback")
         await self._ack(query, plain(kb.messages["feedback_thanks"]))
         if isinstance(message, Message):
             markup = without_feedback(message.reply_markup)
@@ -469,6 +500,23 @@ class Handlers:
                 await retrying(lambda: query.edit_message_reply_markup(reply_markup=markup), "editMessageReplyMarkup", attempts=3)
             except BadRequest as exc:  # e.g. already removed by a tap from someone else
                 _LOG.info("could not remove the feedback buttons: %s", exc)
+
+    async def _button_none(self, update: Update, context: Context, query: CallbackQuery, record: UpdateRecord) -> None:
+        """ "None of these" under a "did you mean": recorded as a 👎 on no topic, then the whole topic menu."""
+        kb = self.engine.kb
+        record.reply = "none_of_these"
+        await self._ack(query)
+        message = query.message
+        if message is None:
+            return
+        if self.s.recorder is not None:
+            try:
+                await self.s.recorder.feedback(FeedbackEvent(time.time(), query.from_user.id, answer_id(message), None, False))
+            except Exception:
+                _LOG.exception("recorder failed to record feedback")
+        markup = menu_keyboard(Menu(), kb, self.s.codec, kb.messages)
+        thread_id = message.message_thread_id if isinstance(message, Message) and message.is_topic_message else None
+        await send_chunks(context.bot, message.chat.id, render(kb.messages["none_of_these"]), markup, None, thread_id)
 
     async def _button_menu(self, context: Context, query: CallbackQuery, menu: Menu, record: UpdateRecord) -> None:
         kb = self.engine.kb

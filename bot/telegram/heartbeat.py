@@ -19,6 +19,8 @@ INTERVAL = 15.0
 MAX_AGE = 60.0
 FILE_NAME = "heartbeat"
 RECHECK = 0.5
+MAX_BACKOFF = 300.0
+"""Longest wait between two tries at an unwritable heartbeat file."""
 
 _LOG = logging.getLogger(__name__)
 
@@ -44,8 +46,29 @@ def is_fresh(path: Path, max_age: float = MAX_AGE, now: float | None = None) -> 
     return 0 <= (time.time() if now is None else now) - stamp < max_age
 
 
+def health_problem(path: Path, max_age: float = MAX_AGE, now: float | None = None) -> str | None:
+    """Why the bot does not look healthy (None when `path` is fresh), in one line for `faqbot health`."""
+    try:
+        stamp = float(path.read_text(encoding="utf-8").strip())
+    except FileNotFoundError:
+        why = "the bot is not running, is still starting, cannot reach Telegram, or uses another FAQBOT_DATA_DIR"
+        return f"no heartbeat file at {path}: {why}"
+    except (OSError, ValueError) as exc:
+        return f"cannot read the heartbeat file {path}: {exc}"
+    age = (time.time() if now is None else now) - stamp
+    if age < 0:
+        return f"the heartbeat file {path} is dated in the future (clock change?)"
+    if age >= max_age:
+        return f"the heartbeat file {path} is {age:.0f}s old (more than {max_age:.0f}s): the bot is stuck, stopped or cannot reach Telegram"
+    return None
+
+
 class Heartbeat:
-    """Refreshes the heartbeat file every `interval` seconds while `alive()` is true."""
+    """Refreshes the heartbeat file every `interval` seconds while `alive()` is true; removes it on `stop()`.
+
+    An unwritable file is logged once (and once more when it works again), and retried with a
+    doubling wait up to MAX_BACKOFF, not every RECHECK.
+    """
 
     def __init__(self, path: Path, alive: Callable[[], bool], interval: float = INTERVAL) -> None:
         self.path = path
@@ -58,20 +81,35 @@ class Heartbeat:
             self._task = asyncio.create_task(self._run(), name="faqbot-heartbeat")
 
     async def stop(self) -> None:
+        """Stop beating and remove the file, so `faqbot health` fails at once after a clean stop."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+            with contextlib.suppress(OSError):
+                self.path.unlink(missing_ok=True)
 
     async def _run(self) -> None:
+        failing = 0.0  # the current wait after failed writes (0: the last write worked)
         while True:
             beat = False
             try:
                 if self._alive():
                     touch(self.path)
                     beat = True
+                    if failing:
+                        _LOG.info("heartbeat file %s is writable again", self.path)
+                        failing = 0.0
             except OSError as exc:
-                _LOG.warning("cannot write heartbeat file %s: %s", self.path, exc)
+                if not failing:
+                    _LOG.warning(
+                        "cannot write heartbeat file %s: %s (retrying with back-off; in Docker, `chown 10001` a bind-mounted folder)",
+                        self.path,
+                        exc,
+                    )
+                failing = min(MAX_BACKOFF, max(self._interval, failing * 2))
+                await asyncio.sleep(failing)
+                continue
             # Until the first beat (start-up, or Telegram unreachable) look again soon.
             await asyncio.sleep(self._interval if beat else min(self._interval, RECHECK))

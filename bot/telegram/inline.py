@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from itertools import zip_longest
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InlineQueryResultArticle, InputTextMessageContent
 
@@ -17,10 +16,9 @@ DESCRIPTION_CHARS = 120
 
 
 def popular(engine: Engine, limit: int = MAX_RESULTS) -> list[str]:
-    """Topics to show for an empty query: the first of each group, then the second, and so on."""
-    columns = zip_longest(*(group.intents for group in engine.kb.topics))
-    ordered = [intent for row in columns for intent in row if intent is not None and intent in engine.kb.intents]
-    return ordered[:limit]
+    """Topics to show for an empty query: one per theme, the first of each menu group."""
+    firsts = (next((i for i in group.intents if i in engine.kb.intents), None) for group in engine.kb.topics)
+    return [intent for intent in firsts if intent is not None][:limit]
 
 
 def results(engine: Engine, query: str, bot_username: str | None, button_text: str) -> list[InlineQueryResultArticle]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.engine.knowledge import KnowledgeBase
-from bot.engine.models import Reply, Suggestion
+from bot.engine.models import Reason, Reply, Suggestion
 
 VERSION = "1"
 MAX_DATA_BYTES = 64
@@ -37,10 +37,20 @@ class Answer:
 
 @dataclass(frozen=True)
 class Feedback:
-    """👍 (helpful) or 👎 on the answer about `intent`."""
+    """👍 (helpful) or 👎 on the answer about `intent` (and `also`, the other answers of the same message)."""
 
     intent: str
     helpful: bool
+    also: tuple[str, ...] = ()
+
+    @property
+    def intents(self) -> tuple[str, ...]:
+        return (self.intent, *self.also)
+
+
+@dataclass(frozen=True)
+class NoneOfThese:
+    """ "None of these" under a "did you mean": show the whole topic menu."""
 
 
 @dataclass(frozen=True)
@@ -51,7 +61,8 @@ class Menu:
     page: int = 0
 
 
-Callback = Answer | Feedback | Menu
+Callback = Answer | Feedback | Menu | NoneOfThese
+BUTTONS_PER_ROW = 2
 
 
 class ExpiredButton(Exception):
@@ -73,11 +84,17 @@ class CallbackCodec:
             fields = ["a", _intent_ref(callback.intent)]
         elif isinstance(callback, Feedback):
             fields = ["f", "+" if callback.helpful else "-", _intent_ref(callback.intent)]
+            for other in callback.also:  # as many of the other answers as fit in Telegram's 64 bytes
+                longer = [*fields[:2], f"{fields[2]},{_intent_ref(other)}"]
+                if len(self._data(longer).encode()) > MAX_DATA_BYTES:
+                    break
+                fields = longer
+        elif isinstance(callback, NoneOfThese):
+            fields = ["n"]
         else:
             group = "-" if callback.group is None else str(callback.group)
             fields = ["m", generation(kb), group, str(callback.page)]
-        body = _SEP.join([VERSION, *fields])
-        data = f"{body}{_SEP}{self._sign(body)}"
+        data = self._data(fields)
         if len(data.encode()) > MAX_DATA_BYTES:  # pragma: no cover - intent refs are bounded
             raise ValueError(f"callback data too long: {data!r}")
         return data
@@ -94,8 +111,11 @@ class CallbackCodec:
             raise ExpiredButton("stale")
         if action == "a" and len(args) == 1:
             return Answer(_resolve(args[0], kb))
-        if action == "f" and len(args) == 2 and args[0] in "+-":
-            return Feedback(_resolve(args[1], kb), args[0] == "+")
+        if action == "f" and len(args) == 2 and args[0] in ("+", "-"):
+            first, *others = (_resolve(ref, kb) for ref in args[1].split(","))
+            return Feedback(first, args[0] == "+", tuple(others))
+        if action == "n" and not args:
+            return NoneOfThese()
         if action == "m" and len(args) == 3:
             if args[0] != generation(kb):
                 raise ExpiredButton("stale")
@@ -113,6 +133,10 @@ class CallbackCodec:
     def is_feedback(data: str | None) -> bool:
         """Whether `data` is a 👍/👎 button's (without checking its signature)."""
         return bool(data) and (data or "").startswith(f"{VERSION}{_SEP}f{_SEP}")
+
+    def _data(self, fields: Sequence[str]) -> str:
+        body = _SEP.join([VERSION, *fields])
+        return f"{body}{_SEP}{self._sign(body)}"
 
     def _sign(self, body: str) -> str:
         digest = hmac.new(self._secret, body.encode(), hashlib.sha256).digest()[:6]
@@ -150,20 +174,26 @@ def _markup(rows: Sequence[Sequence[InlineKeyboardButton]]) -> InlineKeyboardMar
 def reply_keyboard(
     reply: Reply, kb: KnowledgeBase, codec: CallbackCodec, messages: Mapping[str, str], feedback: bool = True
 ) -> InlineKeyboardMarkup | None:
-    """Buttons under a reply: suggestions, follow-ups, then 👍/👎 when it is an answer."""
-    rows: list[list[InlineKeyboardButton]] = []
+    """Buttons under a reply: suggestions and follow-ups two per row; "none of these" under a "did you mean";
+    👍/👎 on the last row when it answers, about every answer of the message."""
+    buttons: list[InlineKeyboardButton] = []
     seen: set[str] = set()
     offered: tuple[Suggestion, ...] = (*reply.suggestions, *reply.follow_ups)
     for suggestion in offered:
         if suggestion.intent in seen or suggestion.intent not in kb.intents:
             continue
         seen.add(suggestion.intent)
-        rows.append([_button(suggestion.title, Answer(suggestion.intent), codec, kb)])
-    if feedback and reply.kind == "answer" and reply.intent in kb.intents and reply.intent is not None:
+        buttons.append(_button(suggestion.title, Answer(suggestion.intent), codec, kb))
+    rows = [buttons[i : i + BUTTONS_PER_ROW] for i in range(0, len(buttons), BUTTONS_PER_ROW)]
+    if buttons and reply.reason in (Reason.UNSURE, Reason.CLARIFY):
+        rows.append([_button(messages["button_none_of_these"], NoneOfThese(), codec, kb)])
+    answered = [i for i in reply.answers if i in kb.intents]
+    if feedback and answered:
+        first, *others = answered
         rows.append(
             [
-                _button(messages["button_helpful"], Feedback(reply.intent, True), codec, kb),
-                _button(messages["button_unhelpful"], Feedback(reply.intent, False), codec, kb),
+                _button(messages["button_helpful"], Feedback(first, True, tuple(others)), codec, kb),
+                _button(messages["button_unhelpful"], Feedback(first, False, tuple(others)), codec, kb),
             ]
         )
     return _markup(rows)

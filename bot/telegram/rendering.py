@@ -21,6 +21,8 @@ import telegramify_markdown
 from telegram import MessageEntity
 from telegram.constants import MessageLimit
 
+from bot.engine.render import CONFIG
+
 MAX_TEXT = int(MessageLimit.MAX_TEXT_LENGTH)
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~])")
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
@@ -73,7 +75,7 @@ CACHE_SIZE = 1024
 @functools.lru_cache(maxsize=CACHE_SIZE)
 def convert(markdown: str) -> tuple[str, tuple[_Span, ...]]:
     """Markdown -> (text, entity spans), cached per Markdown string; the value is immutable (a str and frozen spans)."""
-    text, entities = telegramify_markdown.convert(markdown)
+    text, entities = telegramify_markdown.convert(markdown, config=CONFIG)
     spans = tuple(
         _Span(e.type, e.offset, e.offset + e.length, e.url, e.language, e.custom_emoji_id)
         for e in entities

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import subprocess
@@ -120,3 +121,87 @@ def test_chat_keeps_context_and_offers_numbered_choices(monkeypatch: pytest.Monk
     assert "Spring" in out
     assert "Django" in out
     assert "1." in out, "suggestions are numbered"
+
+
+def test_faqbot_alone_prints_the_help_and_version_is_known(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    assert "usage: faqbot" in out
+    assert "report" in out
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.startswith("faqbot ")
+
+
+def test_every_option_says_its_default_and_health_forget_take_no_kb(capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.cli.main import parser
+
+    top = parser()
+    (subparsers,) = [a for a in top._actions if isinstance(a, argparse._SubParsersAction)]
+    for name, command in subparsers.choices.items():
+        formatter = command._get_formatter()
+        for action in command._actions:
+            if action.option_strings and action.dest != "help":
+                assert "default" in (formatter._get_help_string(action) or ""), (name, action.dest)
+    for name in ("health", "forget"):
+        with pytest.raises(SystemExit):
+            main([name, "--kb", "x"] if name == "health" else [name, "1", "--kb", "x"])
+    capsys.readouterr()
+
+
+def test_health_says_why_it_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("FAQBOT_DATA_DIR", str(tmp_path))
+    assert main(["health"]) == 1
+    assert "no heartbeat file" in capsys.readouterr().err
+    (tmp_path / "heartbeat").write_text("1.0\n")
+    assert main(["health"]) == 1
+    assert "old" in capsys.readouterr().err
+
+
+def test_every_invalid_setting_is_reported_at_once_by_name(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("MODE", "foo")
+    monkeypatch.setenv("USER_RATE", "abc")
+    monkeypatch.setenv("ADMIN_IDS", "12,bob")
+    assert main(["ask", "hi"]) == 2
+    err = capsys.readouterr().err
+    for name in ("MODE=foo", "USER_RATE=abc", "ADMIN_IDS=12,bob"):
+        assert name in err
+    assert "Value error" not in err
+    assert "pydantic" not in err
+    monkeypatch.delenv("USER_RATE")
+    monkeypatch.delenv("ADMIN_IDS")
+    monkeypatch.setenv("MODE", "webhook")
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456:" + "A" * 35)
+    assert main(["ask", "hi"]) == 2
+    err = capsys.readouterr().err
+    assert "WEBHOOK_URL" in err
+    assert "WEBHOOK_SECRET" in err
+    assert "A" * 35 not in err
+
+
+def test_eval_thresholds_decide_the_exit_status(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cases = tmp_path / "cases.jsonl"
+    good = {"id": "a", "category": "paraphrase", "text": "backend salary", "want": "answer", "intent": "salary"}
+    bad = {"id": "b", "category": "paraphrase", "text": "how to knit a scarf", "want": "answer", "intent": "salary"}
+    off = {"id": "c", "category": "oos", "text": "how to knit a scarf", "want": "decline"}
+    cases.write_text("".join(json.dumps(c) + "\n" for c in (good, bad, off)))
+    assert main(["eval", str(cases)]) == 1, "without thresholds every case must pass"
+    assert main(["eval", str(cases), "--min", "60", "--min-declined", "100"]) == 0
+    assert main(["eval", str(cases), "--min", "90"]) == 1
+    assert "below the threshold" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["eval", str(cases), "--min", "140"])
+
+
+def test_chat_ignores_empty_lines_and_bad_numbers_and_shows_topics(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    db = tmp_path / "log.sqlite3"
+    monkeypatch.setattr(sys, "stdin", io.StringIO("\n\n   \n/topics\n99\n1\nwhat is SQL for?\n"))
+    assert main(["chat", "--log", "--db", str(db)]) == 0
+    out = capsys.readouterr()
+    first = engine.kb.topics[0].intents[0]
+    assert engine.kb.title(first) in out.out
+    assert "No suggestion has that number" in out.out
+    assert "recorded 2 question(s)" in out.err, "the topic picked and the question; not 99, not the empty lines"

@@ -205,3 +205,17 @@ def test_every_reply_says_why(dialogue: Dialogue) -> None:
     assert answered.reason is Reason.ANSWERED
     assert answered.match is not None
     assert answered.match.intent == answered.intent
+
+
+def test_french_and_spanish_are_recognised_and_english_is_not(engine: Engine) -> None:
+    from bot.engine.language import other_language
+
+    assert other_language("combien gagne un développeur backend ?") == "fr"
+    assert other_language("¿cuánto gana un desarrollador backend?") == "es"
+    assert other_language("merci") == "fr"
+    for english in ("raison d'etre of backend dev", "is php dead", "how much do devs make in Paris", "la vie en rose"):
+        assert other_language(english) is None, english
+    reply = Dialogue(lambda: engine).respond("quel langage apprendre pour le backend ?")
+    assert reply.reason is Reason.OTHER_LANGUAGE
+    assert reply.kind == "fallback"
+    assert reply.text == engine.kb.messages["other_language_fr"]

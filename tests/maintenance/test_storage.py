@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.maintenance.events import FeedbackEvent, QuestionEvent, hash_user
+from bot.maintenance.events import FeedbackEvent, QuestionEvent, Scored, hash_user
 from bot.maintenance.storage import SCHEMA_VERSION, StorageError, Store, start_of_day
 
 SALT = "test-salt"
@@ -353,3 +353,17 @@ async def test_a_closed_store_does_not_wait_to_mark_an_update(tmp_path: Path) ->
     async with asyncio.timeout(1):
         await store.mark_handled(5)  # never opened: returns at once, records nothing
     assert await store.handled_among([5]) == set()
+
+
+async def test_the_reason_and_the_real_candidates_are_kept(tmp_path: Path) -> None:
+    event = QuestionEvent(
+        NOW, 1, "console", "weather in paris?", "weather in paris", None, 0.1, True, (), reason="off_topic",
+        candidates=(Scored("salary_abroad", 0.26), Scored("__out_of_scope__", 0.31)),
+    )  # fmt: skip
+    async with Store(tmp_path / "log.sqlite3", SALT) as store:
+        await store.question(event)
+        await store.question(q())  # a record without them
+        stored = sorted(await store.questions(0), key=lambda r: r.text or "")
+    assert (stored[1].reason, stored[1].candidates) == ("off_topic", event.candidates)
+    assert (stored[1].nearest, stored[1].out_of_scope) == (Scored("salary_abroad", 0.26), 0.31)
+    assert (stored[0].reason, stored[0].candidates, stored[0].nearest, stored[0].out_of_scope) == (None, (), None, None)

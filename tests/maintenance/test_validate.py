@@ -93,12 +93,12 @@ MUTATIONS: list[tuple[str, Callable[[Path], object], str, str | None, str | None
         "at least",
     ),
     (
-        "example under two intents",
+        "example under two intents, reported in the file just edited",
         _borrow_example("cto", "full_stack"),
-        "intents/full_stack.yaml",
-        "full_stack",
+        "intents/cto.yaml",
+        "cto",
         "examples",
-        "also listed under intent 'cto'",
+        "also listed under intent 'full_stack'",
     ),
     (
         "example closer to another intent",
@@ -115,6 +115,38 @@ MUTATIONS: list[tuple[str, Callable[[Path], object], str, str | None, str | None
         "cto",
         "follow_ups",
         "'nowhere' is not an intent",
+    ),
+    (
+        "follow-up misspelt",
+        lambda kb: _edit(kb / "intents" / "cto.yaml", "follow_ups: [", "follow_ups: [carrer_path, "),
+        "intents/cto.yaml",
+        "cto",
+        "follow_ups",
+        "did you mean 'career_path'?",
+    ),
+    (
+        "follow-up to itself",
+        lambda kb: _edit(kb / "intents" / "cto.yaml", "follow_ups: [", "follow_ups: [cto, "),
+        "intents/cto.yaml",
+        "cto",
+        "follow_ups",
+        "its own follow-up",
+    ),
+    (
+        "unquoted no",
+        lambda kb: _edit(kb / "intents" / "cto.yaml", "examples:\n", "examples:\n  - no\n"),
+        "intents/cto.yaml",
+        "cto",
+        "examples",
+        "the line reads: - no",
+    ),
+    (
+        "text with a colon",
+        lambda kb: _edit(kb / "intents" / "cto.yaml", "examples:\n", "examples:\n  - cto: how\n"),
+        "intents/cto.yaml",
+        "cto",
+        "examples",
+        "put the whole text in quotes",
     ),
     ("missing answer", lambda kb: (kb / "content" / "cto.md").unlink(), "content/cto.md", "cto", "answer", "missing"),
     ("unused answer", lambda kb: (kb / "content" / "astronaut.md").write_text("hi"), "content/astronaut.md", None, None, "unknown intent"),
@@ -281,3 +313,16 @@ def test_validation_errors_carry_the_line_of_the_field(kb_copy: Path, vectors: V
     assert problem.line is not None
     assert lines[problem.line - 1].startswith("keywords: [yes, ")
     assert str(problem).startswith(f"intents/cto.yaml:{problem.line}: intent cto: field keywords: ")
+
+
+def test_an_intent_in_no_menu_group_is_a_warning_and_loads(kb_copy: Path, vectors: Vectors) -> None:
+    """The README's order: write the intent, then add it to _topics.yaml; a running bot reloads in between."""
+    from bot.engine.knowledge import load
+
+    _edit(kb_copy / "intents" / "_topics.yaml", "intents: [definition, ", "intents: [")
+    kb = load(kb_copy)  # does not raise
+    assert "definition" in kb.intents
+    [warning] = [p for p in kb.warnings if p.intent == "definition"]
+    assert warning.warning
+    assert "no topic group" in warning.message
+    assert warning in validate(kb_copy, vectors)

@@ -103,6 +103,7 @@ async def test_faqbot_run_polls_answers_and_stops_cleanly_on_sigterm(fake_api: F
         process.send_signal(signal.SIGTERM)
         async with asyncio.timeout(10):
             assert await process.wait() == 0
+    assert not path.exists(), "a clean stop removes the heartbeat: `faqbot health` fails at once"
     with sqlite3.connect(tmp_path / "data" / "faqbot.sqlite3") as db:  # flushed at shutdown
         rows = db.execute("SELECT user_hash, text, intent FROM questions").fetchall()
     assert len(rows) == 1
@@ -230,6 +231,18 @@ async def test_a_token_telegram_rejects_is_one_clear_line(fake_api: FakeBotAPI, 
     assert "rejected TELEGRAM_BOT_TOKEN" in err.decode()
     assert "faqbot chat" in err.decode()
     assert wrong not in err.decode()
+
+
+def test_a_good_token_without_network_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    """Nothing listens on the Bot API port: no traceback, no "Unclosed client session", one line naming the address."""
+    url = f"http://127.0.0.1:{free_port()}/bot"
+    result = run_cli(tmp_path, "run", TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_URL=url, TELEGRAM_TIMEOUT="1", LOG_LEVEL="WARNING")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [next(line for line in result.stderr.splitlines() if "cannot reach the Bot API" in line)]
+    assert url in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "Unclosed" not in result.stderr
+    assert TOKEN not in result.stderr
 
 
 def test_health_reports_the_heartbeat(tmp_path: Path) -> None:

@@ -120,15 +120,17 @@ async def test_tapping_a_topic_in_the_menu_answers_it(harness: Harness, engine: 
 
 async def test_about_counts_topics_and_names_the_source(harness: Harness, engine: Engine) -> None:
     text = only_send(await harness.send(harness.make.command("about"))).params["text"]
-    answers = sum(1 for i in engine.kb.intents.values() if i.kind == "answer")
+    answers = len({i for group in engine.kb.topics for i in group.intents})  # what the menus list
     assert f"{answers} topics" in text
     assert engine.kb.topics[0].title in text
     assert "article" in text
 
 
-async def test_unknown_command_in_private_gets_the_help(harness: Harness) -> None:
+async def test_unknown_command_in_private_gets_one_line_and_the_menu(harness: Harness, engine: Engine) -> None:
     send = only_send(await harness.send(harness.make.command("frobnicate")))
-    assert "/topics" in send.params["text"]
+    assert send.params["text"] == plain(messages(engine)["unknown_command"])
+    assert labels(send) == [group.title for group in engine.kb.topics][: len(labels(send))]
+    assert labels(send)
 
 
 async def test_post_init_registers_the_command_menu(harness: Harness, engine: Engine) -> None:
@@ -203,7 +205,12 @@ async def test_did_you_mean_buttons_answer_the_intent(engine: Engine, settings: 
     assert reply.reason is Reason.UNSURE
     async with started(unsure, settings) as harness:
         send = only_send(await harness.send(harness.make.message(question)))
-        assert labels(send) == [s.title for s in reply.suggestions]
+        none_of_these = messages(engine)["button_none_of_these"]
+        assert labels(send) == [*(s.title for s in reply.suggestions), none_of_these]
+        assert all(len(row) <= 2 for row in send.params["reply_markup"]["inline_keyboard"])
+        menu = only_send(await harness.send(harness.make.callback(data_of(send, none_of_these), message=message_of(send))))
+        assert menu.params["text"] == plain(messages(engine)["none_of_these"])
+        assert labels(menu)[: len(engine.kb.topics)] == [g.title for g in engine.kb.topics]
         calls = await harness.send(harness.make.callback(buttons(send)[0]["callback_data"], message=message_of(send)))
         assert calls[0].method == "answerCallbackQuery"
         answer = only_send(calls)
@@ -364,8 +371,7 @@ async def test_inline_query_lists_matching_answers(harness: Harness) -> None:
 async def test_empty_inline_query_shows_popular_topics(harness: Harness, engine: Engine) -> None:
     [call] = await harness.send(harness.make.inline_query(""))
     ids = [r["id"] for r in call.params["results"]]
-    assert ids[: len(engine.kb.topics)] == [g.intents[0] for g in engine.kb.topics]
-    assert len(ids) == 10
+    assert ids == [g.intents[0] for g in engine.kb.topics]  # one topic per theme
 
 
 async def test_inline_query_with_nothing_relevant_returns_no_results(harness: Harness) -> None:
@@ -427,7 +433,7 @@ async def test_a_forum_topic_message_is_answered_in_the_same_topic(harness: Harn
 
 
 async def test_a_flooding_user_gets_one_slow_down_and_others_are_unaffected(engine: Engine, tmp_path: Path) -> None:
-    async with started(engine, make_settings(tmp_path, user_rate=3)) as bot:
+    async with started(engine, make_settings(tmp_path, user_rate=3, user_tap_rate=2)) as bot:
         texts: list[str] = []
         for _ in range(8):
             texts += await bot.sent_texts(bot.make.message("what is git?"))
@@ -438,9 +444,15 @@ async def test_a_flooding_user_gets_one_slow_down_and_others_are_unaffected(engi
         other = await bot.sent_texts(bot.make.message("what is git?", user_id=222))
         assert len(other) == 1
         assert "Git" in other[0]
+        # taps are counted apart from messages: the flood of messages does not block browsing
         calls = await bot.send(bot.make.callback("1:a:git:whatever"))
         assert [c.method for c in calls] == ["answerCallbackQuery"]
-        assert "text" not in calls[0].params  # flood taps are acknowledged silently
+        assert calls[0].params["text"] == plain(messages(engine)["button_expired"])
+        await bot.send(bot.make.callback("1:a:git:whatever"))
+        for _ in range(2):  # every tap over the limit is told when it may go on, never silently dropped
+            [tap] = await bot.send(bot.make.callback("1:a:git:whatever"))
+            assert "slow down" in tap.params["text"]
+            assert "{seconds}" not in tap.params["text"]
         assert len(bot.recorder.asked) == 4
 
 
@@ -523,3 +535,21 @@ async def test_question_text_is_logged_at_debug(harness: Harness, caplog: pytest
     with caplog.at_level(logging.DEBUG, logger="faqbot.updates"):
         await harness.send(harness.make.message("how much does a junior backend dev make?"))
     assert any("text='how much does a junior" in r.getMessage() for r in caplog.records if r.name == "faqbot.updates")
+
+
+async def test_french_and_spanish_get_a_reply_in_their_language_and_the_menu(harness: Harness, engine: Engine) -> None:
+    for question, key in (
+        ("combien gagne un développeur backend ?", "other_language_fr"),
+        ("¿cuánto gana un desarrollador backend?", "other_language_es"),
+    ):
+        send = only_send(await harness.send(harness.make.message(question)))
+        assert send.params["text"] == plain(messages(engine)[key])
+        assert labels(send)[: len(engine.kb.topics)] == [g.title for g in engine.kb.topics]
+    assert harness.recorder.asked[-1].reason == "other_language"
+
+
+async def test_help_mentions_inline_mode_only_when_it_is_enabled(harness: Harness, engine: Engine) -> None:
+    inline = plain(messages(engine)["help_inline"]).split("{")[0]
+    text = only_send(await harness.send(harness.make.command("help"))).params["text"]
+    assert (inline in text) is bool(harness.app.bot.supports_inline_queries)
+    assert "•" in text, "list items render as bullets"

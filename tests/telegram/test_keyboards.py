@@ -137,3 +137,35 @@ def test_feedback_only_on_answers_and_removed_after_a_vote(engine: Engine) -> No
     assert reply_keyboard(smalltalk, kb, CODEC, kb.messages) is None
     only_votes = reply_keyboard(Reply("text", "answer", "git", 1.0), kb, CODEC, kb.messages)
     assert without_feedback(only_votes) is None
+
+
+def test_answer_buttons_two_per_row_with_feedback_last_about_every_answer(engine: Engine) -> None:
+    from bot.engine.dialogue import Dialogue
+    from bot.telegram.keyboards import Feedback
+
+    kb = engine.kb
+    reply = Dialogue(lambda: engine).respond("what is git? and what is sql used for?")
+    assert len(reply.answers) == 2, "the fixture answers both questions in one message"
+    markup = reply_keyboard(reply, kb, CODEC, kb.messages)
+    assert markup is not None
+    *topics, votes = markup.inline_keyboard
+    assert all(len(row) == 2 for row in topics[:-1])
+    assert 1 <= len(topics[-1]) <= 2
+    assert not {b.text for row in topics for b in row} & {kb.title(i) for i in reply.answers}, "no button for what was just answered"
+    vote = CODEC.decode(str(votes[0].callback_data), kb)
+    assert isinstance(vote, Feedback)
+    assert vote.intents == reply.answers
+    assert vote.helpful
+
+
+def test_feedback_about_many_answers_still_fits(engine: Engine) -> None:
+    from bot.telegram.keyboards import Feedback
+
+    kb = engine.kb
+    many = Feedback("career_path", False, tuple(i for i in kb.intents if i != "career_path"))
+    data = CODEC.encode(many, kb)
+    assert len(data.encode()) <= 64
+    decoded = CODEC.decode(data, kb)
+    assert isinstance(decoded, Feedback)
+    assert decoded.intents[0] == "career_path"
+    assert decoded.intents == many.intents[: len(decoded.intents)]

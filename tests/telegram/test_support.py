@@ -74,8 +74,33 @@ async def test_heartbeat_touches_only_while_alive(tmp_path: Path) -> None:
     assert not path.exists()
     alive["value"] = True
     await asyncio.sleep(0.05)
-    await beat.stop()
     assert is_fresh(path)
+    await beat.stop()
+    assert not path.exists(), "a clean stop removes the file, so `faqbot health` fails at once"
+
+
+async def test_an_unwritable_heartbeat_is_logged_once_and_retried_with_back_off(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    waits: list[float] = []
+    real_sleep = asyncio.sleep
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        await real_sleep(0)
+
+    monkeypatch.setattr("bot.telegram.heartbeat.asyncio.sleep", sleep)
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    beat = Heartbeat(blocker / "heartbeat", lambda: True, interval=1.0)  # a file's child cannot be created
+    with caplog.at_level(logging.WARNING, logger="bot.telegram.heartbeat"):
+        beat.start()
+        while len(waits) < 12:
+            await real_sleep(0)
+        await beat.stop()
+    assert len([r for r in caplog.records if "cannot write heartbeat" in r.getMessage()]) == 1
+    assert waits[:4] == [1.0, 2.0, 4.0, 8.0]
+    assert max(waits) <= 300.0
 
 
 # --- logs ------------------------------------------------------------------------------------

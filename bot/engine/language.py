@@ -1,0 +1,75 @@
+"""Is a message in French or Spanish? A stop-word heuristic, for replying "I only speak English" in that language.
+
+The bot answers in English only. A question in French or Spanish ("combien gagne un
+développeur backend ?") shares a few words with the knowledge base ("backend") and would
+get a confident wrong answer; `other_language` spots it so the bot can say, in that
+language, that it answers in English (texts `other_language_fr` / `other_language_es` in
+content/_messages.yaml).
+
+How: the message's words are looked up in three small lists of function words (articles,
+pronouns, prepositions, question words) and a few very common greetings. A message is
+French (Spanish) when it has at least two French (Spanish) words and more of them than
+English ones, or when it is only a greeting or a thanks in that language ("bonjour",
+"merci", "hola", "gracias"). Words that several of the languages share ("a", "de", "la",
+"en", "que"...) count for none. A small library (py3langid) was measured first: it takes
+1.2 s to load its model, more than the bot's whole start-up, and calls "raison d'etre of
+backend dev" French; these lists decide in microseconds and only on unambiguous words.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+Language = Literal["fr", "es"]
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_WORD = re.compile(r"[a-zà-öø-ÿœ']+")
+_SHARED = frozenset({"a", "de", "la", "en", "que", "me", "se", "te", "no", "son", "as", "on", "y"})
+_ENGLISH = _words(
+    "the a an is are was be do does did what which who how why when where i you we they he she it my your of for "
+    "to in on with and or can should could would will about from at this that there any some much many me job get "
+    "learn need want know backend developer"
+)
+_FRENCH = _words(
+    "le les un une des du est et ou pour qui quel quelle quels quelles quoi combien comment pourquoi quand je tu "
+    "il elle nous vous ils elles mon ma mes ton ta tes son sa ses notre votre leur dans avec sur sans pas ne plus "
+    "moins très faut peut être avoir fait suis sont c'est qu'est-ce j'ai d'un d'une l' au aux ce cette ces "
+    "développeur développeurs développeuse gagne gagner salaire apprendre devenir métier travail langage études "
+    "bonjour merci salut bonsoir svp"
+)
+_SPANISH = _words(
+    "el los las un una unos unas del es y o para por porque qué cuál cuáles quién cómo cuánto cuánta cuántos "
+    "cuanto como donde dónde cuando cuándo yo tú usted nosotros ellos ellas mi mis tu tus su sus nuestro con sin "
+    "muy más menos hay puedo puede ser estar soy está están tengo hola gracias buenos buenas días tardes noches "
+    "desarrollador desarrolladores gana ganar salario sueldo aprender trabajo lenguaje estudiar"
+)
+_GREETINGS: dict[str, Language] = {
+    "bonjour": "fr", "salut": "fr", "bonsoir": "fr", "merci": "fr", "merci beaucoup": "fr",
+    "hola": "es", "gracias": "es", "muchas gracias": "es", "buenos días": "es", "buenas tardes": "es", "buenas noches": "es",
+}  # fmt: skip
+
+
+def other_language(text: str) -> Language | None:
+    """ "fr" or "es" when `text` is clearly French or Spanish, else None (English, or too little to tell)."""
+    words = [w.strip("'") for w in _WORD.findall(text.casefold())]
+    words = [w for w in words if w]
+    if not words:
+        return None
+    whole = " ".join(words)
+    if whole in _GREETINGS:
+        return _GREETINGS[whole]
+    counted = [w for w in words if w not in _SHARED]
+    english = sum(w in _ENGLISH for w in counted)
+    french = sum(w in _FRENCH for w in counted)
+    spanish = sum(w in _SPANISH for w in counted)
+    if "¿" in text or "¡" in text:
+        spanish += 1
+    best, count = max((("fr", french), ("es", spanish)), key=lambda item: item[1])
+    if count >= 2 and count > english and count > min(french, spanish):
+        return best  # type: ignore[return-value]
+    return None
