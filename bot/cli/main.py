@@ -340,7 +340,7 @@ def parser() -> argparse.ArgumentParser:
     chat.add_argument("--log", action="store_true", help=log_help)
     chat.add_argument("--db", type=Path, default=None, help=db_help)
     check = command("validate", "check intents/ and content/ (exit status 1 on errors; warnings do not fail)")
-    check.add_argument("--warnings", action="store_true", help="list the warnings (near ties, topics in no menu), not only count them")
+    check.add_argument("--warnings", action="store_true", help="list the warnings: near ties, topics in no menu (default: count them)")
     evaluate = command("eval", "run an evaluation file and print accuracy", CASE_FORMAT)
     evaluate.add_argument("file", type=Path, help="the case file (JSON lines, see below), e.g. tests/eval/cases.jsonl")
     evaluate.add_argument("--show", type=int, default=20, help="how many failures to list")

@@ -393,7 +393,8 @@ def serve(app: AnyApplication, settings: Settings) -> int:
         return 2
     except TelegramError as exc:
         reason = logs.redacted(f"{type(exc).__name__}: {exc}")
-        print(f"faqbot: the Bot API at {logs.redacted(settings.telegram_api_url)} failed at start-up: {reason}", file=sys.stderr)
+        where = logs.redacted(settings.telegram_api_url)
+        print(f"faqbot: cannot reach the Bot API at {where}: {reason} (check the network or TELEGRAM_API_URL)", file=sys.stderr)
         return 1
     except OSError as exc:
         print(f"faqbot: cannot listen on {settings.webhook_listen}:{settings.webhook_port}: {exc}", file=sys.stderr)
