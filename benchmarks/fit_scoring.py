@@ -63,7 +63,8 @@ def _passes(engine: Engine, case: dict[str, object], intent_id: str, entities: d
     answer = plain(intent.variants.get(value, intent.answer) if value is not None else intent.answer).casefold().replace("\u2013", "-")
     groups = case.get("expect") or []
     forbid = case.get("forbid") or []
-    assert isinstance(groups, list) and isinstance(forbid, list)
+    assert isinstance(groups, list)
+    assert isinstance(forbid, list)
     return all(any(str(alt).casefold() in answer for alt in group) for group in groups) and not any(
         str(bad).casefold() in answer for bad in forbid
     )

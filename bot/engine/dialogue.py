@@ -216,7 +216,9 @@ def _in_context(match: Match, context: Context, engine: Engine) -> Match:
         return match
     related = set(last.follow_ups)
     rescored = [
-        replace(c, score=round(min(1.0, c.score + bonus), 4), parts=replace(c.parts, bonus=c.parts.bonus + bonus)) if c.intent in related else c
+        replace(c, score=round(min(1.0, c.score + bonus), 4), parts=replace(c.parts, bonus=c.parts.bonus + bonus))
+        if c.intent in related
+        else c
         for c in match.candidates
     ]
     return replace(match, candidates=tuple(sorted(rescored, key=lambda c: (-c.score, c.intent))))

@@ -84,7 +84,9 @@ class Matcher:
         weight = tuning.semantic_weight if self.semantic is not None else 0.0
         # Another profession named: the question is about someone else, whatever its words share with ours.
         keep = tuning.other_subject_share if signals.other_subject else 1.0
-        candidates = [Candidate(intent, round(keep * _combine(parts, weight, tuning), 4), parts) for intent, parts in signals.intents.items()]
+        candidates = [
+            Candidate(intent, round(keep * _combine(parts, weight, tuning), 4), parts) for intent, parts in signals.intents.items()
+        ]
         candidates.sort(key=lambda c: (-c.score, c.intent))
         return Match(
             candidates=tuple(c for c in candidates[:limit] if c.score > 0),

@@ -12,7 +12,6 @@ from bot.engine.models import Reason
 from bot.engine.policy import decide
 from bot.engine.semantic import Vectors
 
-
 CLEAR_CONFUSION = 0.1
 """An example that, left out, loses to another intent by more than this is an error (the intents overlap);
 a closer loss is a warning: the bot answers the listed example right, and a near tie is settled by phrasings."""
@@ -64,7 +63,11 @@ def confusions(kb: KnowledgeBase, matcher: Matcher) -> list[Problem]:
                 message = (
                     f"example {example!r} would be answered with intent {decision.intent!r} ({match.score:.2f}, its example {winner!r})"
                     f" rather than its own ({own:.2f}) if it were not listed: "
-                    + ("make the two examples more distinct, or move this one" if clear else "a near tie; more phrasings like it would settle it")
+                    + (
+                        "make the two examples more distinct, or move this one"
+                        if clear
+                        else "a near tie; more phrasings like it would settle it"
+                    )
                 )
                 problems.append(Problem(_rel(kb, intent.source), message, intent.id, "examples", warning=not clear))
                 continue
