@@ -59,6 +59,19 @@ _LOG = logging.getLogger(__name__)
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
 
+class StatelessApplication(AnyApplication):
+    """python-telegram-bot's Application without its per-user bookkeeping when there is no persistence.
+
+    PTB marks the chat and user of every update "to be saved by the persistence" in two sets that only a
+    persistence empties: with none configured (this bot keeps its log in SQLite) they grew by one entry
+    per distinct user and chat, forever. Here nothing is marked unless a persistence is set.
+    """
+
+    def _mark_for_persistence_update(self, *, update: object | None = None, job: Any = None) -> None:
+        if self.persistence is not None:
+            super()._mark_for_persistence_update(update=update, job=job)
+
+
 class TrackingRequest(BaseRequest):
     """Wraps a request object and remembers when Telegram last answered (for the heartbeat)."""
 
@@ -192,6 +205,7 @@ def build_application(
     lifecycle = Lifecycle(settings, services, handlers, reloader, tracker=tracker, heartbeat_interval=heartbeat_interval)
     app: AnyApplication = (
         Application.builder()
+        .application_class(StatelessApplication)
         .bot(bot)
         .update_queue(BoundedUpdateQueue())  # backpressure: a flood waits on Telegram's side, not in memory
         .concurrent_updates(PerChatUpdateProcessor())

@@ -523,3 +523,14 @@ async def test_question_text_is_logged_at_debug(harness: Harness, caplog: pytest
     with caplog.at_level(logging.DEBUG, logger="faqbot.updates"):
         await harness.send(harness.make.message("how much does a junior backend dev make?"))
     assert any("text='how much does a junior" in r.getMessage() for r in caplog.records if r.name == "faqbot.updates")
+
+
+async def test_per_user_state_does_not_grow_with_distinct_users(harness: Harness) -> None:
+    """Nothing keeps an entry per user forever: PTB's persistence bookkeeping stays empty without a persistence."""
+    for user_id in range(1000, 1060):
+        await harness.send(harness.make.message("what is a backend developer?", user_id=user_id))
+    app: Any = harness.app
+    assert app.persistence is None
+    assert app._chat_ids_to_be_updated_in_persistence == set()
+    assert app._user_ids_to_be_updated_in_persistence == set()
+    assert (len(app.user_data), len(app.chat_data)) == (0, 0)
