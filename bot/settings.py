@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import secrets
 from dataclasses import replace
 from pathlib import Path
 from typing import Literal
@@ -14,6 +16,11 @@ from bot.engine.config import Tuning
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TOKEN_PATTERN = re.compile(r"^\d{5,}:[A-Za-z0-9_-]{30,}$")
+WEBHOOK_SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+"""Telegram's rule for setWebhook's secret_token: 1-256 characters, A-Z a-z 0-9 _ -."""
+PUBLIC_SALT = "faqbot"
+"""The salt earlier versions used by default: printed in the README, so it protects nothing."""
+SALT_FILE = "user-hash-salt"
 
 
 class Settings(BaseSettings):
@@ -46,7 +53,9 @@ class Settings(BaseSettings):
     admin_ids: list[int] = Field(default_factory=list)
     user_rate: int = Field(default=20, ge=1, description="Messages a user may send per minute.")
     retention_days: int = Field(default=90, ge=1, description="Days after which the texts of logged questions are deleted.")
-    user_hash_salt: SecretStr = SecretStr("faqbot")
+    user_hash_salt: SecretStr | None = Field(
+        default=None, description="Salt of the user-id hashes; unset: a random one kept in FAQBOT_DATA_DIR/user-hash-salt."
+    )
     faqbot_report_threshold: float = Field(default=0.65, ge=0, le=1, description="Report: answers below this score are low-confidence.")
     faqbot_report_similarity: float = Field(default=75.0, ge=0, le=100, description="Report: similarity (0-100) to group questions.")
     faqbot_reload_watch: bool = Field(default=True, description="Reload the knowledge base when intents/ or content/ change.")
@@ -65,11 +74,56 @@ class Settings(BaseSettings):
     def _upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
 
+    @field_validator("webhook_secret")
+    @classmethod
+    def _telegram_secret_rule(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not WEBHOOK_SECRET_PATTERN.match(value.get_secret_value()):
+            raise ValueError("WEBHOOK_SECRET must be 1-256 characters of A-Z a-z 0-9 _ - (Telegram's rule)")
+        return value
+
+    @field_validator("user_hash_salt")
+    @classmethod
+    def _salt_not_empty(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().strip():
+            raise ValueError("USER_HASH_SALT must not be empty (unset it to use a generated one)")
+        return value
+
     @model_validator(mode="after")
     def _webhook_needs_url_and_secret(self) -> Settings:
         if self.mode == "webhook" and (not self.webhook_url or self.webhook_secret is None):
             raise ValueError("MODE=webhook needs WEBHOOK_URL and WEBHOOK_SECRET")
+        if self.mode == "webhook" and not str(self.webhook_url).lower().startswith("https://"):
+            raise ValueError("WEBHOOK_URL must be an https:// URL (Telegram sends webhooks over HTTPS only)")
         return self
+
+    def salt_warning(self) -> str | None:
+        """A warning if USER_HASH_SALT is set to the public default of earlier versions."""
+        if self.user_hash_salt is not None and self.user_hash_salt.get_secret_value() == PUBLIC_SALT:
+            return f"USER_HASH_SALT is the public value {PUBLIC_SALT!r}: anyone can link user hashes to ids; unset it or set your own"
+        return None
+
+    def hash_salt(self) -> str:
+        """The salt of the user-id hashes: USER_HASH_SALT if set, else a random salt generated on first use and
+        kept in `<FAQBOT_DATA_DIR>/user-hash-salt` (mode 0600).
+
+        Raises OSError if the data folder cannot be written or the file read.
+        """
+        if self.user_hash_salt is not None:
+            return self.user_hash_salt.get_secret_value()
+        path = self.faqbot_data_dir / SALT_FILE
+        try:
+            return _read_salt(path)
+        except FileNotFoundError:
+            pass
+        path.parent.mkdir(parents=True, exist_ok=True)
+        salt = secrets.token_hex(32)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process got there first
+            return _read_salt(path)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(salt + "\n")
+        return salt
 
     def tuning(self) -> Tuning:
         """The scoring and decision configuration, with the knobs these settings override."""
@@ -93,3 +147,10 @@ class Settings(BaseSettings):
         if not TOKEN_PATTERN.match(token):
             raise ValueError("TELEGRAM_BOT_TOKEN does not look like a bot token (expected 123456789:AA...)")
         return token
+
+
+def _read_salt(path: Path) -> str:
+    salt = path.read_text(encoding="utf-8").strip()
+    if not salt:
+        raise OSError(f"{path} is empty: delete it to generate a new salt (older log rows will no longer match users)")
+    return salt

@@ -149,8 +149,15 @@ def run(settings: Settings) -> int:
         return 2
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret is not None else ""
     logs.configure(settings.log_level, [token, secret])
+    if warning := settings.salt_warning():
+        _LOG.warning(warning)
+    try:
+        salt = settings.hash_salt()
+    except OSError as exc:
+        print(f"faqbot: cannot keep the user hash salt in {settings.faqbot_data_dir}: {exc}", file=sys.stderr)
+        return 1
     holder = EngineHolder(cached_engine(settings.faqbot_kb, settings.faqbot_cache_dir, settings.tuning()))
-    recorder = Store(settings.database_path(), settings.user_hash_salt.get_secret_value(), retention_days=settings.retention_days)
+    recorder = Store(settings.database_path(), salt, retention_days=settings.retention_days)
     app = build_application(settings, holder, recorder)
     _LOG.info("starting in %s mode with %d intents", settings.mode, len(holder.get().kb.intents))
     return serve(app, settings)
@@ -171,7 +178,8 @@ def build_application(
     `request`/`updates_request` replace the HTTP clients (tests); by default they are
     TELEGRAM_HTTP clients (aiohttp or httpx) with TELEGRAM_TIMEOUT, the polling one
     tracking Telegram's answers for the heartbeat. `check_confusions=False` skips the
-    slowest check of a reload (tests). Raises ValueError if the token is missing or malformed.
+    slowest check of a reload (tests). Raises ValueError if the token is missing or malformed, OSError if the
+    generated user hash salt cannot be kept (see `Settings.hash_salt`).
     """
     token = settings.token()
     logs.quiet()  # httpx logs request URLs, which contain the token
@@ -189,7 +197,7 @@ def build_application(
         dialogue=Dialogue(UpdateEngine(holder)),
         codec=CallbackCodec(callback_secret(token)),
         limiter=UserRateLimiter(settings.user_rate, 60.0),
-        log=UpdateLogger(settings.user_hash_salt.get_secret_value()),
+        log=UpdateLogger(settings.hash_salt()),
         recorder=recorder,
     )
     handlers = Handlers(services)
