@@ -8,6 +8,7 @@ import secrets
 from dataclasses import replace
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -16,6 +17,8 @@ from bot.engine.config import Tuning
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TOKEN_PATTERN = re.compile(r"^\d{5,}:[A-Za-z0-9_-]{30,}$")
+CLOUD_API_HOST = "api.telegram.org"
+"""Telegram's own Bot API: webhooks over HTTPS only (a local Bot API server also accepts http)."""
 WEBHOOK_SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 """Telegram's rule for setWebhook's secret_token: 1-256 characters, A-Z a-z 0-9 _ -."""
 PUBLIC_SALT = "faqbot"
@@ -92,8 +95,9 @@ class Settings(BaseSettings):
     def _webhook_needs_url_and_secret(self) -> Settings:
         if self.mode == "webhook" and (not self.webhook_url or self.webhook_secret is None):
             raise ValueError("MODE=webhook needs WEBHOOK_URL and WEBHOOK_SECRET")
-        if self.mode == "webhook" and not str(self.webhook_url).lower().startswith("https://"):
-            raise ValueError("WEBHOOK_URL must be an https:// URL (Telegram sends webhooks over HTTPS only)")
+        cloud = urlsplit(self.telegram_api_url).hostname == CLOUD_API_HOST
+        if self.mode == "webhook" and cloud and not str(self.webhook_url).lower().startswith("https://"):
+            raise ValueError("WEBHOOK_URL must be an https:// URL (Telegram's Bot API sends webhooks over HTTPS only)")
         return self
 
     def salt_warning(self) -> str | None:

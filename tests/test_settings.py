@@ -32,6 +32,10 @@ def test_a_valid_webhook_needs_https(tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="https"):
         settings(tmp_path, mode="webhook", webhook_url="http://bot.example/hook", webhook_secret="secret")
     assert settings(tmp_path, mode="polling", webhook_url="http://ignored.example").mode == "polling"
+    local = settings(  # a local Bot API server (telegram-bot-api --local) also delivers over http
+        tmp_path, mode="webhook", webhook_url="http://bot:8443/hook", webhook_secret="s", telegram_api_url="http://bot-api:8081/bot"
+    )
+    assert local.webhook_url == "http://bot:8443/hook"
 
 
 def test_without_a_salt_one_is_generated_once_and_kept_private(tmp_path: Path) -> None:
