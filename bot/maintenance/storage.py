@@ -11,8 +11,8 @@ and never leaves a corrupt file: a batch is committed whole or not at all.
 
 Failures: texts are cleaned before writing (a lone surrogate becomes U+FFFD). A batch that meets a
 locked or full database is retried with backoff for as long as the bot runs (a few attempts once it
-is closing); a batch that fails otherwise is written row by row, so only the rows that cannot be
-written are dropped. Meanwhile the queue is bounded in bytes (`max_queue_bytes`, texts included) and
+is closing, then it is dropped and counted); a batch that fails otherwise is written row by row, so
+only the rows that cannot be written are dropped. Meanwhile the queue is bounded in bytes (`max_queue_bytes`, texts included) and
 by count: what does not fit is dropped and counted in `dropped`, never blocking a reply.
 
 Feedback is one row per user and answer: tapping 👍 again (or 👎 after 👍) updates that row.
@@ -444,9 +444,13 @@ class Store:
                 await self._commit(rows)
                 return
             except sqlite3.OperationalError as exc:
-                if not _retryable(exc) or (self._closing and attempt >= CLOSING_RETRIES):
+                if not _retryable(exc):
                     log.warning("could not write %d conversation records (%s); writing them one by one", len(rows), exc)
                     break
+                if self._closing and attempt >= CLOSING_RETRIES:  # one by one would meet the same lock or full disk
+                    self.dropped += len(rows)
+                    log.error("closing: could not write %d conversation records (%s); they are lost", len(rows), exc)
+                    return
                 delay = min(MAX_BACKOFF, self._backoff * 2**attempt)
                 attempt += 1
                 log.warning("could not write %d conversation records (%s); retry %d in %.1f s", len(rows), exc, attempt, delay)

@@ -421,3 +421,18 @@ async def test_the_queue_is_bounded_in_bytes_while_the_database_is_locked(tmp_pa
         written = rows(path, "SELECT COUNT(*) FROM questions")[0][0]
         assert isinstance(written, int)
         assert written + store.dropped == sent
+
+
+async def test_closing_on_a_locked_database_gives_up_and_counts_the_loss(tmp_path: Path) -> None:
+    path = tmp_path / "log.sqlite3"
+    store = await Store(path, SALT, flush_interval=0.02, busy_timeout=0.05, retry_backoff=0.01).open()
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    try:
+        for i in range(10):
+            await store.question(q(user=i))
+        await asyncio.wait_for(store.close(), 5)
+    finally:
+        blocker.execute("COMMIT")
+        blocker.close()
+    assert store.dropped == 10
