@@ -14,6 +14,7 @@ from bot.engine.core import Engine
 from bot.engine.dialogue import Dialogue
 from bot.engine.models import Reason
 from bot.engine.render import plain
+from bot.maintenance.storage import Store
 from bot.settings import Settings
 from bot.telegram.keyboards import MAX_DATA_BYTES, Answer, CallbackCodec, Menu
 from bot.telegram.rendering import utf16_len
@@ -288,6 +289,17 @@ async def test_feedback_is_recorded_acknowledged_and_not_shown_twice(harness: Ha
     assert feedback.intent == question.intent
     assert feedback.user_id == 111
     assert feedback.answer_id == question.answer_id
+
+
+async def test_a_thumb_tapped_25_times_is_one_row(engine: Engine, tmp_path: Path) -> None:
+    """Taps that arrive before the 👍 / 👎 row is removed (a slow network, a double click) count once."""
+    async with Store(tmp_path / "log.sqlite3", "salt", flush_interval=0.05) as store, started(engine, make_settings(tmp_path), store) as b:
+        send = only_send(await b.send(b.make.message("what is git")))
+        thumb = data_of(send, "👍")
+        for _ in range(25):
+            await b.send(b.make.callback(thumb, message=message_of(send)))
+        counts = await store.feedback_counts(0)
+    assert [(c.helpful, c.unhelpful) for c in counts] == [(1, 0)]
 
 
 async def test_thumbs_down_is_recorded_too(harness: Harness) -> None:
