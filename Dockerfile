@@ -1,7 +1,9 @@
 # faqbot: the Telegram FAQ bot. Build: docker build -t faqbot .
 # Run:   docker run -d --env-file .env -v faqbot-data:/data faqbot
 # Knowledge base: mount your own intents/ and content/ over /kb (FAQBOT_KB) to update it without rebuilding.
-FROM python:3.11-slim
+# Base image by full version tag (3.11.14 on Debian bookworm); no registry digest could be looked up when this
+# was written: pin it with `FROM python:3.11.14-slim-bookworm@sha256:...` (`docker buildx imagetools inspect`).
+FROM python:3.11.14-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -12,14 +14,15 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# Dependencies first, from pyproject.toml only: this layer is rebuilt only when they change.
-COPY pyproject.toml ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > requirements.txt \
-    && pip install -r requirements.txt
+# Dependencies first, from the lock file with hashes (requirements.lock): this layer is rebuilt only when it changes,
+# and pip refuses any file whose hash differs. Refresh it with .ci/lock (see the README).
+COPY requirements.lock ./
+RUN pip install --require-hashes -r requirements.lock
 
-# Then the code (no dependency resolution: they are installed above).
+# Then the code: no dependency resolution and no build isolation (setuptools comes from the lock too).
+COPY pyproject.toml ./
 COPY bot/ ./bot/
-RUN touch README.md && pip install --no-deps . && rm -rf build ./*.egg-info
+RUN touch README.md && pip install --no-deps --no-build-isolation . && rm -rf build ./*.egg-info
 
 # The shipped knowledge base; mount a folder with intents/ and content/ over /kb to replace it.
 COPY intents/ /kb/intents/

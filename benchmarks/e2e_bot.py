@@ -104,7 +104,7 @@ async def main(args: argparse.Namespace) -> None:
     if args.store:
         from bot.maintenance.storage import Store
 
-        recorder = await Store(settings.database_path(), settings.user_hash_salt.get_secret_value()).open()
+        recorder = await Store(settings.database_path(), settings.hash_salt()).open()
 
     app = build_application(settings, EngineHolder(engine), recorder)
     async with serving(app, settings):

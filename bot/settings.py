@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import re
+import secrets
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -15,6 +18,13 @@ from bot.engine.config import Tuning
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TOKEN_PATTERN = re.compile(r"^\d{5,}:[A-Za-z0-9_-]{30,}$")
+CLOUD_API_HOST = "api.telegram.org"
+"""Telegram's own Bot API: webhooks over HTTPS only (a local Bot API server also accepts http)."""
+WEBHOOK_SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+"""Telegram's rule for setWebhook's secret_token: 1-256 characters, A-Z a-z 0-9 _ -."""
+PUBLIC_SALT = "faqbot"
+"""The salt earlier versions used by default: printed in the README, so it protects nothing."""
+SALT_FILE = "user-hash-salt"
 
 
 class Settings(BaseSettings):
@@ -48,7 +58,9 @@ class Settings(BaseSettings):
     user_rate: int = Field(default=20, ge=1, description="Messages (and commands) a user may send per minute.")
     user_tap_rate: int = Field(default=60, ge=1, description="Button taps a user may make per minute (browsing menus is fast).")
     retention_days: int = Field(default=90, ge=1, description="Days after which the texts of logged questions are deleted.")
-    user_hash_salt: SecretStr = SecretStr("faqbot")
+    user_hash_salt: SecretStr | None = Field(
+        default=None, description="Salt of the user-id hashes; unset: a random one kept in FAQBOT_DATA_DIR/user-hash-salt."
+    )
     faqbot_report_threshold: float = Field(default=0.65, ge=0, le=1, description="Report: answers below this score are low-confidence.")
     faqbot_report_similarity: float = Field(
         default=70.0, ge=0, le=100, description="Report: how alike (0-100: cosine x 100 of the sentence vectors) grouped questions are."
@@ -72,6 +84,20 @@ class Settings(BaseSettings):
     def _upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
 
+    @field_validator("webhook_secret")
+    @classmethod
+    def _telegram_secret_rule(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not WEBHOOK_SECRET_PATTERN.match(value.get_secret_value()):
+            raise ValueError("WEBHOOK_SECRET must be 1-256 characters of A-Z a-z 0-9 _ - (Telegram's rule)")
+        return value
+
+    @field_validator("user_hash_salt")
+    @classmethod
+    def _salt_not_empty(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().strip():
+            raise ValueError("USER_HASH_SALT must not be empty (unset it to use a generated one)")
+        return value
+
     @model_validator(mode="after")
     def _webhook_needs_url_and_secret(self) -> Settings:
         missing = [name for name, value in (("WEBHOOK_URL", self.webhook_url), ("WEBHOOK_SECRET", self.webhook_secret)) if not value]
@@ -81,7 +107,39 @@ class Settings(BaseSettings):
                 "MODE=webhook needs {missing} (the public HTTPS address and a secret of your choice)",
                 {"missing": " and ".join(missing)},
             )
+        cloud = urlsplit(self.telegram_api_url).hostname == CLOUD_API_HOST
+        if self.mode == "webhook" and cloud and not str(self.webhook_url).lower().startswith("https://"):
+            raise ValueError("WEBHOOK_URL must be an https:// URL (Telegram's Bot API sends webhooks over HTTPS only)")
         return self
+
+    def salt_warning(self) -> str | None:
+        """A warning if USER_HASH_SALT is set to the public default of earlier versions."""
+        if self.user_hash_salt is not None and self.user_hash_salt.get_secret_value() == PUBLIC_SALT:
+            return f"USER_HASH_SALT is the public value {PUBLIC_SALT!r}: anyone can link user hashes to ids; unset it or set your own"
+        return None
+
+    def hash_salt(self) -> str:
+        """The salt of the user-id hashes: USER_HASH_SALT if set, else a random salt generated on first use and
+        kept in `<FAQBOT_DATA_DIR>/user-hash-salt` (mode 0600).
+
+        Raises OSError if the data folder cannot be written or the file read.
+        """
+        if self.user_hash_salt is not None:
+            return self.user_hash_salt.get_secret_value()
+        path = self.faqbot_data_dir / SALT_FILE
+        try:
+            return _read_salt(path)
+        except FileNotFoundError:
+            pass
+        path.parent.mkdir(parents=True, exist_ok=True)
+        salt = secrets.token_hex(32)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process got there first
+            return _read_salt(path)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(salt + "\n")
+        return salt
 
     def tuning(self) -> Tuning:
         """The scoring and decision configuration, with the knobs these settings override."""
@@ -138,3 +196,10 @@ def setting_problems(error: ValidationError) -> list[str]:
         shown = "" if field in _SECRET or not isinstance(given, str | int | float) else f"={given}"
         lines.append(f"{field.upper()}{shown}: {reason}")
     return lines
+
+
+def _read_salt(path: Path) -> str:
+    salt = path.read_text(encoding="utf-8").strip()
+    if not salt:
+        raise OSError(f"{path} is empty: delete it to generate a new salt (older log rows will no longer match users)")
+    return salt

@@ -442,7 +442,7 @@ def _command(args: argparse.Namespace, settings: Settings, root: Path, console: 
         log = None
         if getattr(args, "log", False):
             db = args.db or settings.database_path()
-            log = stack.enter_context(ConsoleLog(db, settings.user_hash_salt.get_secret_value(), dict(engine.kb.lexicon.symbols)))
+            log = stack.enter_context(ConsoleLog(db, settings.hash_salt(), dict(engine.kb.lexicon.symbols)))
         status = _answer(args, engine, dialogue, console, errors, log)
         if log is not None:
             errors.print(f"recorded {log.recorded} question(s) in {log.path}", highlight=False)

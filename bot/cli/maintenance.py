@@ -15,7 +15,7 @@ from bot.engine.core import Engine
 from bot.engine.knowledge import KnowledgeBaseError
 from bot.maintenance.report import Report, render_table, suggest_yaml, to_csv, to_json
 from bot.maintenance.services import intent_examples, kb_report
-from bot.maintenance.storage import Store
+from bot.maintenance.storage import SaltMismatch, Store
 from bot.maintenance.vector_cache import cached_engine
 from bot.settings import Settings
 
@@ -23,12 +23,17 @@ from bot.settings import Settings
 def run_maintenance_command(args: argparse.Namespace, settings: Settings, root: Path, console: Console, errors: Console) -> int:
     """`faqbot report` and `faqbot forget` (see `bot.cli.parser`)."""
     db: Path = args.db or settings.database_path()
-    salt = settings.user_hash_salt.get_secret_value()
+    if warning := settings.salt_warning():
+        errors.print(f"faqbot: warning: {warning}", highlight=False)
     if args.command == "forget":
         if not db.exists():
             console.print(f"No conversation log at {db}: nothing stored, nothing to delete.", highlight=False)
             return 0
-        deleted = asyncio.run(_forget(db, salt, args.user_id))
+        try:
+            deleted = asyncio.run(_forget(db, _salt(settings, db), args.user_id))
+        except SaltMismatch as exc:
+            errors.print(f"faqbot: nothing deleted: {exc}", highlight=False)
+            return 1
         console.print(f"Deleted {deleted} record(s) of user {args.user_id} from {db}.", highlight=False)
         return 0
     if not db.exists():
@@ -40,7 +45,9 @@ def run_maintenance_command(args: argparse.Namespace, settings: Settings, root: 
         return print_problems(errors, root, exc)
     kb = engine.kb
     threshold = settings.faqbot_report_threshold if args.threshold is None else args.threshold
-    report = asyncio.run(_report(db, salt, engine, time.time() - args.since, threshold, settings.faqbot_report_similarity))
+    report = asyncio.run(
+        _report(db, _salt(settings, db), engine, time.time() - args.since, threshold, settings.faqbot_report_similarity)
+    )
     if args.suggest:
         text = suggest_yaml(report, intent_examples(kb))
     elif args.format == "csv":
@@ -60,6 +67,13 @@ def run_maintenance_command(args: argparse.Namespace, settings: Settings, root: 
         args.out.write_text(text, encoding="utf-8")
         errors.print(f"wrote {args.out}", highlight=False)
     return 0
+
+
+def _salt(settings: Settings, db: Path) -> str:
+    """USER_HASH_SALT, else the salt the bot generated (kept next to the default database, or next to `--db`)."""
+    if settings.user_hash_salt is None and db != settings.database_path():
+        settings = settings.model_copy(update={"faqbot_data_dir": db.parent})
+    return settings.hash_salt()
 
 
 async def _forget(db: Path, salt: str, user_id: int) -> int:

@@ -24,12 +24,24 @@ from bot.engine.text import normalise
 
 ENTITY_MARK = "@"
 _STEMMER = snowballstemmer.stemmer("english")
+MAX_CACHED_WORD = 40
+"""Longer words (no real word is; crafted input is) are worked out each time, never cached: the word caches stay
+within entries x 40 characters whatever users type."""
 
 
 @lru_cache(maxsize=65536)
+def _cached_stem(word: str) -> str:
+    return str(_STEMMER.stemWord(word))
+
+
+def stem_cache_size() -> int:
+    """Words in the stem cache."""
+    return _cached_stem.cache_info().currsize
+
+
 def stem(word: str) -> str:
     """The Snowball (Porter 2) stem of an English word: "hosting" and "hosted" -> "host"."""
-    return str(_STEMMER.stemWord(word))
+    return _cached_stem(word) if len(word) <= MAX_CACHED_WORD else str(_STEMMER.stemWord(word))
 
 
 def _slip(typed: str, known: str) -> bool:
@@ -119,7 +131,18 @@ class Analyzer:
             if len(word) >= 3 and word.isalpha():
                 by_letter.setdefault(word[0], []).append(word)
         self._by_letter = by_letter
-        self.correct = lru_cache(maxsize=16384)(self._correct)
+        self._longest = max((len(w) for words in by_letter.values() for w in words), default=0)
+        self._cached_correct = lru_cache(maxsize=16384)(self._correct)
+
+    def cached_corrections(self) -> int:
+        """Words in the spelling-correction cache."""
+        return self._cached_correct.cache_info().currsize
+
+    def correct(self, word: str) -> str | None:
+        """The known word `word` most likely stands for, or None (see `_correct`); short words' answers are cached."""
+        if len(word) > self._longest + 2:  # more than two edits from every known word
+            return None
+        return self._cached_correct(word) if len(word) <= MAX_CACHED_WORD else self._correct(word)
 
     def analyse(self, text: str) -> Analysis:
         """Return the canonical analysis of `text` (never raises; empty text gives empty tuples)."""

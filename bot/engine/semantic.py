@@ -76,6 +76,8 @@ class MiniLM:
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
+        # No memory arena: it kept the peak of the start-up's batch embedding (about 60 MB) for good, at no gain in speed.
+        options.enable_cpu_mem_arena = False
         self._tokenizer = tokenizer
         self._session = ort.InferenceSession(str(model), sess_options=options, providers=["CPUExecutionProvider"])
         self._lock = threading.Lock()

@@ -34,6 +34,8 @@ from bot.maintenance.vector_cache import save_vectors
 log = logging.getLogger(__name__)
 
 WATCHED_SUFFIXES = (".yaml", ".yml", ".md")
+CONFIGMAP_DATA = "..data"
+"""The symlink a Kubernetes ConfigMap volume swaps to publish a new version of its files."""
 
 
 @dataclass(frozen=True)
@@ -150,19 +152,45 @@ class Reloader:
         """Reload whenever a .yaml/.yml/.md file under intents/ or content/ changes, until `stop_event` is set.
 
         Changes are gathered until none has come for `settle_ms` (an editor saving several
-        files, a `git pull`), then one reload runs.
+        files, a `git pull`), then one reload runs. The root is watched too, so a folder that is
+        deleted and created again (or appears later) is watched anew, followed by a reload; a
+        Kubernetes ConfigMap update (its `..data` symlink swapped to a new directory) is a change.
         """
-        folders = [folder for folder in (self.root / "intents", self.root / "content") if folder.is_dir()]
-        if not folders:
-            log.warning("nothing to watch: no intents/ or content/ under %s", self.root)
+        if not self.root.is_dir():
+            log.warning("nothing to watch: %s is not a folder", self.root)
             return
-        log.info("watching %s for changes", ", ".join(str(f) for f in folders))
+        try:
+            while not stop_event.is_set():
+                folders = {folder for folder in (self.root / "intents", self.root / "content") if folder.is_dir()}
+                if not folders:
+                    log.warning("no intents/ or content/ under %s yet: watching for them", self.root)
+                else:
+                    log.info("watching %s for changes", ", ".join(str(f) for f in sorted(folders)))
+                regrouped = await self._watch_folders(folders, stop_event)
+                if regrouped and not stop_event.is_set():
+                    await self.reload("watch")
+        finally:
+            self.watching.clear()
+
+    async def _watch_folders(self, folders: set[Path], stop_event: asyncio.Event) -> bool:
+        """Reload on changes in `folders` until one of intents/ or content/ comes or goes (return True) or `stop_event`."""
+        names = (self.root / "intents", self.root / "content")
+
+        def relevant(change: Change, path: str) -> bool:
+            where = Path(path)
+            if where in names:
+                return True  # a folder itself came or went
+            if where.parent not in folders:
+                return False
+            return where.name == CONFIGMAP_DATA or (where.name.endswith(WATCHED_SUFFIXES) and not where.name.startswith("."))
+
         changes_stream = awatch(
-            *folders,
+            self.root,
+            *sorted(folders),
             stop_event=stop_event,
             step=self.settle_ms,
             debounce=max(1600, 4 * self.settle_ms),
-            watch_filter=_relevant,
+            watch_filter=relevant,
             force_polling=self.force_polling,
             recursive=False,
         )
@@ -177,15 +205,16 @@ class Reloader:
                 try:
                     changes = await next_changes
                 except StopAsyncIteration:
-                    break
+                    return False
                 if stop_event.is_set():
-                    break
-                names = sorted({Path(path).name for _, path in changes})
-                log.info("knowledge base files changed: %s", ", ".join(names))
+                    return False
+                paths = {Path(path) for _, path in changes}
+                log.info("knowledge base files changed: %s", ", ".join(sorted(p.name for p in paths)))
+                if paths & set(names) and {folder for folder in names if folder.is_dir()} != folders:
+                    return True
                 await self.reload("watch")
                 next_changes = asyncio.ensure_future(anext(changes_stream))
         finally:
-            self.watching.clear()
             next_changes.cancel()
             with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration, Exception):  # an error is raised above
                 await next_changes
@@ -210,8 +239,3 @@ class Reloader:
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 self._sighup_loop.remove_signal_handler(sighup)
         self._sighup_loop = None
-
-
-def _relevant(change: Change, path: str) -> bool:
-    name = Path(path).name
-    return name.endswith(WATCHED_SUFFIXES) and not name.startswith(".")

@@ -480,19 +480,37 @@ def render_table(report: Report, console: Console, limit: int = 30) -> None:
         console.print(f"Never asked ({len(report.never_asked)}): {', '.join(report.never_asked)}", highlight=False)
 
 
+# Characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection"), with their full-width forms.
+FORMULA_STARTS = frozenset("=+-@\t\r\n＝＋－＠")
+
+
+def csv_cell(value: object) -> object:
+    """A text cell that starts (after any blanks) with a formula character gets a leading `'`, so spreadsheets show it
+    as text; numbers and other texts are returned unchanged."""
+    if isinstance(value, str) and value and (value[0] in FORMULA_STARTS or value.lstrip()[:1] in FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 CSV_COLUMNS = ("section", "name", "count", "triage", "closest_intent", "fallbacks", "mean_score", "helpful", "unhelpful", "wordings")
+
+
+def safe_row(writer: csv.DictWriter[str], row: dict[str, object]) -> None:
+    """Write one row with every cell made safe by `csv_cell`."""
+    writer.writerow({key: csv_cell(value) for key, value in row.items()})
 
 
 def to_csv(report: Report) -> str:
     """One CSV with a `section` column: `group` rows (the to-do list, most frequent first), then `intent` rows.
 
-    Never-asked intents are `intent` rows with count 0.
+    Never-asked intents are `intent` rows with count 0. Every text cell goes through `csv_cell` (no formulas).
     """
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for group in report.groups:
-        writer.writerow(
+        safe_row(
+            writer,
             {
                 "section": "group",
                 "name": group.representative,
@@ -507,7 +525,8 @@ def to_csv(report: Report) -> str:
             }
         )
     for stat in report.intents:
-        writer.writerow(
+        safe_row(
+            writer,
             {
                 "section": "intent",
                 "name": stat.intent,

@@ -9,6 +9,14 @@ Crash safety: the database runs in WAL mode with `synchronous=NORMAL`, so a kill
 process loses at most the rows queued since the last flush (half a second by default)
 and never leaves a corrupt file: a batch is committed whole or not at all.
 
+Failures: texts are cleaned before writing (a lone surrogate becomes U+FFFD). A batch that meets a
+locked or full database is retried with backoff for as long as the bot runs (a few attempts once it
+is closing, then it is dropped and counted); a batch that fails otherwise is written row by row, so
+only the rows that cannot be written are dropped. Meanwhile the queue is bounded in bytes (`max_queue_bytes`, texts included) and
+by count: what does not fit is dropped and counted in `dropped`, never blocking a reply.
+
+Feedback is one row per user and answer: tapping 👍 again (or 👎 after 👍) updates that row.
+
 Updates handled: `mark_handled(update_id)` records that a Telegram update was handled
 (answered, or deliberately dropped) and returns once that is committed, in the same
 transaction as the rows the update queued before, so after a crash an update is either
@@ -19,6 +27,8 @@ unconfirmed update for 24 hours).
 Privacy: users are stored as a salted HMAC-SHA256 of their id (`events.hash_user`, the
 same value the update log lines print), never the raw id, name or username. `forget()`
 deletes one user's rows; `purge()` blanks question texts older than the retention period.
+The database keeps a fingerprint of the salt it was first written with (`salt_matches`), so
+`forget()` with another salt raises `SaltMismatch` instead of quietly deleting nothing.
 
 The schema is created and upgraded by `MIGRATIONS` (an ordered list; the number of
 applied steps is kept in `schema_version`), so an older database file is upgraded in
@@ -29,9 +39,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import json
 import logging
+import re
 import sqlite3
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -89,9 +103,15 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX feedback_user ON feedback(user_hash)",
         "CREATE INDEX feedback_at ON feedback(at)",
     ),
-    # 3: the Telegram updates already handled, so a restarted bot does not answer them twice.
+    # 3: one feedback row per user and answer (the latest tap wins); facts about the log (the salt's fingerprint).
+    (
+        "DELETE FROM feedback WHERE id NOT IN (SELECT MAX(id) FROM feedback GROUP BY user_hash, answer_id)",
+        "CREATE UNIQUE INDEX feedback_once ON feedback(user_hash, answer_id)",
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    ),
+    # 4: the Telegram updates already handled, so a restarted bot does not answer them twice.
     ("CREATE TABLE handled_updates (update_id INTEGER PRIMARY KEY, at REAL NOT NULL)",),
-    # 4: the decision's reason and the matcher's real candidates ([[intent, score], ...], out-of-scope last).
+    # 5: the decision's reason and the matcher's real candidates ([[intent, score], ...], out-of-scope last).
     (
         "ALTER TABLE questions ADD COLUMN reason TEXT",
         "ALTER TABLE questions ADD COLUMN candidates TEXT NOT NULL DEFAULT '[]'",
@@ -103,7 +123,16 @@ _INSERT_QUESTION = (
     "INSERT INTO questions (at, user_hash, chat_type, text, normalised, intent, score, fallback, suggestions, latency_ms, answer_id, "
     "reason, candidates) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-_INSERT_FEEDBACK = "INSERT INTO feedback (at, user_hash, answer_id, intent, helpful) VALUES (?, ?, ?, ?, ?)"
+_INSERT_FEEDBACK = (
+    "INSERT INTO feedback (at, user_hash, answer_id, intent, helpful) VALUES (?, ?, ?, ?, ?) "
+    "ON CONFLICT (user_hash, answer_id) DO UPDATE SET at = excluded.at, intent = excluded.intent, helpful = excluded.helpful"
+)
+_SALT_KEY = "salt_fingerprint"
+_SURROGATES = re.compile("[\ud800-\udfff]")
+_RETRYABLE = ("locked", "busy", "disk is full", "disk i/o error")
+CLOSING_RETRIES = 3
+"""Attempts left for a batch meeting a locked or full database once the store is closing."""
+MAX_BACKOFF = 5.0
 _INSERT_HANDLED = "INSERT OR IGNORE INTO handled_updates (update_id, at) VALUES (?, ?)"
 HANDLED_KEEP_DAYS = 2.0
 """How long handled update ids are remembered (Telegram re-sends an unconfirmed update for up to 24 hours)."""
@@ -114,6 +143,27 @@ _QUESTION_COLUMNS = (
 
 class StorageError(Exception):
     """The database cannot be used (e.g. it was written by a newer version of the bot)."""
+
+
+class SaltMismatch(StorageError):
+    """The log was written with another USER_HASH_SALT: its user hashes cannot be matched with this one."""
+
+
+def salt_fingerprint(salt: str) -> str:
+    """Identifies a salt without revealing it (HMAC-SHA256 of a fixed text, keyed with the salt; 16 hex digits)."""
+    return hmac.new(salt.encode("utf-8"), b"faqbot salt fingerprint", hashlib.sha256).hexdigest()[:16]
+
+
+def clean(text: str | None) -> str | None:
+    """`text` with every lone surrogate (which SQLite cannot store as UTF-8) replaced by U+FFFD."""
+    return text if text is None or text.isascii() else _SURROGATES.sub("\ufffd", text)
+
+
+def event_size(event: QuestionEvent | FeedbackEvent) -> int:
+    """Roughly the bytes an event holds in memory while it is queued (its texts included)."""
+    if isinstance(event, FeedbackEvent):
+        return 400
+    return 600 + sys.getsizeof(event.text) + sys.getsizeof(event.normalised) + 80 * len(event.suggestions)
 
 
 @dataclass(frozen=True)
@@ -150,6 +200,9 @@ class Store:
         flush_interval: float = 0.5,
         batch_size: int = 500,
         max_queue: int = 100_000,
+        max_queue_bytes: int = 16 * 2**20,
+        busy_timeout: float = 10.0,
+        retry_backoff: float = 0.5,
         retention_days: int | None = None,
         purge_every: float = 3600.0,
     ) -> None:
@@ -160,6 +213,13 @@ class Store:
         self._interval = flush_interval
         self._batch_size = batch_size
         self._queue: asyncio.Queue[_Item] = asyncio.Queue(maxsize=max_queue)
+        self._max_bytes = max_queue_bytes
+        self.queued_bytes = 0
+        """Estimated bytes of the events waiting in the queue (see `event_size`)."""
+        self._busy_timeout = busy_timeout
+        self._backoff = retry_backoff
+        self.salt_matches = True
+        """False when the database was first written with another salt (see `SaltMismatch`)."""
         self._wake = asyncio.Event()
         self._conn: aiosqlite.Connection | None = None
         self._writer: asyncio.Task[None] | None = None
@@ -168,7 +228,7 @@ class Store:
         self._purge_every = purge_every
         self._closing = False
         self.dropped = 0
-        """Events dropped because the queue was full or the store closed (they never block a reply)."""
+        """Events dropped: the queue was full, the store closed, or a row could not be written (never blocking a reply)."""
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -177,12 +237,13 @@ class Store:
         if self._conn is not None:
             return self
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(self.path, isolation_level=None, timeout=10.0)
+        conn = await aiosqlite.connect(self.path, isolation_level=None, timeout=self._busy_timeout)
         try:
             await conn.execute("PRAGMA journal_mode=WAL")
             await conn.execute("PRAGMA synchronous=NORMAL")
             await conn.execute("PRAGMA foreign_keys=ON")
             await migrate(conn)
+            self.salt_matches = await _check_salt(conn, salt_fingerprint(self._salt))
         except BaseException:
             await conn.close()
             raise
@@ -231,7 +292,15 @@ class Store:
         self._enqueue(event)
 
     async def forget(self, user_id: int) -> int:
-        """Delete every question and feedback row of this user (queued ones too); return how many."""
+        """Delete every question and feedback row of this user (queued ones too); return how many.
+
+        Raises `SaltMismatch` if the log was written with another salt (the user's rows could not be found).
+        """
+        if not self.salt_matches:
+            raise SaltMismatch(
+                f"the conversation log {self.path} was written with another USER_HASH_SALT: "
+                "its user hashes cannot be matched; set the salt it was written with"
+            )
         conn = await self._flushed()
         user = self.hash_user(user_id)
         await conn.execute("BEGIN IMMEDIATE")
@@ -243,6 +312,8 @@ class Store:
             await _rollback(conn)
             raise
         return max(questions.rowcount, 0) + max(feedback.rowcount, 0)
+
+    # -- maintenance -----------------------------------------------------------------------
 
     # -- handled updates -------------------------------------------------------------------
 
@@ -363,27 +434,33 @@ class Store:
             self.dropped += 1
             log.warning("store is closed: dropped a %s event", type(event).__name__)
             return
+        size = event_size(event)
+        if self.queued_bytes + size > self._max_bytes:
+            self.dropped += 1
+            log.warning("store queue is full (%d bytes): dropped a %s event", self._max_bytes, type(event).__name__)
+            return
         try:
             self._queue.put_nowait(event)
         except asyncio.QueueFull:
             self.dropped += 1
             log.warning("store queue is full (%d): dropped a %s event", self._queue.maxsize, type(event).__name__)
             return
+        self.queued_bytes += size
         if self._queue.qsize() >= self._batch_size:
             self._wake.set()
 
     async def _write_loop(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            first = await self._queue.get()
+            first = self._taken(await self._queue.get())
             items = [first]
             deadline = loop.time() + self._interval
-            urgent = isinstance(first, _Handled)
+            urgent = isinstance(first, _Handled)  # a handled update waits for its commit: write now
             while not isinstance(items[-1], _Barrier | _Stop):
                 self._wake.clear()
                 while len(items) < self._batch_size and not isinstance(items[-1], _Barrier | _Stop):
                     try:
-                        items.append(self._queue.get_nowait())
+                        items.append(self._taken(self._queue.get_nowait()))
                     except asyncio.QueueEmpty:
                         break
                     urgent = urgent or isinstance(items[-1], _Handled)
@@ -405,47 +482,80 @@ class Store:
             if isinstance(last, _Stop):
                 return
 
+    def _taken(self, item: _Item) -> _Item:
+        if isinstance(item, QuestionEvent | FeedbackEvent):
+            self.queued_bytes = max(0, self.queued_bytes - event_size(item))
+        return item
+
+    def _rows(self, event: QuestionEvent | FeedbackEvent) -> tuple[str, tuple[object, ...]]:
+        """The INSERT statement and parameters of one event, texts cleaned."""
+        if isinstance(event, FeedbackEvent):
+            user = self.hash_user(event.user_id)
+            return _INSERT_FEEDBACK, (event.at, user, clean(event.answer_id), clean(event.intent), int(event.helpful))
+        suggestions = json.dumps([clean(s) for s in event.suggestions], ensure_ascii=False)
+        return _INSERT_QUESTION, (
+            event.at,
+            self.hash_user(event.user_id),
+            clean(event.chat_type),
+            clean(event.text),
+            clean(event.normalised),
+            clean(event.intent),
+            float(event.score),
+            int(event.fallback),
+            suggestions,
+            float(event.latency_ms),
+            clean(event.answer_id),
+            clean(event.reason),
+            json.dumps([[clean(c.intent), c.score] for c in event.candidates], ensure_ascii=False),
+        )
+
     async def _write(self, events: Sequence[QuestionEvent | FeedbackEvent], handled: Sequence[int] = ()) -> None:
-        questions = [
-            (
-                e.at,
-                self.hash_user(e.user_id),
-                e.chat_type,
-                e.text,
-                e.normalised,
-                e.intent,
-                float(e.score),
-                int(e.fallback),
-                json.dumps(list(e.suggestions), ensure_ascii=False),
-                float(e.latency_ms),
-                e.answer_id,
-                e.reason,
-                json.dumps([[c.intent, c.score] for c in e.candidates], ensure_ascii=False),
-            )
-            for e in events
-            if isinstance(e, QuestionEvent)
-        ]
-        feedback = [
-            (e.at, self.hash_user(e.user_id), e.answer_id, e.intent, int(e.helpful)) for e in events if isinstance(e, FeedbackEvent)
-        ]
-        conn = self._connection()
-        try:
-            await conn.execute("BEGIN IMMEDIATE")
+        """Write `events` (and the `handled` update ids) in one transaction; retry while the database is locked
+        or full; else row by row."""
+        rows = [self._rows(e) for e in events]
+        now = time.time()
+        rows += [(_INSERT_HANDLED, (update_id, now)) for update_id in handled]
+        attempt = 0
+        while True:
             try:
-                if questions:
-                    await conn.executemany(_INSERT_QUESTION, questions)
-                if feedback:
-                    await conn.executemany(_INSERT_FEEDBACK, feedback)
-                if handled:
-                    now = time.time()
-                    await conn.executemany(_INSERT_HANDLED, [(update_id, now) for update_id in handled])
-                await conn.execute("COMMIT")
-            except BaseException:
-                await _rollback(conn)
-                raise
-        except Exception:
-            self.dropped += len(events) + len(handled)
-            log.exception("could not write %d conversation records and %d handled updates; they are lost", len(events), len(handled))
+                await self._commit(rows)
+                return
+            except sqlite3.OperationalError as exc:
+                if not _retryable(exc):
+                    log.warning("could not write %d conversation records (%s); writing them one by one", len(rows), exc)
+                    break
+                if self._closing and attempt >= CLOSING_RETRIES:  # one by one would meet the same lock or full disk
+                    self.dropped += len(rows)
+                    log.error("closing: could not write %d conversation records (%s); they are lost", len(rows), exc)
+                    return
+                delay = min(MAX_BACKOFF, self._backoff * 2**attempt)
+                attempt += 1
+                log.warning("could not write %d conversation records (%s); retry %d in %.1f s", len(rows), exc, attempt, delay)
+                await asyncio.sleep(delay)
+            except Exception as exc:
+                log.warning("could not write %d conversation records (%s); writing them one by one", len(rows), exc)
+                break
+        lost = 0
+        for row in rows:
+            try:
+                await self._commit([row])
+            except Exception:
+                lost += 1
+                log.exception("could not write a conversation record; it is lost")
+        self.dropped += lost
+
+    async def _commit(self, rows: Sequence[tuple[str, tuple[object, ...]]]) -> None:
+        conn = self._connection()
+        await conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in (_INSERT_QUESTION, _INSERT_FEEDBACK, _INSERT_HANDLED):
+                params = [p for s, p in rows if s == statement]
+                if params:
+                    await conn.executemany(statement, params)
+            await conn.execute("COMMIT")
+        except BaseException:
+            await _rollback(conn)
+            raise
 
     async def _purge_loop(self, days: int) -> None:
         while True:
@@ -499,6 +609,22 @@ def _json_list(value: object) -> list[object]:
 async def _rollback(conn: aiosqlite.Connection) -> None:
     with contextlib.suppress(sqlite3.Error):
         await conn.execute("ROLLBACK")
+
+
+def _retryable(exc: sqlite3.OperationalError) -> bool:
+    """A failure that may pass: the database is locked or busy, or the disk is full."""
+    return any(word in str(exc).lower() for word in _RETRYABLE)
+
+
+async def _check_salt(conn: aiosqlite.Connection, fingerprint: str) -> bool:
+    """Record the salt's fingerprint in a log that has none; say whether the log's fingerprint is this one."""
+    await conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", (_SALT_KEY, fingerprint))
+    cursor = await conn.execute("SELECT value FROM meta WHERE key = ?", (_SALT_KEY,))
+    row = await cursor.fetchone()
+    matches = row is None or str(row[0]) == fingerprint
+    if not matches:
+        log.warning("USER_HASH_SALT differs from the salt this conversation log was written with: older rows cannot be matched to users")
+    return matches
 
 
 async def _version(conn: aiosqlite.Connection) -> int:

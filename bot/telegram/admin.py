@@ -62,8 +62,9 @@ class AdminCommands:
         self.report_similarity = report_similarity
 
     def register(self, app: AnyApplication) -> None:
-        """Add /stats, /reload and /report for admins only; register before `Handlers.register_fallbacks`."""
-        only_admins = filters.User(user_id=self.admin_ids) & filters.UpdateType.MESSAGE
+        """Add /stats, /reload and /report for admins in private chats only; register before `Handlers.register_fallbacks`."""
+        # Private chats only: a /report in a group would post every user's questions to the group.
+        only_admins = filters.User(user_id=self.admin_ids) & filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
         pin = self.handlers.current.pin
         app.add_handler(CommandHandler("stats", pin(self.stats), filters=only_admins))
         app.add_handler(CommandHandler("reload", pin(self.reload), filters=only_admins))

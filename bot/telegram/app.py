@@ -63,6 +63,19 @@ _LOG = logging.getLogger(__name__)
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
 
+class StatelessApplication(AnyApplication):
+    """python-telegram-bot's Application without its per-user bookkeeping when there is no persistence.
+
+    PTB marks the chat and user of every update "to be saved by the persistence" in two sets that only a
+    persistence empties: with none configured (this bot keeps its log in SQLite) they grew by one entry
+    per distinct user and chat, forever. Here nothing is marked unless a persistence is set.
+    """
+
+    def _mark_for_persistence_update(self, *, update: object | None = None, job: Any = None) -> None:
+        if self.persistence is not None:
+            super()._mark_for_persistence_update(update=update, job=job)
+
+
 def http_request(settings: Settings, connection_pool_size: int = 256) -> BaseRequest:
     """A Bot API request object of the kind TELEGRAM_HTTP names, every timeout TELEGRAM_TIMEOUT."""
     timeout = settings.telegram_timeout
@@ -109,8 +122,15 @@ def run(settings: Settings) -> int:
         print(f"faqbot: {exc}. {CHAT_HINT}", file=sys.stderr)
         return 2
     logs.configure(settings.log_level, [token, secret])
+    if warning := settings.salt_warning():
+        _LOG.warning(warning)
+    try:
+        salt = settings.hash_salt()
+    except OSError as exc:
+        print(f"faqbot: cannot keep the user hash salt in {settings.faqbot_data_dir}: {exc}", file=sys.stderr)
+        return 1
     holder = EngineHolder(cached_engine(settings.faqbot_kb, settings.faqbot_cache_dir, settings.tuning()))
-    recorder = Store(settings.database_path(), settings.user_hash_salt.get_secret_value(), retention_days=settings.retention_days)
+    recorder = Store(settings.database_path(), salt, retention_days=settings.retention_days)
     app = build_application(settings, holder, recorder)
     _LOG.info("starting in %s mode with %d intents", settings.mode, len(holder.get().kb.intents))
     return serve(app, settings)
@@ -131,7 +151,8 @@ def build_application(
     `request`/`updates_request` replace the HTTP clients (tests); by default they are
     TELEGRAM_HTTP clients (aiohttp or httpx) with TELEGRAM_TIMEOUT, the polling one
     tracking Telegram's answers for the heartbeat. `check_confusions=False` skips the
-    slowest check of a reload (tests). Raises ValueError if the token is missing or malformed.
+    slowest check of a reload (tests). Raises ValueError if the token is missing or malformed, OSError if the
+    generated user hash salt cannot be kept (see `Settings.hash_salt`).
     """
     token = settings.token()
     logs.quiet()  # httpx logs request URLs, which contain the token
@@ -149,7 +170,7 @@ def build_application(
         codec=CallbackCodec(callback_secret(token)),
         limiter=UserRateLimiter(settings.user_rate, 60.0),
         tap_limiter=UserRateLimiter(settings.user_tap_rate, 60.0),
-        log=UpdateLogger(settings.user_hash_salt.get_secret_value()),
+        log=UpdateLogger(settings.hash_salt()),
         recorder=recorder,
     )
     handlers = Handlers(services)
@@ -166,6 +187,7 @@ def build_application(
     processor = PerChatUpdateProcessor()
     app: AnyApplication = (
         Application.builder()
+        .application_class(StatelessApplication)
         .bot(bot)
         .updater(None)  # updates come from bot.telegram.sources, through a Delivery
         .concurrent_updates(processor)

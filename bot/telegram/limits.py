@@ -3,12 +3,15 @@
 A sliding window of `period` seconds admits `rate` updates per user. The first
 update over the limit gets one "slow down" reply (verdict WARN); the rest of the
 flood is dropped silently (DROP) until the window frees a slot again.
+
+Memory: a user not seen for `period` seconds is forgotten (their window is empty anyway),
+and at most `max_users` are kept (the least recently seen go first): about 200 bytes each.
 """
 
 from __future__ import annotations
 
 import time
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
@@ -20,9 +23,11 @@ class Verdict(Enum):
     DROP = "drop"
 
 
-@dataclass
+@dataclass(slots=True)
 class _User:
-    times: deque[float] = field(default_factory=deque)
+    seen: float
+    times: list[float] = field(default_factory=list)
+    """Admitted updates in the window, oldest first (at most `rate`)."""
     warned: bool = False
 
 
@@ -41,12 +46,14 @@ class UserRateLimiter:
     def check(self, user_id: int) -> Verdict:
         """Count one update of `user_id` and say what to do with it."""
         now = self._clock()
-        user = self._users.pop(user_id, None) or _User()
+        self._expire(now)
+        user = self._users.pop(user_id, None) or _User(now)
+        user.seen = now
         self._users[user_id] = user
         while len(self._users) > self._max_users:
             self._users.popitem(last=False)
-        while user.times and now - user.times[0] >= self.period:
-            user.times.popleft()
+        if user.times and now - user.times[0] >= self.period:
+            user.times = [t for t in user.times if now - t < self.period]
         if len(user.times) < self.rate:
             user.times.append(now)
             user.warned = False
@@ -55,6 +62,18 @@ class UserRateLimiter:
             user.warned = True
             return Verdict.WARN
         return Verdict.DROP
+
+    def __len__(self) -> int:
+        """Users currently remembered."""
+        return len(self._users)
+
+    def _expire(self, now: float) -> None:
+        """Forget the users not seen for a whole period (the least recently seen come first)."""
+        while self._users:
+            user = next(iter(self._users.values()))
+            if now - user.seen < self.period:
+                return
+            self._users.popitem(last=False)
 
     def retry_in(self, user_id: int) -> float:
         """Seconds until `user_id` may send again (0 if now)."""

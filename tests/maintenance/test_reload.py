@@ -223,6 +223,74 @@ async def test_watching_the_folders_reloads_after_an_edit(small: Path, vectors: 
         await asyncio.wait_for(watcher, 5)
 
 
+async def wait_for_answer(holder: EngineHolder, intent: str, text: str, within: float = 10) -> None:
+    deadline = time.monotonic() + within
+    while holder.get().kb.intents[intent].answer != text:
+        assert time.monotonic() < deadline, f"{text!r} was not picked up"
+        await asyncio.sleep(0.02)
+
+
+async def test_the_watcher_survives_content_deleted_and_created_again(small: Path, vectors: Vectors) -> None:
+    holder = EngineHolder(build(small, vectors))
+    reloader = Reloader(small, holder, Errors(), settle_ms=50)
+    stop = asyncio.Event()
+    watcher = asyncio.create_task(reloader.watch(stop))
+    saved = small.parent / "content-saved"
+    try:
+        await asyncio.wait_for(reloader.watching.wait(), 5)
+        shutil.copytree(small / "content", saved)
+        shutil.rmtree(small / "content")
+        await asyncio.sleep(1)  # the reload of a knowledge base without answers is refused
+        assert holder.get().kb.intents["cats"].answer == "All about cats."
+        shutil.copytree(saved, small / "content")
+        (small / "content" / "cats.md").write_text("Cats, back again.\n", encoding="utf-8")
+        await wait_for_answer(holder, "cats", "Cats, back again.")
+        await asyncio.sleep(0.5)
+        (small / "content" / "cats.md").write_text("Cats, edited in the new folder.\n", encoding="utf-8")
+        await wait_for_answer(holder, "cats", "Cats, edited in the new folder.")
+        assert not watcher.done()
+    finally:
+        stop.set()
+        await asyncio.wait_for(watcher, 5)
+
+
+def configmap(folder: Path, files: dict[str, str], version: int) -> None:
+    """Publish `files` in `folder` the way a Kubernetes ConfigMap volume does: a new timestamped directory,
+    `..data` swapped to it with an atomic rename, each file a symlink through `..data`."""
+    folder.mkdir(exist_ok=True)
+    data = folder / f"..2026_11_29_00_00_0{version}"
+    data.mkdir()
+    for name, text in files.items():
+        (data / name).write_text(text, encoding="utf-8")
+    temporary = folder / "..data_tmp"
+    temporary.symlink_to(data.name)
+    temporary.replace(folder / "..data")
+    for name in files:
+        link = folder / name
+        if not link.is_symlink():
+            link.symlink_to(Path("..data") / name)
+
+
+async def test_a_configmap_style_symlink_swap_triggers_a_reload(small: Path, vectors: Vectors) -> None:
+    content = small / "content"
+    files = {p.name: p.read_text(encoding="utf-8") for p in content.iterdir()}
+    shutil.rmtree(content)
+    configmap(content, files, 1)
+    holder = EngineHolder(build(small, vectors))
+    reloader = Reloader(small, holder, Errors(), settle_ms=50)
+    stop = asyncio.Event()
+    watcher = asyncio.create_task(reloader.watch(stop))
+    try:
+        await asyncio.wait_for(reloader.watching.wait(), 5)
+        configmap(content, {**files, "cats.md": "Cats, from the new ConfigMap.\n"}, 2)
+        await wait_for_answer(holder, "cats", "Cats, from the new ConfigMap.")
+        configmap(content, {**files, "cats.md": "Cats, version three.\n"}, 3)
+        await wait_for_answer(holder, "cats", "Cats, version three.")
+    finally:
+        stop.set()
+        await asyncio.wait_for(watcher, 5)
+
+
 # -- the full checks of `faqbot validate`, on a small knowledge base of its own -----------------
 
 TOPICS = {

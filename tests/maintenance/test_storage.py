@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bot.maintenance.events import FeedbackEvent, QuestionEvent, Scored, hash_user
-from bot.maintenance.storage import SCHEMA_VERSION, StorageError, Store, start_of_day
+from bot.maintenance.storage import MIGRATIONS, SCHEMA_VERSION, SaltMismatch, StorageError, Store, start_of_day
 
 SALT = "test-salt"
 NOW = 1_700_000_000.0
@@ -263,10 +263,10 @@ async def test_stats_and_feedback_counts(store: Store) -> None:
     ]
     for event in events:
         await store.question(event)
-    for helpful in (True, True, False):
-        await store.feedback(fb(intent="salary", helpful=helpful, at=now - 10))
-    await store.feedback(fb(intent="git", helpful=False, at=now - 10))
-    await store.feedback(fb(intent="git", helpful=False, at=now - 40 * 86400))
+    for user, helpful in enumerate((True, True, False)):
+        await store.feedback(fb(user, intent="salary", helpful=helpful, at=now - 10))
+    await store.feedback(fb(answer_id="1:2", intent="git", helpful=False, at=now - 10))
+    await store.feedback(fb(answer_id="1:3", intent="git", helpful=False, at=now - 40 * 86400))
     stats = await store.stats(now=now)
     assert (stats.questions_today, stats.questions_week, stats.fallbacks_week) == (4, 7, 2)
     assert stats.fallback_rate == pytest.approx(2 / 7)
@@ -367,3 +367,116 @@ async def test_the_reason_and_the_real_candidates_are_kept(tmp_path: Path) -> No
     assert (stored[1].reason, stored[1].candidates) == ("off_topic", event.candidates)
     assert (stored[1].nearest, stored[1].out_of_scope) == (Scored("salary_abroad", 0.26), 0.31)
     assert (stored[0].reason, stored[0].candidates, stored[0].nearest, stored[0].out_of_scope) == (None, (), None, None)
+
+
+# --- feedback once, salt, failures, bounded queue ----------------------------------------------
+
+
+async def test_feedback_is_one_row_per_user_and_answer(store: Store) -> None:
+    for _ in range(25):
+        await store.feedback(fb(answer_id="7:1", helpful=True))
+    await store.feedback(fb(answer_id="7:2", helpful=True))  # another answer
+    await store.feedback(fb(user=2, answer_id="7:1", helpful=True))  # another user
+    await store.flush()
+    assert rows(store.path, "SELECT COUNT(*) FROM feedback") == [(3,)]
+    await store.feedback(fb(answer_id="7:1", helpful=False))  # a change of mind replaces the rating
+    counts = await store.feedback_counts(0, NOW + 1)
+    assert [(c.helpful, c.unhelpful) for c in counts] == [(2, 1)]
+
+
+async def test_upgrade_keeps_the_latest_of_duplicate_feedback(tmp_path: Path) -> None:
+    path = tmp_path / "log.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at REAL NOT NULL)")
+        for version, statements in enumerate(MIGRATIONS[:2], start=1):
+            for statement in statements:
+                conn.execute(statement)
+            conn.execute("INSERT INTO schema_version VALUES (?, 0)", (version,))
+        for helpful in (1, 1, 0):
+            conn.execute("INSERT INTO feedback (at, user_hash, answer_id, helpful) VALUES (1, 'u', '1:1', ?)", (helpful,))
+    async with Store(path, SALT):
+        pass
+    assert rows(path, "SELECT helpful FROM feedback") == [(0,)]
+
+
+async def test_forget_with_another_salt_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "log.sqlite3"
+    async with Store(path, SALT, flush_interval=0.05) as store:
+        await store.question(q(user=5))
+    async with Store(path, "another-salt") as other:
+        assert not other.salt_matches
+        with pytest.raises(SaltMismatch, match="USER_HASH_SALT"):
+            await other.forget(5)
+    async with Store(path, SALT) as store:
+        assert store.salt_matches
+        assert await store.forget(5) == 1
+
+
+async def test_a_lone_surrogate_costs_nothing_but_itself(store: Store) -> None:
+    for i in range(50):
+        await store.question(q(user=i, text="bad \ud800 text" if i == 7 else f"question {i}"))
+    await store.flush()
+    assert rows(store.path, "SELECT COUNT(*) FROM questions") == [(50,)]
+    assert rows(store.path, "SELECT text FROM questions WHERE text LIKE 'bad%'") == [("bad \ufffd text",)]
+    assert store.dropped == 0
+
+
+async def test_a_batch_meeting_a_locked_database_is_retried(tmp_path: Path) -> None:
+    path = tmp_path / "log.sqlite3"
+    async with Store(path, SALT, flush_interval=0.02, busy_timeout=0.05, retry_backoff=0.05) as store:
+        blocker = sqlite3.connect(path, isolation_level=None)
+        blocker.execute("BEGIN EXCLUSIVE")
+        for i in range(110):
+            await store.question(q(user=i))
+        await asyncio.sleep(0.5)  # several attempts meet the lock (longer than the busy timeout)
+        blocker.execute("COMMIT")
+        blocker.close()
+        await store.flush()
+        assert store.dropped == 0
+    assert rows(path, "SELECT COUNT(*) FROM questions") == [(110,)]
+
+
+async def test_only_the_rows_that_cannot_be_written_are_dropped(store: Store) -> None:
+    with sqlite3.connect(store.path) as conn:
+        conn.execute("CREATE TRIGGER poison BEFORE INSERT ON questions WHEN NEW.text = 'poison' BEGIN SELECT RAISE(ABORT, 'no'); END")
+    for i in range(20):
+        await store.question(q(user=i, text="poison" if i in (3, 11) else f"question {i}"))
+    await store.flush()
+    assert rows(store.path, "SELECT COUNT(*) FROM questions") == [(18,)]
+    assert store.dropped == 2
+
+
+async def test_the_queue_is_bounded_in_bytes_while_the_database_is_locked(tmp_path: Path) -> None:
+    path = tmp_path / "log.sqlite3"
+    limit = 2**20
+    async with Store(path, SALT, flush_interval=0.02, busy_timeout=0.05, retry_backoff=0.05, max_queue_bytes=limit) as store:
+        blocker = sqlite3.connect(path, isolation_level=None)
+        blocker.execute("BEGIN EXCLUSIVE")
+        sent = 2000
+        for i in range(sent):
+            await store.question(q(user=i, text=f"{i} " + "é" * 4000))
+            assert store.queued_bytes <= limit
+            if i % 100 == 0:
+                await asyncio.sleep(0)
+        assert store.dropped > 0
+        blocker.execute("COMMIT")
+        blocker.close()
+        await store.flush()
+        written = rows(path, "SELECT COUNT(*) FROM questions")[0][0]
+        assert isinstance(written, int)
+        assert written + store.dropped == sent
+
+
+async def test_closing_on_a_locked_database_gives_up_and_counts_the_loss(tmp_path: Path) -> None:
+    path = tmp_path / "log.sqlite3"
+    store = await Store(path, SALT, flush_interval=0.02, busy_timeout=0.05, retry_backoff=0.01).open()
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    try:
+        for i in range(10):
+            await store.question(q(user=i))
+        await asyncio.wait_for(store.close(), 5)
+    finally:
+        blocker.execute("COMMIT")
+        blocker.close()
+    assert store.dropped == 10

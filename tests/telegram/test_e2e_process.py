@@ -16,6 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bot.maintenance.events import hash_user
+from bot.settings import SALT_FILE
 from bot.telegram.heartbeat import heartbeat_path, is_fresh, touch
 from tests.helpers import FIXTURE_KB, VECTOR_CACHE
 from tests.telegram.factories import TOKEN, Factory
@@ -108,7 +110,8 @@ async def test_faqbot_run_polls_answers_and_stops_cleanly_on_sigterm(fake_api: F
         rows = db.execute("SELECT user_hash, text, intent FROM questions").fetchall()
     assert len(rows) == 1
     assert rows[0][1:] == ("what is git?", "git")
-    assert "111" not in rows[0][0]
+    salt = (tmp_path / "data" / SALT_FILE).read_text(encoding="utf-8").strip()  # generated: USER_HASH_SALT is not set
+    assert rows[0][0] == hash_user(111, salt)  # the salted hash, never the raw id
     log = (tmp_path / "stderr.log").read_text()
     assert "kind=text" in log
     assert "text='what is git?'" in log  # DEBUG level shows the question

@@ -14,6 +14,7 @@ from bot.engine.core import Engine
 from bot.engine.dialogue import Dialogue
 from bot.engine.models import Reason
 from bot.engine.render import plain
+from bot.maintenance.storage import Store
 from bot.settings import Settings
 from bot.telegram.keyboards import MAX_DATA_BYTES, Answer, CallbackCodec, Menu
 from bot.telegram.rendering import utf16_len
@@ -297,6 +298,17 @@ async def test_feedback_is_recorded_acknowledged_and_not_shown_twice(harness: Ha
     assert feedback.answer_id == question.answer_id
 
 
+async def test_a_thumb_tapped_25_times_is_one_row(engine: Engine, tmp_path: Path) -> None:
+    """Taps that arrive before the 👍 / 👎 row is removed (a slow network, a double click) count once."""
+    async with Store(tmp_path / "log.sqlite3", "salt", flush_interval=0.05) as store, started(engine, make_settings(tmp_path), store) as b:
+        send = only_send(await b.send(b.make.message("what is git")))
+        thumb = data_of(send, "👍")
+        for _ in range(25):
+            await b.send(b.make.callback(thumb, message=message_of(send)))
+        counts = await store.feedback_counts(0)
+    assert [(c.helpful, c.unhelpful) for c in counts] == [(1, 0)]
+
+
 async def test_thumbs_down_is_recorded_too(harness: Harness) -> None:
     send = only_send(await harness.send(harness.make.message("what is git")))
     await harness.send(harness.make.callback(data_of(send, "👎"), message=message_of(send)))
@@ -553,3 +565,14 @@ async def test_help_mentions_inline_mode_only_when_it_is_enabled(harness: Harnes
     text = only_send(await harness.send(harness.make.command("help"))).params["text"]
     assert (inline in text) is bool(harness.app.bot.supports_inline_queries)
     assert "•" in text, "list items render as bullets"
+
+
+async def test_per_user_state_does_not_grow_with_distinct_users(harness: Harness) -> None:
+    """Nothing keeps an entry per user forever: PTB's persistence bookkeeping stays empty without a persistence."""
+    for user_id in range(1000, 1060):
+        await harness.send(harness.make.message("what is a backend developer?", user_id=user_id))
+    app: Any = harness.app
+    assert app.persistence is None
+    assert app._chat_ids_to_be_updated_in_persistence == set()
+    assert app._user_ids_to_be_updated_in_persistence == set()
+    assert (len(app.user_data), len(app.chat_data)) == (0, 0)

@@ -50,6 +50,26 @@ def test_limiter_forgets_old_users() -> None:
     for user in range(100):
         limiter.check(user)
     assert limiter.check(0) is Verdict.ALLOW  # forgotten, so admitted again
+    assert len(limiter) <= 10
+
+
+def test_limiter_expires_users_not_seen_for_a_period() -> None:
+    clock = Clock()
+    limiter = UserRateLimiter(2, 60, clock)
+    for user in range(1000):
+        limiter.check(user)
+        clock.now += 0.01
+    flooder = 5000
+    assert [limiter.check(flooder) for _ in range(3)] == [Verdict.ALLOW, Verdict.ALLOW, Verdict.WARN]
+    assert len(limiter) == 1001
+    clock.now += 30
+    assert limiter.check(flooder) is Verdict.DROP  # still limited half a period later
+    clock.now += 31
+    limiter.check(7)
+    assert len(limiter) == 2  # only the flooder (seen 31 s ago) and the new visit remain
+    clock.now += 60
+    assert limiter.check(flooder) is Verdict.ALLOW
+    assert len(limiter) == 1
 
 
 # --- heartbeat -------------------------------------------------------------------------------
