@@ -317,9 +317,12 @@ def test_csv_cells_never_start_a_formula() -> None:
     text = to_csv(Report(0, 1, 0.65, 100, len(rows), len(rows), tuple(groups), (), ()))
     assert formula_cells(text) == []
     names = [r["name"] for r in csv.DictReader(io.StringIO(text)) if r["section"] == "group"]
-    # each payload is still there, behind the quote; a harmless question is unchanged
-    assert sorted(n[1:] for n in names if n.startswith("'")) == sorted(" ".join(t.split()) for t in INJECTIONS)
-    assert "how much does a nurse earn" in names
+    # the payloads listed are there behind the quote (grouping by meaning may merge some); a harmless question is unchanged
+    payloads = {" ".join(t.split()) for t in INJECTIONS}
+    quoted = [n[1:] for n in names if n.startswith("'")]
+    assert quoted
+    assert set(quoted) <= payloads
+    assert not [n for n in names if n in payloads]
 
 
 async def injected_store(db: Path, now: float) -> Store:
@@ -338,7 +341,7 @@ async def test_the_report_document_carries_no_formula(tmp_path: Path, engine: En
         await store.close()
     assert document is not None
     text = document.content.decode("utf-8")
-    assert "HYPERLINK" in text
+    assert "'+1+cmd" in text  # a payload listed, behind the quote
     assert formula_cells(text) == []
 
 
@@ -352,5 +355,5 @@ def test_cli_csv_carries_no_formula(tmp_path: Path, capsys: pytest.CaptureFixtur
     capsys.readouterr()
     assert main(["report", "--db", str(db), "--format", "csv", "--since", "1d"]) == 0
     out = capsys.readouterr().out
-    assert "HYPERLINK" in out
+    assert "'+1+cmd" in out  # a payload listed, behind the quote
     assert formula_cells(out) == []
