@@ -10,7 +10,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     FAQBOT_KB=/kb \
-    FAQBOT_DATA_DIR=/data
+    FAQBOT_DATA_DIR=/data \
+    FAQBOT_CACHE_DIR=/app/cache
 
 WORKDIR /app
 
@@ -27,10 +28,14 @@ RUN touch README.md && pip install --no-deps --no-build-isolation . && rm -rf bu
 # The shipped knowledge base; mount a folder with intents/ and content/ over /kb to replace it.
 COPY intents/ /kb/intents/
 COPY content/ /kb/content/
+# Embed every example once at build time (the model comes from the lock's packages), so the bot starts warm;
+# a mounted knowledge base embeds only its new phrasings, kept in memory.
+RUN faqbot validate
 
 RUN useradd --create-home --uid 10001 --user-group --shell /usr/sbin/nologin faqbot \
     && mkdir -p /data \
-    && chown 10001:10001 /data
+    && chown 10001:10001 /data \
+    && chown -R 10001:10001 /app/cache
 USER 10001:10001
 
 # The SQLite log and the heartbeat file live here.
