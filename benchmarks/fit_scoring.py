@@ -128,12 +128,12 @@ def main() -> None:
     data = samples(engine)
     base = Tuning()
     grid = itertools.product(
-        (0.5, 0.6, 0.7),  # semantic_weight
+        (0.5, 0.6, 0.7, 0.8, 0.9),  # semantic_weight
         (0.1, 0.2, 0.3),  # semantic_floor
         [round(0.30 + 0.02 * i, 2) for i in range(12)],  # threshold
-        (0.25, 0.3, 0.35, 0.4),  # smalltalk_threshold
-        (0.0, 0.05),  # off_topic_margin
-        (0.5, 0.75, 1.0),  # other_subject_share
+        (0.25, 0.3),  # smalltalk_threshold (0.35 and 0.4 never won)
+        (0.05,),  # off_topic_margin (0 and 0.1 never won)
+        (0.5, 0.75),  # other_subject_share (1.0 never won)
     )
     results = []
     for weight, floor, threshold, smalltalk, margin, other in grid:
