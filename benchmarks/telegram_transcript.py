@@ -18,7 +18,7 @@ from typing import Any
 from bot.engine.core import EngineHolder
 from bot.maintenance.vector_cache import cached_engine
 from bot.settings import PROJECT_ROOT, Settings
-from bot.telegram.app import ALLOWED_UPDATES, build_application
+from bot.telegram.app import build_application, serving
 from tests.helpers.telegram import MemoryRecorder, make_settings
 from tests.telegram.factories import BOT_USER, TOKEN, Factory
 from tests.telegram.fake_api import FakeBotAPI
@@ -81,12 +81,7 @@ async def main() -> None:
         settings: Settings = base
         engine = cached_engine(settings.faqbot_kb, settings.faqbot_cache_dir, settings.tuning())
         app = build_application(settings, EngineHolder(engine), MemoryRecorder())
-        await app.initialize()
-        await app.post_init(app)  # type: ignore[misc]
-        assert app.updater is not None
-        await app.updater.start_polling(poll_interval=0, timeout=1, allowed_updates=ALLOWED_UPDATES)
-        await app.start()
-        try:
+        async with serving(app, settings):
             user = User(api)
             await user.say("/start")
             await user.say("/help")
@@ -112,13 +107,7 @@ async def main() -> None:
             await user.tap(menu, themes[-1])
             menu = api.message(USER, menu["message_id"])
             await user.tap(menu, next(iter(buttons(menu))))
-        finally:
-            await app.updater.stop()
-            await app.stop()
-            await app.post_stop(app)  # type: ignore[misc]
-            await app.shutdown()
-            await app.post_shutdown(app)  # type: ignore[misc]
-            await api.stop()
+        await api.stop()
 
 
 if __name__ == "__main__":
