@@ -93,6 +93,9 @@ class Analysis:
     """Entity type -> canonical value, first mention wins."""
     words: tuple[str, ...] = ()
     """The normalised words of the text, before any canonicalisation."""
+    corrected: str | None = None
+    """The normalised text with misspelt words corrected ("who manages the server"), when any was; the semantic
+    signal embeds it, as the model reads "servr" as noise."""
 
     @property
     def text(self) -> str:
@@ -149,8 +152,9 @@ class Analyzer:
         normalised = tuple(normalise(text, self.lexicon.symbols).split())
         words: list[str] = []
         unknown: list[str] = []
+        spelled: list[str] = []
         for word in normalised:
-            words.append(self._canonical_spelling(word, unknown))
+            words.append(self._canonical_spelling(word, unknown, spelled))
         tokens: list[str] = []
         entities: dict[str, str] = {}
         i = 0
@@ -173,7 +177,8 @@ class Analyzer:
         content = tuple(dict.fromkeys(t for t in tokens if t not in stop))
         for etype, value in self._experience(normalised):
             entities.setdefault(etype, value)
-        return Analysis(tuple(tokens), content, tuple(unknown), entities, normalised)
+        corrected = " ".join(spelled) if tuple(spelled) != normalised else None
+        return Analysis(tuple(tokens), content, tuple(unknown), entities, normalised, corrected)
 
     def _experience(self, words: tuple[str, ...]) -> list[tuple[str, str]]:
         """The values a stated experience stands for: "5 years", "a few years' experience" -> (seniority, ...)."""
@@ -206,17 +211,22 @@ class Analyzer:
                 return phrase
         return None
 
-    def _canonical_spelling(self, word: str, unknown: list[str]) -> str:
-        """`word` corrected if unknown, then stemmed unless the lexicon maps it; hopeless words go to `unknown`."""
+    def _canonical_spelling(self, word: str, unknown: list[str], spelled: list[str]) -> str:
+        """`word` corrected if unknown, then stemmed unless the lexicon maps it; hopeless words go to `unknown`.
+        `spelled` gets the word as it should be written (the correction, or the word itself)."""
         if word not in self.vocabulary and stem(word) in self._by_stem and len(word) > len(stem(word)):
             # An inflected form of a known word ("studys"); an uninflected one ("sever") is a typo to correct.
+            spelled.append(word)
             word = self._by_stem[stem(word)]
         elif word not in self.vocabulary:
             corrected = self.correct(word)
+            spelled.append(corrected or word)
             if corrected is None:
                 unknown.append(stem(word))
                 return stem(word)
             word = corrected
+        else:
+            spelled.append(word)
         if word in self._unstemmed:
             return word
         return stem(word)

@@ -45,7 +45,7 @@ class Tuning:
     ("what does it depend on?"): a question that stands on its own inside a conversation gets its own topic."""
 
     # --- the decision policy (bot.engine.policy) -------------------------------------------------
-    threshold: float = 0.4
+    threshold: float = 0.42
     """Answer when the best combined score reaches this. Fitted by benchmarks/fit_scoring.py."""
     off_topic_margin: float = 0.05
     """Decline when the closest negative example scores within this of the best intent."""

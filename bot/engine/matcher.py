@@ -70,7 +70,7 @@ class Matcher:
             analysis, LEXICAL_LIMIT, None if leave_out is None else self.analyzer.analyse(leave_out).text
         )
         if self.semantic is not None and analysis.words:
-            semantic, semantic_oos = self.semantic.scores(text, leave_out)
+            semantic, semantic_oos = self.semantic.scores(analysis.corrected or text, leave_out)
         else:
             semantic, semantic_oos = {}, 0.0
         parts = {
