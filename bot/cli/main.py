@@ -202,6 +202,20 @@ def _validate(root: Path, vectors: Vectors, console: Console, show_warnings: boo
     return 0
 
 
+def _table(title: str, columns: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> Table:
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def _rate_row(name: str, rate: tuple[int, int]) -> tuple[str, str, str, str]:
+    passed, total = rate
+    return name, str(passed), str(total), f"{passed / total:.1%}"
+
+
 def _eval(
     engine: Engine,
     dialogue: Dialogue,
@@ -215,32 +229,16 @@ def _eval(
     evaluation = run(load_cases(path), dialogue)
     for outcome in [o for o in evaluation.outcomes if o.failure][:show]:
         console.print(f"FAIL {outcome.case.id}: {outcome.case.text!r}: {outcome.failure}", highlight=False, soft_wrap=True)
-    table = Table(title="Accuracy per category")
-    for column in ("category", "passed", "total", "rate"):
-        table.add_column(column)
-    for name, (passed, total) in evaluation.by(lambda o: o.case.category).items():
-        table.add_row(name, str(passed), str(total), f"{passed / total:.1%}")
-    console.print(table)
-    intents = Table(title="Accuracy per expected intent")
-    for column in ("intent", "passed", "total", "rate"):
-        intents.add_column(column)
-    for name, (passed, total) in evaluation.by(lambda o: o.case.intent).items():
-        intents.add_row(name, str(passed), str(total), f"{passed / total:.1%}")
-    console.print(intents)
+    by_category = evaluation.by(lambda o: o.case.category).items()
+    console.print(_table("Accuracy per category", ("category", "passed", "total", "rate"), [_rate_row(n, r) for n, r in by_category]))
+    by_intent = evaluation.by(lambda o: o.case.intent).items()
+    console.print(_table("Accuracy per expected intent", ("intent", "passed", "total", "rate"), [_rate_row(n, r) for n, r in by_intent]))
     confusions = evaluation.confusions()
     if confusions:
-        confusion_table = Table(title="Confusions (expected -> got)")
-        for column in ("expected", "got", "count"):
-            confusion_table.add_column(column)
-        for (expected, got), count in confusions.most_common(15):
-            confusion_table.add_row(expected, got, str(count))
-        console.print(confusion_table)
-    reliability = Table(title="Score calibration (in-scope cases)")
-    for column in ("score", "cases", "right intent"):
-        reliability.add_column(column)
-    for band, count, right in evaluation.reliability():
-        reliability.add_row(band, str(count), f"{right:.0%}")
-    console.print(reliability)
+        rows = [(expected, got, str(count)) for (expected, got), count in confusions.most_common(15)]
+        console.print(_table("Confusions (expected -> got)", ("expected", "got", "count"), rows))
+    bands = [(band, str(count), f"{right:.0%}") for band, count, right in evaluation.reliability()]
+    console.print(_table("Score calibration (in-scope cases)", ("score", "cases", "right intent"), bands))
     precision, recall = evaluation.out_of_scope()
     answered, declined, overall = evaluation.answered, evaluation.declined, evaluation.overall
     console.print(f"out-of-scope: precision {precision:.1%}, recall {recall:.1%}")
