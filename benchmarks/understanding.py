@@ -1,6 +1,6 @@
 """How well and how fast the bot understands real questions: the accuracy table and the speed figures of issue 9.
 
-    .venv/bin/python -m benchmarks.understanding [--set tests/eval/real-holdout.jsonl] [--speed-only]
+    .venv/bin/python -m benchmarks.understanding [--set tests/eval/real-holdout.jsonl] [--speed-only] [--models]
 
 Accuracy, graded like ../shared/eval/score.py (bot.maintenance.evaluation.grade), on one case file:
 - ours: the dialogue as `faqbot ask --jsonl` runs it (lexical + semantic, the fitted Tuning);
@@ -11,10 +11,17 @@ Accuracy, graded like ../shared/eval/score.py (bot.maintenance.evaluation.grade)
 A case to decline passes when the reply is not an answer; a case to answer when the answer passes
 its `expect` and `forbid` groups (for the naive baseline: the answer of the intent it picks).
 
-Speed, on the same questions: the per-question cost of `faqbot ask --jsonl` (whole process, warm
-embedding cache, divided by the questions) next to naive extractOne's per-question cost;
+Speed, on the same questions: the per-question cost of `faqbot ask --jsonl` (warm embedding cache):
+the whole process divided by the questions, and the marginal cost (that time minus the time of
+the same process given no question, divided by the questions), next to naive extractOne's
+per-question cost;
 `Dialogue.respond` p50/p99 with the question cache cleared before each question (every question
 embedded); start-up and hot reload with the embedding cache warm; RSS of a built bot.
+
+--models: the same dialogue with each embedding model the project can run (the packaged file,
+computed in float32, and the quantised copy the bot runs, `bot.maintenance.model_cache`):
+accuracy on the set, model time per question, the mean cosine between the two models' vectors
+of the set's questions, and the memory a fresh process holds after loading the model.
 """
 
 from __future__ import annotations
@@ -28,17 +35,21 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
 from rapidfuzz import fuzz, process
 
 from benchmarks.common import ROOT, percentile, rss_mb
-from bot.engine import Dialogue
+from bot.engine import Dialogue, Tuning
 from bot.engine.core import Engine
 from bot.engine.matcher import Matcher
 from bot.engine.models import Reply
 from bot.engine.render import plain
+from bot.engine.semantic import MiniLM
 from bot.maintenance.evaluation import Case, grade, load_cases
+from bot.maintenance.model_cache import load_model
 from bot.maintenance.validate import validated_engine
-from bot.maintenance.vector_cache import cached_engine
+from bot.maintenance.vector_cache import cached_engine, load_vectors
 from bot.settings import Settings
 
 CASES = ROOT / "tests" / "eval" / "cases.jsonl"
@@ -127,9 +138,14 @@ def speed(engine: Engine, path: Path) -> dict[str, float]:
     questions = [case.text for case in load_cases(path)]
     figures: dict[str, float] = {}
     payload = "".join(json.dumps({"conversation": None, "text": q}) + "\n" for q in questions)
-    started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "bot", "ask", "--jsonl"], input=payload, text=True, capture_output=True, check=True, cwd=ROOT)
-    figures["ask_jsonl_ms_per_question"] = (time.perf_counter() - started) * 1000 / len(questions)
+    elapsed = {}
+    for name, given in (("empty", ""), ("set", payload)):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "bot", "ask", "--jsonl"], input=given, text=True, capture_output=True, check=True, cwd=ROOT)
+        elapsed[name] = time.perf_counter() - started
+    figures["ask_jsonl_no_question_s"] = elapsed["empty"]
+    figures["ask_jsonl_ms_per_question"] = elapsed["set"] * 1000 / len(questions)
+    figures["ask_jsonl_marginal_ms_per_question"] = (elapsed["set"] - elapsed["empty"]) * 1000 / len(questions)
     naive = Naive(engine)
     started = time.perf_counter()
     for question in questions:
@@ -144,6 +160,7 @@ def speed(engine: Engine, path: Path) -> dict[str, float]:
         began = time.perf_counter()
         dialogue.respond(question)
         samples.append((time.perf_counter() - began) * 1000)
+    figures["respond_mean_ms"] = sum(samples) / len(samples)
     figures["respond_p50_ms"] = percentile(samples, 50)
     figures["respond_p99_ms"] = percentile(samples, 99)
     settings = Settings()
@@ -160,12 +177,49 @@ def speed(engine: Engine, path: Path) -> dict[str, float]:
     return figures
 
 
+MODEL_RSS = """
+import sys
+from pathlib import Path
+from benchmarks.common import rss_mb
+before = rss_mb()["rss_mb"]
+from bot.engine.semantic import MiniLM
+from bot.maintenance.model_cache import load_model
+model = MiniLM() if sys.argv[1] == "packaged" else load_model(Path(sys.argv[2]))
+model.embed(["how much does a junior backend developer earn?"])
+print(rss_mb()["rss_mb"] - before)
+"""
+
+
+def models(path: Path, tuning: Tuning, cache_dir: Path | None) -> None:
+    """Print the model table (see the module docstring)."""
+    cases = load_cases(path)
+    questions = [case.text for case in cases]
+    found: dict[str, npt.NDArray[np.float32]] = {}
+    print(f"{'model':34s} {'answered':>9s} {'declined':>9s} {'ms/question':>12s} {'cosine':>7s} {'RSS MB':>7s}")
+    for name, embedder in (("packaged (float32 compute)", MiniLM()), ("quantised (the bot's)", load_model(cache_dir))):
+        vectors = load_vectors(cache_dir, embedder)
+        result = rates(run_dialogue(cached_engine(ROOT, cache_dir, tuning, vectors), cases))
+        started = time.perf_counter()
+        found[name] = np.stack([embedder.embed([question])[0] for question in questions])
+        ms = (time.perf_counter() - started) * 1000 / len(questions)
+        cosine = float((found[name] * next(iter(found.values()))).sum(axis=1).mean())
+        which = "packaged" if name.startswith("packaged") else "quantised"
+        rss = subprocess.run(
+            [sys.executable, "-c", MODEL_RSS, which, str(cache_dir)], text=True, capture_output=True, check=True, cwd=ROOT
+        ).stdout.strip()
+        print(f"{name:34s} {result['answered']:9.1%} {result['declined']:9.1%} {ms:12.2f} {cosine:7.3f} {float(rss):7.0f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--set", type=Path, default=ROOT / "tests" / "eval" / "real-holdout.jsonl", help="the case file to measure")
     parser.add_argument("--speed-only", action="store_true")
+    parser.add_argument("--models", action="store_true", help="only the table of embedding models")
     args = parser.parse_args()
     settings = Settings()
+    if args.models:
+        models(args.set, settings.tuning(), settings.faqbot_cache_dir)
+        return
     engine = cached_engine(ROOT, settings.faqbot_cache_dir, settings.tuning())
     if not args.speed_only:
         print(f"accuracy on {args.set.relative_to(ROOT) if args.set.is_relative_to(ROOT) else args.set}")

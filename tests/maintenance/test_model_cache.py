@@ -1,0 +1,63 @@
+"""The quantised copy of the packaged model: built once, kept, rebuilt when damaged, and faithful to the original."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.engine.semantic import MiniLM, SemanticModelError
+from bot.maintenance import model_cache
+from tests.helpers import VECTOR_CACHE
+
+SENTENCES = [
+    "how much does a junior backend developer earn?",
+    "what is the salary of a backend engineer",
+    "which programming language should I learn first?",
+    "what car do you drive",
+]
+
+
+@pytest.fixture(scope="module")
+def built() -> Path:
+    model = model_cache.quantized_model(VECTOR_CACHE)
+    assert isinstance(model, Path)
+    return model
+
+
+def test_the_copy_is_kept_and_reused(built: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(source: Path, target: Path) -> None:
+        raise AssertionError("a kept copy must not be built again")
+
+    monkeypatch.setattr(model_cache, "_quantise", refuse)
+    assert model_cache.quantized_model(VECTOR_CACHE) == built
+
+
+def test_the_copy_means_what_the_packaged_model_means(built: Path) -> None:
+    original = MiniLM().embed(SENTENCES)
+    copy = MiniLM(built, model_cache.MODEL_ID).embed(SENTENCES)
+    assert np.all((original * copy).sum(axis=1) > 0.97)
+    similarities = copy @ copy.T
+    assert similarities[0, 1] > max(similarities[0, 2], similarities[0, 3])
+
+
+def test_without_a_writable_folder_the_copy_is_built_in_memory(tmp_path: Path) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    model = model_cache.quantized_model(blocked / "cache")
+    assert isinstance(model, bytes)
+    assert MiniLM(model, model_cache.MODEL_ID).embed(["hello"]).shape == (1, 384)
+
+
+def test_a_damaged_copy_is_built_again(built: Path, tmp_path: Path) -> None:
+    (tmp_path / built.name).write_bytes(b"half a model")
+    model = model_cache.load_model(tmp_path)
+    assert model.embed(["hello"]).shape == (1, 384)
+    assert (tmp_path / built.name).stat().st_size == built.stat().st_size
+
+
+def test_a_missing_packaged_model_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(model_cache, "packaged_model", lambda: tmp_path / "gone" / "model.onnx")
+    with pytest.raises(SemanticModelError, match="gone"):
+        model_cache.quantized_model(tmp_path)
