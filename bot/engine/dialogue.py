@@ -61,6 +61,7 @@ class _Part:
 MULTI_FOLLOW_UPS = 4
 """Related-topic buttons under an answer to several questions (the related topics of each, in turn)."""
 
+
 def respond(text: str, context: Context, engine: Engine, now: float | None = None) -> Reply:
     """Answer `text` in `context` (updated in place). Never raises on any input text."""
     now = time.monotonic() if now is None else now
@@ -80,7 +81,9 @@ def respond(text: str, context: Context, engine: Engine, now: float | None = Non
     if len(parts) == 1:
         asked = [_Part(joined, _respond_one(joined, whole_analysis, context, engine))]
     else:
-        asked = [_Part(part, _respond_one(part, engine.matcher.analyzer.analyse(part), context, engine)) for part in parts]
+        analyses = [engine.matcher.analyzer.analyse(part) for part in parts]
+        asked = [_Part(part, _respond_one(part, analysis, context, engine)) for part, analysis in zip(parts, analyses, strict=True)]
+        engine.matcher.compose(whole_analysis.corrected or joined, [a.corrected or p for p, a in zip(parts, analyses, strict=True)])
         whole = _Part(joined, _respond_one(joined, whole_analysis, context, engine))
         # The whole message wins when no part could be answered, or when it is clearly closer
         # than any part ("My English is weak. Is that a problem?": the parts lose the subject).

@@ -28,6 +28,7 @@ the lexical one alone.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.engine.analyzer import Analysis, Analyzer
@@ -70,9 +71,7 @@ class Matcher:
 
     def signals(self, text: str, analysis: Analysis, leave_out: str | None = None) -> Signals:
         """The raw signals of one question: what the combined score is computed from."""
-        lexical = self.lexical.score_analysis(
-            analysis, LEXICAL_LIMIT, None if leave_out is None else self.analyzer.analyse(leave_out).text
-        )
+        lexical = self.lexical.score_analysis(analysis, LEXICAL_LIMIT, None if leave_out is None else self.analyzer.analyse(leave_out).text)
         if self.semantic is not None and analysis.words:
             semantic, semantic_oos = self.semantic.scores(analysis.corrected or text, leave_out)
         else:
@@ -82,6 +81,11 @@ class Matcher:
             for intent in set(lexical.intents) | set(semantic)
         }
         return Signals(parts, Parts(lexical.out_of_scope, semantic_oos), dict(analysis.entities), lexical.anchored, lexical.other_subject)
+
+    def compose(self, whole: str, parts: Sequence[str]) -> None:
+        """Let the semantic side derive the vector of a message from its parts' (see `Vectors.compose`)."""
+        if self.semantic is not None:
+            self.semantic.vectors.compose(whole, parts)
 
     def score(self, signals: Signals, tuning: Tuning, limit: int = 4) -> Match:
         """Combine the signals under `tuning` (the module docstring's formula) into a match."""

@@ -163,6 +163,20 @@ class Vectors:
                 self._questions.popitem(last=False)
         return vector
 
+    def compose(self, whole: str, parts: Sequence[str]) -> None:
+        """Remember the vector of `whole`, a message made of `parts` (already embedded as questions), as the
+        mean of the parts' vectors weighted by their length in words, instead of running the model on it again."""
+        key = whole[:MAX_KEY_CHARS]
+        vectors = [self.question(part) for part in parts]
+        weights = np.array([max(len(part.split()), 1) for part in parts], dtype=np.float32)
+        mean = (np.stack(vectors) * weights[:, None]).sum(axis=0)
+        vector = (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
+        with self._lock:
+            self._questions[key] = vector
+            self._questions.move_to_end(key)
+            while len(self._questions) > QUESTION_CACHE:
+                self._questions.popitem(last=False)
+
     def forget_questions(self) -> None:
         """Empty the question cache (benchmarks measure the model, not the cache)."""
         with self._lock:
