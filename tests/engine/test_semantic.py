@@ -68,6 +68,18 @@ def test_questions_are_remembered_in_a_bounded_cache() -> None:
     assert model.seen.count("what do they earn") == 2  # evicted, so embedded again
 
 
+def test_a_message_made_of_parts_is_placed_between_them_without_running_the_model_again() -> None:
+    model = CountingEmbedder()
+    vectors = Vectors(model)
+    short, long = "what is git", "and which database should a beginner learn first"
+    vectors.compose(f"{short} {long}", [short, long])
+    whole = vectors.question(f"{short} {long}")
+    assert model.seen == [short, long]
+    assert np.linalg.norm(whole) == pytest.approx(1.0, abs=1e-5)
+    to_short, to_long = float(whole @ vectors.question(short)), float(whole @ vectors.question(long))
+    assert to_long > to_short > 0.0  # the longer part weighs more
+
+
 def test_a_very_long_question_is_cut_before_it_is_embedded() -> None:
     model = CountingEmbedder()
     Vectors(model).question("x" * 100_000)
