@@ -12,6 +12,7 @@ only; building it takes about two seconds, once per model file and onnxruntime v
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -25,16 +26,31 @@ from bot.engine.semantic import MiniLM, SemanticModelError, packaged_model
 log = logging.getLogger(__name__)
 
 MODEL_ID = "all-MiniLM-L6-v2-qint8"
-"""Names the derived model's vectors in the embedding cache (they differ slightly from the packaged model's)."""
+"""Names the derived model (with the fingerprint of its source and recipe) in the embedding cache: its vectors
+differ slightly from the packaged model's, and from those of another onnxruntime version's copy."""
+RECIPE = "fold, bert fusions, dynamic int8 per channel (MatMul with constant weights), v2"
+"""Changing how the copy is made changes the fingerprint, so old copies and their vectors are not reused."""
 
 
 def _fingerprint(source: Path) -> str:
-    """Changes when the packaged model or the quantiser (onnxruntime) changes."""
+    """Changes when the packaged model, the quantiser (onnxruntime) or the recipe changes."""
+    status = source.stat()
+    return _hashed(source, status.st_size, status.st_mtime_ns)
+
+
+@functools.cache
+def _hashed(source: Path, size: int, mtime_ns: int) -> str:
     import onnxruntime
 
     digest = hashlib.sha256(source.read_bytes())
     digest.update(onnxruntime.__version__.encode())
+    digest.update(RECIPE.encode())
     return digest.hexdigest()[:16]
+
+
+def model_id(source: Path | None = None) -> str:
+    """The derived model's name: MODEL_ID and the fingerprint of its source and recipe."""
+    return f"{MODEL_ID}-{_fingerprint(source or packaged_model())}"
 
 
 def _quantise(source: Path, target: Path) -> None:
@@ -75,7 +91,7 @@ def quantized_model(cache_dir: Path | None) -> Path | bytes:
     source = packaged_model()
     if not source.is_file():
         raise SemanticModelError(f"{source} is missing: reinstall the project's dependencies")
-    name = f"model-{MODEL_ID}-{_fingerprint(source)}.onnx"
+    name = f"model-{model_id(source)}.onnx"
     if cache_dir is not None:
         target = cache_dir / name
         if target.is_file():
@@ -87,6 +103,9 @@ def quantized_model(cache_dir: Path | None) -> Path | bytes:
                 _build(source, built)
                 os.replace(built, target)
             log.info("built the quantised embedding model %s", target)
+            for stale in cache_dir.glob(f"model-{MODEL_ID}-*.onnx"):
+                if stale != target:  # a copy from another onnxruntime version or recipe: 23 MB nobody reads
+                    stale.unlink(missing_ok=True)
             return target
         except OSError as exc:
             log.warning("cannot keep the quantised model in %s (%s): building it in memory", cache_dir, exc)
@@ -108,12 +127,12 @@ def _build(source: Path, target: Path) -> None:
 def load_model(cache_dir: Path | None) -> MiniLM:
     """The embedding model the bot runs (see the module docstring). A cached copy that cannot be loaded
     (damaged on disk) is built again once. Raises SemanticModelError."""
-    model = quantized_model(cache_dir)
+    model, name = quantized_model(cache_dir), model_id()
     try:
-        return MiniLM(model, MODEL_ID)
+        return MiniLM(model, name)
     except SemanticModelError:
         if not isinstance(model, Path):
             raise
         log.warning("the cached quantised model %s cannot be loaded: building it again", model)
         model.unlink(missing_ok=True)
-        return MiniLM(quantized_model(cache_dir), MODEL_ID)
+        return MiniLM(quantized_model(cache_dir), name)

@@ -36,10 +36,17 @@ def test_the_copy_is_kept_and_reused(built: Path, monkeypatch: pytest.MonkeyPatc
 
 def test_the_copy_means_what_the_packaged_model_means(built: Path) -> None:
     original = MiniLM().embed(SENTENCES)
-    copy = MiniLM(built, model_cache.MODEL_ID).embed(SENTENCES)
+    copy = MiniLM(built, model_cache.model_id()).embed(SENTENCES)
     assert np.all((original * copy).sum(axis=1) > 0.97)
     similarities = copy @ copy.T
     assert similarities[0, 1] > max(similarities[0, 2], similarities[0, 3])
+
+
+def test_a_new_copy_replaces_the_copy_of_another_version(built: Path, tmp_path: Path) -> None:
+    stale = tmp_path / f"model-{model_cache.MODEL_ID}-0000000000000000.onnx"
+    stale.write_bytes(b"an older copy")
+    assert model_cache.quantized_model(tmp_path) == tmp_path / built.name
+    assert not stale.exists()
 
 
 def test_without_a_writable_folder_the_copy_is_built_in_memory(tmp_path: Path) -> None:
@@ -47,7 +54,7 @@ def test_without_a_writable_folder_the_copy_is_built_in_memory(tmp_path: Path) -
     blocked.write_text("not a folder")
     model = model_cache.quantized_model(blocked / "cache")
     assert isinstance(model, bytes)
-    assert MiniLM(model, model_cache.MODEL_ID).embed(["hello"]).shape == (1, 384)
+    assert MiniLM(model, model_cache.model_id()).embed(["hello"]).shape == (1, 384)
 
 
 def test_a_damaged_copy_is_built_again(built: Path, tmp_path: Path) -> None:
