@@ -1,45 +1,68 @@
-"""Bot API calls that survive a flaky network: retried with backoff on network errors and timeouts.
+"""Bot API calls that survive a flaky network and Telegram's bad minutes.
 
-429 (RetryAfter) is retried by AIORateLimiter (configured in `bot.telegram.app`); here we retry
-what it does not: timeouts, dropped connections and 5xx answers (NetworkError), but
-never a BadRequest, which would fail again.
+429 (RetryAfter) is first retried by AIORateLimiter (configured in `bot.telegram.app`, which
+also pauses every other request meanwhile); here we retry the rest: timeouts, dropped
+connections and 5xx answers (NetworkError) with exponential backoff, and a 429 that outlasted
+the rate limiter's retries after its `retry_after`, never a BadRequest, which would fail again.
+A reply is retried for up to PATIENCE seconds: a user rather gets the answer a minute late
+than an apology, and the update is confirmed to Telegram only once this returns or gives up.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
 from telegram import Bot, InlineKeyboardMarkup, Message, ReplyParameters
-from telegram.error import BadRequest, NetworkError
+from telegram.error import BadRequest, NetworkError, RetryAfter
 
 from bot.telegram.rendering import Chunk
 
 T = TypeVar("T")
-ATTEMPTS = 4
 BACKOFF = 0.5
-"""Seconds before the first retry; doubled each time."""
+"""Seconds before the first retry; doubled each time, up to BACKOFF_CAP."""
+BACKOFF_CAP = 8.0
+PATIENCE = 60.0
+"""Seconds after the first attempt past which a call is given up (its error raised): Telegram's 5xx and
+flood waits seldom last longer, and a stop's grace period need not wait for it (the update stays unconfirmed)."""
 
 _LOG = logging.getLogger(__name__)
 
 
-async def retrying(call: Callable[[], Awaitable[T]], what: str, attempts: int = ATTEMPTS, backoff: float | None = None) -> T:
-    """Await `call()`, retrying with exponential backoff on NetworkError (timeouts, 5xx, dropped connections)."""
+async def retrying(
+    call: Callable[[], Awaitable[T]], what: str, attempts: int | None = None, backoff: float | None = None, patience: float | None = None
+) -> T:
+    """Await `call()`, retrying on NetworkError (timeouts, 5xx, dropped connections; exponential backoff) and
+    RetryAfter (after its `retry_after`) until `attempts` calls were made (None: no count) or the next try would
+    start more than `patience` seconds (default PATIENCE) after the first; then the last error is raised."""
     delay = BACKOFF if backoff is None else backoff
-    for attempt in range(1, attempts + 1):
+    deadline = time.monotonic() + (PATIENCE if patience is None else patience)
+    attempt = 0
+    while True:
+        attempt += 1
         try:
             return await call()
         except BadRequest:
             raise
-        except NetworkError as exc:
-            if attempt == attempts:
+        except RetryAfter as exc:
+            wait = _seconds(exc.retry_after) + 0.1
+            if attempt == attempts or time.monotonic() + wait > deadline:
                 raise
-            _LOG.warning("%s: %s: %s, retrying in %.1fs (attempt %d/%d)", what, type(exc).__name__, exc, delay, attempt, attempts)
-            await asyncio.sleep(delay)
-            delay *= 2
-    raise AssertionError("unreachable")  # pragma: no cover
+            _LOG.warning("%s: flood control, retrying in %.1fs (attempt %d)", what, wait, attempt)
+        except NetworkError as exc:
+            wait, delay = delay, min(delay * 2, BACKOFF_CAP)
+            if attempt == attempts or time.monotonic() + wait > deadline:
+                raise
+            _LOG.warning("%s: %s: %s, retrying in %.1fs (attempt %d)", what, type(exc).__name__, exc, wait, attempt)
+        await asyncio.sleep(wait)
+
+
+def _seconds(retry_after: float | dt.timedelta) -> float:
+    return retry_after.total_seconds() if isinstance(retry_after, dt.timedelta) else float(retry_after)
 
 
 async def send_chunks(
