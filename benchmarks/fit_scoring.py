@@ -5,8 +5,8 @@
 The data (never the real-question holdout):
 - the intents' own examples, each left out of the index in turn (it must still get its intent);
 - the negative examples, each left out in turn (they must be declined);
-- tests/eval/cases.jsonl and tests/eval/real-tune.jsonl (single messages; the cases that are
-  part of a conversation are left to the dialogue).
+- tests/eval/cases.jsonl, tests/eval/real-tune.jsonl and tests/eval/real-extra.jsonl (single
+  messages; the cases that are part of a conversation are left to the dialogue).
 
 For every message the two signals are computed once (`Matcher.signals`); each candidate
 configuration then only recombines them (`Matcher.score`) and asks the decision policy
@@ -14,7 +14,7 @@ configuration then only recombines them (`Matcher.score`) and asks the decision 
 as right when the decision is to answer and the intent's answer passes the case's `expect`
 and `forbid` (for the examples: the intent itself), or when a case to decline is not answered.
 The objective is the mean of two means: that of the answered and declined halves of the
-real-question tune set, and that of the halves of the sets the team wrote (examples, negatives,
+real-question sets (tune and extra), and that of the halves of the sets the team wrote (examples, negatives,
 cases.jsonl). Real people's questions are what the bot is for, so they weigh as much as all the
 written sets together; within each group, a small half weighs as much as a large one.
 """
@@ -38,7 +38,8 @@ from bot.settings import Settings
 
 PROJECT = Path(__file__).resolve().parents[1]
 ANSWERING = ("answered", "smalltalk")
-REAL = "real-tune.jsonl"
+REAL = ("real-tune.jsonl", "real-extra.jsonl")
+"""The real-question sets the fit may use (never the holdout)."""
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ def samples(engine: Engine) -> list[Sample]:
     for example in engine.kb.out_of_scope:
         signals = matcher.signals(example, matcher.analyzer.analyse(example), leave_out=example)
         found.append(Sample("negatives (left out)", "decline", example, signals, frozenset()))
-    for name in ("cases.jsonl", "real-tune.jsonl"):
+    for name in ("cases.jsonl", *REAL):
         for line in (PROJECT / "tests" / "eval" / name).read_text(encoding="utf-8").splitlines():
             case = json.loads(line)
             if case.get("conversation"):
@@ -112,8 +113,8 @@ def evaluate(engine: Engine, data: list[Sample], tuning: Tuning) -> dict[tuple[s
 
 
 def objective(result: dict[tuple[str, str], tuple[int, int]]) -> float:
-    real = [passed / total for (source, _), (passed, total) in result.items() if total and source == REAL]
-    written = [passed / total for (source, _), (passed, total) in result.items() if total and source != REAL]
+    real = [passed / total for (source, _), (passed, total) in result.items() if total and source in REAL]
+    written = [passed / total for (source, _), (passed, total) in result.items() if total and source not in REAL]
     return (sum(real) / len(real) + sum(written) / len(written)) / 2
 
 
