@@ -9,6 +9,10 @@ answer could not be sent) / answered twice / log rows lost (updates answered wit
 `questions` row) and doubled. One update per user, so answers are
 counted per chat. The suite's fault tests (tests/telegram/test_faults.py) check the same
 faults on small bursts; this prints the figures for big ones.
+
+A full disk is a file-size limit on the bot process (tests.helpers.disk: RLIMIT_FSIZE, so
+SQLite sees EFBIG, a "disk I/O error", where a real full disk gives "database or disk is full").
+"Freed" lifts the limit of the running process (Linux only; elsewhere that row is skipped).
 """
 
 from __future__ import annotations
@@ -21,11 +25,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.helpers.disk import CAN_LIFT, copy_output, full_disk_limit, lift_file_size_limit, limit_file_size, ready_cache
 from tests.telegram.factories import BOT_USER, TOKEN, Factory
 from tests.telegram.fake_api import FakeBotAPI, Fault
 from tests.telegram.test_e2e_process import environment
@@ -53,6 +58,8 @@ class Bench:
         self.root = root
         self.updates = updates
         self.case = 0
+        self.copiers: dict[int, asyncio.Task[None]] = {}
+        """Per process id: the task copying a file-size-limited process's output into its log."""
 
     @asynccontextmanager
     async def api(self) -> AsyncIterator[FakeBotAPI]:
@@ -69,19 +76,24 @@ class Bench:
         path.mkdir()
         return path
 
-    async def start(self, folder: Path, api: FakeBotAPI, **env: str) -> asyncio.subprocess.Process:
+    async def start(self, folder: Path, api: FakeBotAPI, file_size_limit: int | None = None, **env: str) -> asyncio.subprocess.Process:
+        """`faqbot run` in `folder`; with `file_size_limit`, on a full disk (its output then reaches the log through a pipe)."""
         values = {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": api.base_url, "TELEGRAM_TIMEOUT": "2", "TELEGRAM_POLL_TIMEOUT": "1"}
         log = (folder / "stderr.log").open("ab")
-        return await asyncio.create_subprocess_exec(
+        process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
             "bot",
             "run",
             cwd=folder,
             env=environment(folder, **(values | env)),
-            stdout=log,
+            stdout=log if file_size_limit is None else subprocess.PIPE,
             stderr=subprocess.STDOUT,
+            preexec_fn=None if file_size_limit is None else limit_file_size(file_size_limit),
         )
+        if process.stdout is not None:
+            self.copiers[process.pid] = asyncio.create_task(copy_output(process.stdout, log))
+        return process
 
     def burst(self, api: FakeBotAPI, users: range) -> None:
         make = Factory(start=users.start)
@@ -107,7 +119,15 @@ class Bench:
             process.kill()
             await process.wait()
             return f"killed after the {grace:.0f} s grace"
+        finally:
+            if copier := self.copiers.pop(process.pid, None):
+                await copier
         return f"exited {process.returncode} in {time.monotonic() - started:.1f} s"
+
+    def questions(self, folder: Path) -> int:
+        """The `questions` rows in `folder`'s conversation log."""
+        with sqlite3.connect(folder / "data" / "faqbot.sqlite3", timeout=5) as db:
+            return int(db.execute("SELECT count(*) FROM questions").fetchone()[0])
 
     def row(self, fault: str, did: str, api: FakeBotAPI, folder: Path, users: range) -> Row:
         """Answers per user (apologies apart) against the `questions` rows of those users' updates."""
@@ -199,6 +219,34 @@ class Bench:
                 did = f"{rate:.1f} sendMessage/s; gave up each reply after its retries, apologised once the storm ended"
             return self.row(label, did, api, folder, users)
 
+    async def disk_full(self, free: bool) -> Row:
+        """A burst on a full disk (the log fills up a few dozen rows in), then the disk freed while the bot runs
+        (`free`) or the bot stopped (SIGTERM) and started again with room for a second, small burst."""
+        async with self.api() as api:
+            folder, first = self.folder(), range(600_000 + self.case * 10_000, 600_000 + self.case * 10_000 + self.updates)
+            second = range(first.stop, first.stop + (0 if free else 50))
+            await asyncio.to_thread(ready_cache)  # so the limited bot has nothing to write in the embedding cache
+            process = await self.start(folder, api, file_size_limit=await full_disk_limit())
+            self.burst(api, first)
+            answered = await self.until(lambda: len(api.sent_per_chat()) >= len(first), 600)
+            kept = self.questions(folder)
+            did = f"{'answered' if answered else 'STUCK: did not answer'} all {len(first)} with {kept} logged"
+            if free:
+                lift_file_size_limit(process.pid)
+                caught_up = await self.until(lambda: self.questions(folder) >= len(first), 120)
+                did += f"; freed: {'the queued rows written' if caught_up else 'rows NOT written'}; {await self.stop(process)}"
+            else:
+                ended = await self.stop(process)
+                did += f"; SIGTERM: {ended}, {len(first) - self.questions(folder)} queued rows dropped"
+                process = await self.start(folder, api)
+                self.burst(api, second)
+                await self.until(lambda: len(api.sent_per_chat()) >= len(first) + len(second), 120)
+                logged = await self.until(lambda: self.questions(folder) >= kept + len(second), 30)
+                did += f"; restarted with room, {len(second)} more {'logged' if logged else 'NOT logged'}"
+                await self.stop(process)
+            fault = f"disk full after a few dozen rows, {'freed while running' if free else 'stopped while full, restart'}"
+            return self.row(fault, did, api, folder, range(first.start, second.stop))
+
     async def late_answers(self) -> Row:
         async with self.api() as api:
             folder, users = self.folder(), range(500_000, 500_050)
@@ -217,7 +265,7 @@ class Bench:
 async def main(updates: int) -> None:
     with tempfile.TemporaryDirectory(prefix="faqbot-faults-") as tmp:
         bench = Bench(Path(tmp), updates)
-        runs = [
+        runs: list[Callable[[], Awaitable[Row]]] = [
             bench.kill_9,
             bench.sigterm,
             bench.poison,
@@ -226,6 +274,8 @@ async def main(updates: int) -> None:
             lambda: bench.storm("sendMessage 429 (retry_after 1) for 10 s", "sendMessage", Fault.status_code(429, retry_after=1)),
             lambda: bench.storm("sendMessage 500 for 10 s", "sendMessage", Fault.status_code(500)),
             bench.late_answers,
+            *([lambda: bench.disk_full(free=True)] if CAN_LIFT else []),
+            lambda: bench.disk_full(free=False),
         ]
         rows: list[Row] = []
         for run in runs:
@@ -240,5 +290,5 @@ async def main(updates: int) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--updates", type=int, default=3000, help="updates (distinct users) in the kill -9 and SIGTERM bursts")
+    parser.add_argument("--updates", type=int, default=3000, help="updates (distinct users) in the kill -9, SIGTERM and disk-full bursts")
     asyncio.run(main(parser.parse_args().updates))

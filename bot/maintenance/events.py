@@ -207,7 +207,8 @@ class UpdateLedger(Protocol):
     """Where the Telegram layer remembers, durably, which updates it has handled (the SQLite store implements it)."""
 
     async def mark_handled(self, update_id: int) -> None:
-        """Record `update_id` as handled; return once it is durable (with what the update recorded before)."""
+        """Record `update_id` as handled; return once it is durable (with what the update recorded before), or
+        without waiting while the ledger cannot be written (never holding up the updates that follow)."""
         ...
 
     async def handled_among(self, update_ids: Sequence[int]) -> set[int]:

@@ -10,10 +10,13 @@ process loses at most the rows queued since the last flush (half a second by def
 and never leaves a corrupt file: a batch is committed whole or not at all.
 
 Failures: texts are cleaned before writing (a lone surrogate becomes U+FFFD). A batch that meets a
-locked or full database is retried with backoff for as long as the bot runs (a few attempts once it
-is closing, then it is dropped and counted); a batch that fails otherwise is written row by row, so
-only the rows that cannot be written are dropped. Meanwhile the queue is bounded in bytes (`max_queue_bytes`, texts included) and
-by count: what does not fit is dropped and counted in `dropped`, never blocking a reply.
+locked or full database is retried with backoff for as long as the bot runs, and meanwhile
+`mark_handled` does not wait for it (answering never waits on the log). Once the store is closing,
+the first such batch gets a few attempts and every later one a single attempt, then each is dropped
+and counted, so a stop on a full disk stays within a stop's grace period. A batch that fails
+otherwise is written row by row, so only the rows that cannot be written are dropped. Meanwhile
+the queue is bounded in bytes (`max_queue_bytes`, texts included) and by count: what does not fit
+is dropped and counted in `dropped`, never blocking a reply.
 
 Feedback is one row per user and answer: tapping 👍 again (or 👎 after 👍) updates that row.
 
@@ -131,7 +134,7 @@ _SALT_KEY = "salt_fingerprint"
 _SURROGATES = re.compile("[\ud800-\udfff]")
 _RETRYABLE = ("locked", "busy", "disk is full", "disk i/o error")
 CLOSING_RETRIES = 3
-"""Attempts left for a batch meeting a locked or full database once the store is closing."""
+"""Attempts left for a batch meeting a locked or full database once the store is closing (after one is dropped: one each)."""
 MAX_BACKOFF = 5.0
 _INSERT_HANDLED = "INSERT OR IGNORE INTO handled_updates (update_id, at) VALUES (?, ?)"
 HANDLED_KEEP_DAYS = 2.0
@@ -227,6 +230,10 @@ class Store:
         self._retention_days = retention_days
         self._purge_every = purge_every
         self._closing = False
+        self._gave_up = False
+        """Closing, a batch was dropped on a locked or full database: the later ones get one attempt each."""
+        self._stuck = asyncio.Event()
+        """Set while a batch meets a locked or full database (it is being retried): `mark_handled` stops waiting."""
         self.dropped = 0
         """Events dropped: the queue was full, the store closed, or a row could not be written (never blocking a reply)."""
 
@@ -248,7 +255,8 @@ class Store:
             await conn.close()
             raise
         self._conn = conn
-        self._closing = False
+        self._closing = self._gave_up = False
+        self._stuck.clear()
         with contextlib.suppress(sqlite3.Error):
             await self.prune_handled()
         self._writer = asyncio.create_task(self._write_loop(), name="faqbot-store-writer")
@@ -323,7 +331,9 @@ class Store:
         Written at once (not after `flush_interval`), together with whatever else is queued.
         Returns at once, recording nothing, when the store is closed or its queue is full; a
         failed write is logged and counted in `dropped` (the update then counts as handled
-        in this process only).
+        in this process only). While the database is locked or full (a batch is being
+        retried) it returns without waiting: the id is written with the update's rows once
+        the database can be written again, or lost with them if the bot stops first.
         """
         if self._closing or self._writer is None or self._writer.done():
             return
@@ -335,7 +345,11 @@ class Store:
             log.warning("store queue is full (%d): update %d not recorded as handled", self._queue.maxsize, update_id)
             return
         self._wake.set()
-        await asyncio.shield(done)
+        stuck = asyncio.ensure_future(self._stuck.wait())
+        try:  # like a shield: being cancelled does not cancel the write
+            await asyncio.wait((done, stuck), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stuck.cancel()
 
     async def handled_among(self, update_ids: Sequence[int]) -> set[int]:
         """Those of `update_ids` recorded as handled (committed), e.g. by a previous run of the bot."""
@@ -511,7 +525,7 @@ class Store:
 
     async def _write(self, events: Sequence[QuestionEvent | FeedbackEvent], handled: Sequence[int] = ()) -> None:
         """Write `events` (and the `handled` update ids) in one transaction; retry while the database is locked
-        or full; else row by row."""
+        or full (`_stuck` set meanwhile); else row by row."""
         rows = [self._rows(e) for e in events]
         now = time.time()
         rows += [(_INSERT_HANDLED, (update_id, now)) for update_id in handled]
@@ -519,12 +533,15 @@ class Store:
         while True:
             try:
                 await self._commit(rows)
+                self._stuck.clear()
                 return
             except sqlite3.OperationalError as exc:
                 if not _retryable(exc):
                     log.warning("could not write %d conversation records (%s); writing them one by one", len(rows), exc)
                     break
-                if self._closing and attempt >= CLOSING_RETRIES:  # one by one would meet the same lock or full disk
+                self._stuck.set()
+                if self._closing and (attempt >= CLOSING_RETRIES or self._gave_up):  # one by one would meet the same
+                    self._gave_up = True
                     self.dropped += len(rows)
                     log.error("closing: could not write %d conversation records (%s); they are lost", len(rows), exc)
                     return

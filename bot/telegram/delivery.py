@@ -5,7 +5,8 @@ soon as it has fetched them, so a crash or a stop lost whatever was fetched and 
 answered. Here the offset only moves past an update once it is *handled*: its handlers
 returned (answered, or deliberately dropped after the retries of `bot.telegram.sending`)
 and, when the conversation log is open, the update id is committed to it
-(`UpdateLedger.mark_handled`, in the same transaction as the update's log rows). A
+(`UpdateLedger.mark_handled`, in the same transaction as the update's log rows; while the
+log cannot be written, e.g. on a full disk, the id is queued and not waited for). A
 restarted bot gets the unconfirmed updates again and skips those the ledger already holds.
 
 Delivery guarantee (chosen deliberately): **at least once**. An update answered in the few

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import sqlite3
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from bot.maintenance.events import FeedbackEvent, QuestionEvent, Scored, hash_user
-from bot.maintenance.storage import MIGRATIONS, SCHEMA_VERSION, SaltMismatch, StorageError, Store, start_of_day
+from bot.maintenance.storage import CLOSING_RETRIES, MIGRATIONS, SCHEMA_VERSION, SaltMismatch, StorageError, Store, start_of_day
 
 SALT = "test-salt"
 NOW = 1_700_000_000.0
@@ -465,6 +466,42 @@ async def test_the_queue_is_bounded_in_bytes_while_the_database_is_locked(tmp_pa
         written = rows(path, "SELECT COUNT(*) FROM questions")[0][0]
         assert isinstance(written, int)
         assert written + store.dropped == sent
+
+
+async def test_mark_handled_does_not_wait_while_the_database_cannot_be_written(tmp_path: Path) -> None:
+    """A locked or full database holds up no update: the marks are written with their rows once it can be written."""
+    path = tmp_path / "log.sqlite3"
+    async with Store(path, SALT, flush_interval=0.02, busy_timeout=0.05, retry_backoff=0.05) as store:
+        blocker = sqlite3.connect(path, isolation_level=None)
+        blocker.execute("BEGIN EXCLUSIVE")
+        await store.question(q(user=1))
+        await asyncio.wait_for(store.mark_handled(1), 5)  # returns though nothing can be committed (locked for good)
+        await store.question(q(user=2))
+        await asyncio.wait_for(store.mark_handled(2), 5)
+        blocker.execute("COMMIT")
+        blocker.close()
+        await store.flush()
+        assert store.dropped == 0
+    assert rows(path, "SELECT update_id FROM handled_updates ORDER BY update_id") == [(1,), (2,)]
+    assert rows(path, "SELECT COUNT(*) FROM questions") == [(2,)]
+
+
+async def test_closing_on_a_locked_database_retries_one_batch_only(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Later batches get one attempt each, so a stop with much queued on a locked or full database stays short."""
+    path = tmp_path / "log.sqlite3"
+    store = await Store(path, SALT, flush_interval=0.02, busy_timeout=0.05, retry_backoff=0.01, batch_size=10).open()
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    try:
+        for i in range(50):
+            await store.question(q(user=i))
+        with caplog.at_level(logging.WARNING, logger="bot.maintenance.storage"):
+            await asyncio.wait_for(store.close(), 5)
+    finally:
+        blocker.execute("COMMIT")
+        blocker.close()
+    assert store.dropped == 50
+    assert len([r for r in caplog.records if "; retry" in r.getMessage()]) == CLOSING_RETRIES
 
 
 async def test_closing_on_a_locked_database_gives_up_and_counts_the_loss(tmp_path: Path) -> None:

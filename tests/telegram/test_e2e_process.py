@@ -20,6 +20,7 @@ from bot.maintenance.events import hash_user
 from bot.settings import SALT_FILE
 from bot.telegram.heartbeat import heartbeat_path, is_fresh, touch
 from tests.helpers import FIXTURE_KB, VECTOR_CACHE
+from tests.helpers.disk import copy_output, limit_file_size
 from tests.telegram.factories import TOKEN, Factory
 from tests.telegram.fake_api import FakeBotAPI
 
@@ -49,12 +50,34 @@ def free_port() -> int:
 
 
 @asynccontextmanager
-async def faqbot_run(tmp_path: Path, env: dict[str, str]) -> AsyncIterator[asyncio.subprocess.Process]:
-    """`faqbot run` in a subprocess (stderr to tmp_path/stderr.log); SIGTERM and a clean exit afterwards."""
+async def faqbot_run(
+    tmp_path: Path, env: dict[str, str], *, file_size_limit: int | None = None
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    """`faqbot run` in a subprocess (stderr to tmp_path/stderr.log); SIGTERM and a clean exit afterwards.
+
+    `file_size_limit`: no file the process writes may grow beyond that many bytes (a full disk:
+    tests.helpers.disk); its output then reaches stderr.log through a pipe, unlimited.
+    """
     log = (tmp_path / "stderr.log").open("wb")
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT
-    )
+    copier: asyncio.Task[None] | None = None
+    if file_size_limit is None:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    else:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            preexec_fn=limit_file_size(file_size_limit),
+        )
+        assert process.stdout is not None
+        copier = asyncio.create_task(copy_output(process.stdout, log))
     try:
         yield process
     finally:
@@ -66,6 +89,8 @@ async def faqbot_run(tmp_path: Path, env: dict[str, str]) -> AsyncIterator[async
             except TimeoutError:
                 process.kill()
                 await process.wait()
+        if copier is not None:
+            await copier  # the pipe closed with the process
         log.close()
 
 

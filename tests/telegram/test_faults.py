@@ -1,7 +1,8 @@
 """Fault tests: the real `faqbot run` process against the fake Bot API, killed, stopped, fed poison and error storms.
 
 Every update must be answered exactly once (counted per chat: one update per user), its log
-row written once, and nothing printed may hold the token or a raw user id.
+row written once (on a full disk: what the tests there say), and nothing printed may hold the
+token or a raw user id.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from typing import Any
 import httpx
 import pytest
 
+from bot.engine.semantic import Vectors
 from bot.telegram import sending
 from bot.telegram.heartbeat import heartbeat_path, is_fresh
+from tests.helpers.disk import CAN_LIFT, full_disk_limit, lift_file_size_limit, ready_cache
 from tests.helpers.telegram import MemoryRecorder
 from tests.telegram.factories import BOT_USER, TOKEN, Factory
 from tests.telegram.fake_api import FakeBotAPI, Fault
@@ -213,6 +216,88 @@ async def test_webhook_answers_the_post_only_once_the_update_is_handled(fake_api
         assert len(fake_api.messages_to(7500)) == 1
 
 
+# --- a full disk --------------------------------------------------------------------------------------
+
+
+async def full_disk(vectors: Vectors) -> int:
+    """`full_disk_limit`, the shared embedding cache readied first (so the limited bot has nothing to write there)."""
+    ready_cache(vectors)
+    return await full_disk_limit()
+
+
+def stderr_log(tmp_path: Path) -> str:
+    return (tmp_path / "stderr.log").read_text(errors="replace")
+
+
+@pytest.mark.skipif(not CAN_LIFT, reason="freeing the disk of a running bot needs prlimit (Linux)")
+async def test_a_full_disk_holds_up_no_answer_and_the_log_catches_up_once_it_frees(
+    fake_api: FakeBotAPI, tmp_path: Path, vectors: Vectors
+) -> None:
+    """The conversation log fills up a few dozen rows into a burst of more updates than one getUpdates answer
+    holds: every update is still answered once and confirmed (answering never waits on the log, so the backlog
+    never stalls at POLL_LIMIT unconfirmed updates). The rows that could not be written stay queued (in memory,
+    bounded by the store's queue limits) and are written once the disk frees while the bot runs: none lost."""
+    first, second = range(8000, 8150), range(8150, 8170)
+    async with faqbot_run(tmp_path, bot_env(tmp_path, fake_api), file_size_limit=await full_disk(vectors)) as process:
+        burst(fake_api, first)
+        await fake_api.wait_for(lambda: len(fake_api.sent_per_chat()) == len(first), within=60)
+        await eventually(lambda: "disk I/O error" in stderr_log(tmp_path), within=10)  # the disk is full indeed
+        assert db_count(tmp_path, "SELECT count(*) FROM questions") < len(first)
+        burst(fake_api, second)  # and the bot goes on answering
+        await fake_api.wait_for(lambda: len(fake_api.sent_per_chat()) == len(first) + len(second), within=30)
+        await eventually(lambda: not fake_api.pending_updates(), within=10)  # all confirmed
+        assert process.returncode is None
+        lift_file_size_limit(process.pid)
+        total = len(first) + len(second)
+        await eventually(lambda: db_count(tmp_path, "SELECT count(*) FROM questions") == total, within=30)
+        process.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(10):
+            assert await process.wait() == 0
+    assert_each_answered_once(fake_api, range(first.start, second.stop))
+    assert db_count(tmp_path, "SELECT count(*) FROM questions") == total  # none lost, none doubled
+    assert db_count(tmp_path, "SELECT count(*) FROM handled_updates") == total
+    log = stderr_log(tmp_path)
+    assert "Traceback" not in log
+    assert "CRITICAL" not in log
+    assert "embedding cache" not in log  # the fault hit the conversation log, nothing else
+    assert log.count("could not write") < 50  # retried with back-off, not logged in a loop
+
+
+async def test_stopped_on_a_full_disk_it_exits_in_time_and_a_restart_logs_again(
+    fake_api: FakeBotAPI, tmp_path: Path, vectors: Vectors
+) -> None:
+    """Stopped before the disk frees, the bot still exits cleanly within Docker's grace period. What is lost: the
+    rows queued while the disk was full (retried a few times while closing, then dropped and counted); their
+    updates stay answered once and confirmed, so the restarted bot answers them no second time. Restarted with
+    room on the disk, it logs again in the same file."""
+    first, second = range(8200, 8330), range(8330, 8350)
+    env = bot_env(tmp_path, fake_api)
+    async with faqbot_run(tmp_path, env, file_size_limit=await full_disk(vectors)) as process:
+        burst(fake_api, first)
+        await fake_api.wait_for(lambda: len(fake_api.sent_per_chat()) == len(first), within=60)
+        await eventually(lambda: "disk I/O error" in stderr_log(tmp_path), within=10)
+        process.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(10):  # docker stop's grace period
+            assert await process.wait() == 0
+    log = stderr_log(tmp_path)
+    assert "they are lost" in log
+    assert "Traceback" not in log
+    kept = db_count(tmp_path, "SELECT count(*) FROM questions")
+    assert kept < len(first)
+    async with faqbot_run(tmp_path, env) as process:
+        burst(fake_api, second)
+        await fake_api.wait_for(lambda: len(fake_api.sent_per_chat()) == len(first) + len(second), within=30)
+        await eventually(lambda: db_count(tmp_path, "SELECT count(*) FROM questions") == kept + len(second), within=10)
+        process.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(10):
+            assert await process.wait() == 0
+    assert_each_answered_once(fake_api, range(first.start, second.stop))
+    assert db_count(tmp_path, "SELECT count(*) FROM questions") == kept + len(second)
+    with sqlite3.connect(tmp_path / "data" / "faqbot.sqlite3") as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert "Traceback" not in stderr_log(tmp_path)
+
+
 # --- the token and raw user ids never printed ----------------------------------------------------------
 
 USER = 918_273_645
@@ -290,4 +375,3 @@ async def test_no_misconfiguration_prints_the_token_or_a_raw_user_id(fake_api: F
     silent = [name for name, out in zip(cases, outputs, strict=True) if not out.strip()]
     assert silent == [], outputs  # every misconfiguration says something
     assert fake_api.attempts.get("sendMessage", 0) > 0  # the user's message was fetched and its answer attempted
-
