@@ -7,6 +7,7 @@ first and is renamed over the old one, so a crash never leaves half a cache.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import tempfile
@@ -51,14 +52,19 @@ def save_vectors(vectors: Vectors, folder: Path | None) -> None:
     if not known:
         return
     path = cache_path(folder, vectors.model_id)
+    temporary: str | None = None
     try:
         folder.mkdir(parents=True, exist_ok=True)
         texts = list(known)
         with tempfile.NamedTemporaryFile(dir=folder, suffix=".npz", delete=False) as handle:
+            temporary = handle.name
             np.savez(handle, texts=np.array(texts, dtype=str), vectors=np.stack([known[t] for t in texts]))
-        os.replace(handle.name, path)
+        os.replace(temporary, path)
     except OSError as exc:
         log.warning("could not write the embedding cache %s: %s", path, exc)
+        if temporary is not None:  # a full disk: leave no half-written file behind
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
 
 
 def cached_engine(root: Path, cache_dir: Path | None, tuning: Tuning, vectors: Vectors | None = None) -> Engine:

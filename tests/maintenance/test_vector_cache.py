@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from bot.maintenance.vector_cache import cache_path, load_vectors, save_vectors
 from tests.engine.test_semantic import CountingEmbedder
@@ -38,3 +39,15 @@ def test_an_unwritable_folder_is_not_fatal(tmp_path: Path) -> None:
     vectors.examples(["alpha"])
     save_vectors(vectors, blocker / "sub")  # a file where the folder should be: logged, not raised
     assert not (blocker / "sub").exists()
+
+
+def test_a_write_that_fails_halfway_leaves_no_file_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    vectors = load_vectors(None, CountingEmbedder())
+    vectors.examples(["alpha"])
+
+    def full_disk(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(np, "savez", full_disk)
+    save_vectors(vectors, tmp_path)
+    assert list(tmp_path.iterdir()) == []
