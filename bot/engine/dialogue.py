@@ -82,6 +82,7 @@ def respond(text: str, context: Context, engine: Engine, now: float | None = Non
         asked = [_Part(joined, _respond_one(joined, whole_analysis, context, engine))]
     else:
         analyses = [engine.matcher.analyzer.analyse(part) for part in parts]
+        engine.matcher.prepare([a.corrected or p for p, a in zip(parts, analyses, strict=True) if a.words])
         asked = [_Part(part, _respond_one(part, analysis, context, engine)) for part, analysis in zip(parts, analyses, strict=True)]
         engine.matcher.compose(whole_analysis.corrected or joined, [a.corrected or p for p, a in zip(parts, analyses, strict=True)])
         whole = _Part(joined, _respond_one(joined, whole_analysis, context, engine))

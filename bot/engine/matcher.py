@@ -82,6 +82,11 @@ class Matcher:
         }
         return Signals(parts, Parts(lexical.out_of_scope, semantic_oos), dict(analysis.entities), lexical.anchored, lexical.other_subject)
 
+    def prepare(self, questions: Sequence[str]) -> None:
+        """Let the semantic side embed several questions at once (see `Vectors.prepare`)."""
+        if self.semantic is not None:
+            self.semantic.vectors.prepare(questions)
+
     def compose(self, whole: str, parts: Sequence[str]) -> None:
         """Let the semantic side derive the vector of a message from its parts' (see `Vectors.compose`)."""
         if self.semantic is not None:

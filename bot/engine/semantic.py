@@ -14,6 +14,7 @@ import importlib.util
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
@@ -32,6 +33,9 @@ text's vector would otherwise depend on the texts beside it (cosine 0.99), and p
 QUESTION_CACHE = 2048
 """Users' questions remembered (vector by text), most recent first; bounded, keys are cut to MAX_KEY_CHARS."""
 MAX_KEY_CHARS = 512
+PARALLEL = 2
+"""Parts of one message embedded at once (`Vectors.prepare`): the machines we run on have two cores or more,
+and more threads per message would only compete with the other users' questions."""
 
 
 class SemanticModelError(RuntimeError):
@@ -94,7 +98,6 @@ class MiniLM:
             self._session = ort.InferenceSession(source, sess_options=options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own unexported exception types
             raise SemanticModelError(f"the embedding model cannot be loaded ({type(exc).__name__}: {exc})") from exc
-        self._lock = threading.Lock()
 
     def embed(self, texts: Sequence[str]) -> Matrix:
         out = np.zeros((len(texts), 384), dtype=np.float32)
@@ -103,8 +106,8 @@ class MiniLM:
             encodings = self._tokenizer.encode_batch(chunk)
             ids = np.array([e.ids for e in encodings], dtype=np.int64)
             mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-            with self._lock:
-                hidden = self._session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})[0]
+            # No lock: onnxruntime's Run is thread-safe, and two parts of one message may run at once (`Vectors.prepare`).
+            hidden = self._session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})[0]
             weights = mask[..., None].astype(np.float32)
             pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
             out[start : start + len(chunk)] = pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
@@ -122,6 +125,7 @@ class Vectors:
         self._examples: dict[str, npt.NDArray[np.float32]] = dict(known or {})
         self._questions: OrderedDict[str, npt.NDArray[np.float32]] = OrderedDict()
         self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
         self.computed = 0
         """How many texts were sent to the model (for benchmarks and the start-up log)."""
 
@@ -156,12 +160,31 @@ class Vectors:
                 self._questions.move_to_end(key)
                 return found
         vector: npt.NDArray[np.float32] = self.embedder.embed([key])[0]
+        self._remember(key, vector)
+        return vector
+
+    def _remember(self, key: str, vector: npt.NDArray[np.float32]) -> None:
         with self._lock:
             self.computed += 1
             self._questions[key] = vector
+            self._questions.move_to_end(key)
             while len(self._questions) > QUESTION_CACHE:
                 self._questions.popitem(last=False)
-        return vector
+
+    def prepare(self, questions: Sequence[str]) -> None:
+        """Embed the questions not yet remembered, up to PARALLEL at once (the parts of one long message:
+        the model releases the GIL, so on two cores two parts cost about the time of one)."""
+        with self._lock:
+            keys = (q[:MAX_KEY_CHARS] for q in questions if q not in self._examples)
+            missing = list(dict.fromkeys(k for k in keys if k not in self._questions))
+        if len(missing) < 2:
+            return
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=PARALLEL, thread_name_prefix="faqbot-embed")
+            pool = self._pool
+        for question, vector in zip(missing, pool.map(lambda q: self.embedder.embed([q])[0], missing), strict=True):
+            self._remember(question, vector)
 
     def compose(self, whole: str, parts: Sequence[str]) -> None:
         """Remember the vector of `whole`, a message made of `parts` (already embedded as questions), as the

@@ -68,6 +68,25 @@ def test_questions_are_remembered_in_a_bounded_cache() -> None:
     assert model.seen.count("what do they earn") == 2  # evicted, so embedded again
 
 
+def test_the_parts_of_a_message_are_embedded_once_each_ahead_of_time() -> None:
+    model = CountingEmbedder()
+    vectors = Vectors(model)
+    vectors.examples(["an example"])
+    vectors.prepare(["what is git", "an example", "which database", "what is git"])
+    assert sorted(model.seen) == ["an example", "what is git", "which database"]  # the example was known already
+    vectors.question("what is git")
+    vectors.question("which database")
+    assert sorted(model.seen) == ["an example", "what is git", "which database"]
+
+
+def test_parts_embedded_side_by_side_get_the_vectors_they_get_alone(vectors: Vectors) -> None:
+    parts = ["I am a teacher", "how long does it take to learn backend development?", "is it too late at 40?"]
+    alone = np.stack([vectors.embedder.embed([part])[0] for part in parts])
+    side_by_side = Vectors(vectors.embedder)
+    side_by_side.prepare(parts)
+    assert np.allclose(np.stack([side_by_side.question(part) for part in parts]), alone, atol=1e-6)
+
+
 def test_a_message_made_of_parts_is_placed_between_them_without_running_the_model_again() -> None:
     model = CountingEmbedder()
     vectors = Vectors(model)
