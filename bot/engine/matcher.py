@@ -19,7 +19,7 @@ For each intent, in 0..1:
   side hears "earn" and would answer with our salary.
 - `w` is `Tuning.semantic_weight`, fitted with the thresholds on data by
   `benchmarks/fit_scoring.py` (the intents' own examples left out one at a time, the
-  negative examples, tests/eval/cases.jsonl and the real-question tune set).
+  negative examples, tests/eval/cases.jsonl and the real-question tune and extra sets).
 
 The negative examples (`intents/_out_of_scope.yaml`) are scored the same way; their best
 combined score is `Match.out_of_scope`. Without an embedder (`vectors=None`) the score is
