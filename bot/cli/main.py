@@ -398,7 +398,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser().print_help()
         return 0
     console = Console(stderr=False)
-    errors = Console(stderr=True)
+    errors = Console(stderr=True, soft_wrap=True)  # an error line names files and paths: never wrapped
     try:
         settings = Settings()
     except ValidationError as exc:
