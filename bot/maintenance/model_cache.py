@@ -103,9 +103,7 @@ def quantized_model(cache_dir: Path | None) -> Path | bytes:
                 _build(source, built)
                 os.replace(built, target)
             log.info("built the quantised embedding model %s", target)
-            for stale in cache_dir.glob(f"model-{MODEL_ID}-*.onnx"):
-                if stale != target:  # a copy from another onnxruntime version or recipe: 23 MB nobody reads
-                    stale.unlink(missing_ok=True)
+            _prune(cache_dir, keep=target)
             return target
         except OSError as exc:
             log.warning("cannot keep the quantised model in %s (%s): building it in memory", cache_dir, exc)
@@ -113,6 +111,17 @@ def quantized_model(cache_dir: Path | None) -> Path | bytes:
         built = Path(work) / name
         _build(source, built)
         return built.read_bytes()
+
+
+KEEP_COPIES = 2
+"""Copies kept in a cache folder, newest first: older ones (another onnxruntime version or recipe) are 23 MB
+nobody reads; two, so that two versions of the bot sharing the folder (an upgrade) do not delete each other's."""
+
+
+def _prune(cache_dir: Path, keep: Path) -> None:
+    copies = sorted(cache_dir.glob(f"model-{MODEL_ID}-*.onnx"), key=lambda p: (p != keep, -p.stat().st_mtime))
+    for stale in copies[KEEP_COPIES:]:
+        stale.unlink(missing_ok=True)
 
 
 def _build(source: Path, target: Path) -> None:

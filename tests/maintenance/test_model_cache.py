@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -42,11 +43,14 @@ def test_the_copy_means_what_the_packaged_model_means(built: Path) -> None:
     assert similarities[0, 1] > max(similarities[0, 2], similarities[0, 3])
 
 
-def test_a_new_copy_replaces_the_copy_of_another_version(built: Path, tmp_path: Path) -> None:
-    stale = tmp_path / f"model-{model_cache.MODEL_ID}-0000000000000000.onnx"
-    stale.write_bytes(b"an older copy")
+def test_a_new_copy_keeps_one_older_copy_and_removes_the_rest(built: Path, tmp_path: Path) -> None:
+    older, oldest = (tmp_path / f"model-{model_cache.MODEL_ID}-{n:016d}.onnx" for n in (1, 2))
+    oldest.write_bytes(b"a copy of two versions ago")
+    os.utime(oldest, (1_000_000, 1_000_000))
+    older.write_bytes(b"the previous version's copy")
     assert model_cache.quantized_model(tmp_path) == tmp_path / built.name
-    assert not stale.exists()
+    assert older.exists()
+    assert not oldest.exists()
 
 
 def test_without_a_writable_folder_the_copy_is_built_in_memory(tmp_path: Path) -> None:
