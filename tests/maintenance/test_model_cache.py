@@ -27,6 +27,14 @@ def built() -> Path:
     return model
 
 
+def test_the_copy_is_quantised_and_fused(built: Path) -> None:
+    import onnx
+
+    operators = {node.op_type for node in onnx.load(str(built)).graph.node}
+    assert "MatMulInteger" in operators  # int8 weights, multiplied as int8
+    assert {"SkipLayerNormalization", "BiasGelu"} <= operators  # onnxruntime's BERT fusions
+
+
 def test_the_copy_is_kept_and_reused(built: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(source: Path, target: Path) -> None:
         raise AssertionError("a kept copy must not be built again")
