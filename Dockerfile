@@ -28,7 +28,8 @@ RUN touch README.md && pip install --no-deps --no-build-isolation . && rm -rf bu
 # The shipped knowledge base; mount a folder with intents/ and content/ over /kb to replace it.
 COPY intents/ /kb/intents/
 COPY content/ /kb/content/
-# Embed every example once at build time (the model comes from the lock's packages), so the bot starts warm;
+# Build the quantised copy of the model and embed every example once at build time (both from the lock's
+# packages, into FAQBOT_CACHE_DIR), so the bot starts warm;
 # a mounted knowledge base embeds only its new phrasings, kept in memory.
 RUN faqbot validate
 
