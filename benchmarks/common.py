@@ -7,14 +7,11 @@ import statistics
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-from threadpoolctl import threadpool_limits
-
 from bot.engine.core import Engine
 from bot.maintenance.vector_cache import cached_engine
 from bot.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
-threadpool_limits(limits=1)  # as `faqbot` does (bot/cli/main.py): the benchmarks measure the bot's configuration
 RESULTS = ROOT / "benchmarks" / "results"
 
 

@@ -15,7 +15,6 @@ from typing import TextIO
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
-from threadpoolctl import threadpool_limits
 
 from bot.cli.console_log import ConsoleLog
 from bot.cli.maintenance import run_maintenance_command
@@ -391,9 +390,6 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    # numpy's BLAS would start a thread per core for each question's small matrix product (1,900 x 384): on a
-    # busy 2-core machine those threads spin against the model and the event loop (15 ms a question instead of 4).
-    threadpool_limits(limits=1)
     if args.command is None:
         parser().print_help()
         return 0
