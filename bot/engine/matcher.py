@@ -28,6 +28,7 @@ the lexical one alone.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -97,12 +98,10 @@ class Matcher:
         weight = tuning.semantic_weight if self.semantic is not None else 0.0
         # Another profession named: the question is about someone else, whatever its words share with ours.
         keep = tuning.other_subject_share if signals.other_subject else 1.0
-        candidates = [
-            Candidate(intent, round(keep * _combine(parts, weight, tuning), 4), parts) for intent, parts in signals.intents.items()
-        ]
-        candidates.sort(key=lambda c: (-c.score, c.intent))
+        scored = ((-round(keep * _combine(parts, weight, tuning), 4), intent) for intent, parts in signals.intents.items())
+        best = heapq.nsmallest(limit, scored)  # best first, ties by intent id; Candidates only for those kept
         return Match(
-            candidates=tuple(c for c in candidates[:limit] if c.score > 0),
+            candidates=tuple(Candidate(intent, -negated, signals.intents[intent]) for negated, intent in best if negated < 0),
             entities=signals.entities,
             out_of_scope=round(_combine(signals.out_of_scope, weight, tuning), 4),
             out_of_scope_parts=signals.out_of_scope,
