@@ -8,7 +8,7 @@ and quantises it dynamically (int8 weights per output channel, activations quant
 come, with onnxruntime's own `quantize_dynamic`): about 45 MB and 1-2 ms per question, with vectors
 whose cosine to the packaged model's is 0.99 on average (measured by
 `python -m benchmarks.understanding --models`). The copy is derived from installed packages
-only; building it takes about two seconds, once per model file and onnxruntime version.
+only; building it takes two or three seconds, once per model file and onnxruntime/onnx versions.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib import metadata
 from pathlib import Path
 
 from bot.engine.semantic import MiniLM, SemanticModelError, packaged_model
@@ -34,17 +35,19 @@ RECIPE = "fold, bert fusions (layer norm, gelu), dynamic int8 per channel (MatMu
 
 
 def _fingerprint(source: Path) -> str:
-    """Changes when the packaged model, the quantiser (onnxruntime) or the recipe changes."""
+    """Changes when the packaged model, onnxruntime or onnx (which make the copy), or the recipe changes."""
     status = source.stat()
     return _hashed(source, status.st_size, status.st_mtime_ns)
 
 
 @functools.cache
 def _hashed(source: Path, size: int, mtime_ns: int) -> str:
-    import onnxruntime
-
     digest = hashlib.sha256(source.read_bytes())
-    digest.update(onnxruntime.__version__.encode())
+    for package in ("onnxruntime", "onnx"):  # the optimiser and quantiser, and the graph library they write with
+        try:
+            digest.update(f"{package} {metadata.version(package)}".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"{package} absent".encode())
     digest.update(RECIPE.encode())
     return digest.hexdigest()[:16]
 
