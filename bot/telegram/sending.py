@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
 from telegram import Bot, InlineKeyboardMarkup, Message, ReplyParameters
-from telegram.error import BadRequest, NetworkError, RetryAfter
+from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 
 from bot.telegram.rendering import Chunk
 
@@ -30,6 +30,11 @@ PATIENCE = 60.0
 """Seconds after the first attempt past which a call is given up (its error raised): Telegram's 5xx and
 flood waits seldom last longer, and a stop's grace period need not wait for it (the update stays unconfirmed)."""
 
+TIMEOUTS = 4
+"""Calls that may time out before one is given up: a request that timed out may have been carried out (sent
+twice), so timeouts keep the old short count; errors that say the request was not carried out (5xx, 429,
+a refused connection) get the whole PATIENCE."""
+
 _LOG = logging.getLogger(__name__)
 
 
@@ -37,11 +42,12 @@ async def retrying(
     call: Callable[[], Awaitable[T]], what: str, attempts: int | None = None, backoff: float | None = None, patience: float | None = None
 ) -> T:
     """Await `call()`, retrying on NetworkError (timeouts, 5xx, dropped connections; exponential backoff) and
-    RetryAfter (after its `retry_after`) until `attempts` calls were made (None: no count) or the next try would
-    start more than `patience` seconds (default PATIENCE) after the first; then the last error is raised."""
+    RetryAfter (after its `retry_after`) until `attempts` calls were made (None: no count), TIMEOUTS calls timed
+    out, or the next try would start more than `patience` seconds (default PATIENCE) after the first; then the
+    last error is raised."""
     delay = BACKOFF if backoff is None else backoff
     deadline = time.monotonic() + (PATIENCE if patience is None else patience)
-    attempt = 0
+    attempt = timeouts = 0
     while True:
         attempt += 1
         try:
@@ -55,7 +61,8 @@ async def retrying(
             _LOG.warning("%s: flood control, retrying in %.1fs (attempt %d)", what, wait, attempt)
         except NetworkError as exc:
             wait, delay = delay, min(delay * 2, BACKOFF_CAP)
-            if attempt == attempts or time.monotonic() + wait > deadline:
+            timeouts += isinstance(exc, TimedOut)
+            if attempt == attempts or timeouts >= TIMEOUTS or time.monotonic() + wait > deadline:
                 raise
             _LOG.warning("%s: %s: %s, retrying in %.1fs (attempt %d)", what, type(exc).__name__, exc, wait, attempt)
         await asyncio.sleep(wait)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from telegram.error import BadRequest, NetworkError, RetryAfter
+from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 
 from bot.telegram import sending
 
@@ -52,6 +52,13 @@ async def test_a_wait_longer_than_the_patience_is_not_started() -> None:
     with pytest.raises(RetryAfter):
         await sending.retrying(call, "sendMessage", patience=5)
     assert call.calls == 1
+
+
+async def test_timeouts_keep_a_short_count_since_a_timed_out_request_may_have_been_sent() -> None:
+    call = Flaky(*[TimedOut() for _ in range(100)])
+    with pytest.raises(TimedOut):
+        await sending.retrying(call, "sendMessage")
+    assert call.calls == sending.TIMEOUTS
 
 
 async def test_a_bad_request_is_not_retried() -> None:
