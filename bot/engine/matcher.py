@@ -72,7 +72,8 @@ class Matcher:
 
     def signals(self, text: str, analysis: Analysis, leave_out: str | None = None) -> Signals:
         """The raw signals of one question: what the combined score is computed from."""
-        lexical = self.lexical.score_analysis(analysis, LEXICAL_LIMIT, None if leave_out is None else self.analyzer.analyse(leave_out).text)
+        left_out = None if leave_out is None else analysis.text if leave_out == text else self.analyzer.analyse(leave_out).text
+        lexical = self.lexical.score_analysis(analysis, LEXICAL_LIMIT, left_out)
         if self.semantic is not None and analysis.words:
             semantic, semantic_oos = self.semantic.scores(analysis.corrected or text, leave_out)
         else:
