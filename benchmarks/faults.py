@@ -63,12 +63,8 @@ class Bench:
 
     @asynccontextmanager
     async def api(self) -> AsyncIterator[FakeBotAPI]:
-        server = FakeBotAPI(TOKEN, BOT_USER)
-        await server.start()
-        try:
+        async with FakeBotAPI(TOKEN, BOT_USER) as server:
             yield server
-        finally:
-            await server.stop()
 
     def folder(self) -> Path:
         self.case += 1

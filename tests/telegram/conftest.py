@@ -47,9 +47,5 @@ async def harness(engine: Engine, settings: Settings) -> AsyncIterator[Harness]:
 @pytest.fixture
 async def fake_api() -> AsyncIterator[FakeBotAPI]:
     """A fake Telegram Bot API server on 127.0.0.1 (a free port), stopped after the test."""
-    server = FakeBotAPI(TOKEN, BOT_USER)
-    await server.start()
-    try:
+    async with FakeBotAPI(TOKEN, BOT_USER) as server:
         yield server
-    finally:
-        await server.stop()

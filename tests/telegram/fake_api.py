@@ -119,6 +119,14 @@ class FakeBotAPI:
         self._server = await asyncio.start_server(self._serve_client, "127.0.0.1", 0)
         self.port = self._server.sockets[0].getsockname()[1]
 
+    async def __aenter__(self) -> FakeBotAPI:
+        """`async with FakeBotAPI(...) as api`: started on entry, stopped on exit."""
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
     async def stop(self) -> None:
         """Close the listener, wake long polls, hang up on every client and wait for their handlers to end."""
         self._closing = True
