@@ -82,9 +82,10 @@ def respond(text: str, context: Context, engine: Engine, now: float | None = Non
         asked = [_Part(joined, _respond_one(joined, whole_analysis, context, engine))]
     else:
         analyses = [engine.matcher.analyzer.analyse(part) for part in parts]
-        engine.matcher.prepare([a.corrected or p for p, a in zip(parts, analyses, strict=True) if a.words])
+        embedded = [a.corrected or p for p, a in zip(parts, analyses, strict=True)]  # what the semantic side reads
+        engine.matcher.prepare([text for text, a in zip(embedded, analyses, strict=True) if a.words])
         asked = [_Part(part, _respond_one(part, analysis, context, engine)) for part, analysis in zip(parts, analyses, strict=True)]
-        engine.matcher.compose(whole_analysis.corrected or joined, [a.corrected or p for p, a in zip(parts, analyses, strict=True)])
+        engine.matcher.compose(whole_analysis.corrected or joined, embedded)
         whole = _Part(joined, _respond_one(joined, whole_analysis, context, engine))
         # The whole message wins when no part could be answered, or when it is clearly closer
         # than any part ("My English is weak. Is that a problem?": the parts lose the subject).
