@@ -12,6 +12,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 
 from bot.engine.analyzer import ENTITY_MARK, Analysis
 from bot.engine.core import Engine
@@ -24,26 +25,32 @@ _BACK_REFERENCE = re.compile(r"\b(?:it|its|that|this|them|those|these|they|their
 _CONTINUATION = re.compile(r"^\W*(?:ok(?:ay)?\W+|so\W+)?(?:and|what about|how about|same for|also|for|but|with)\b", re.IGNORECASE)
 
 
-@dataclass
-class Context:
-    """What a conversation was last about, for follow-ups such as "and for Python?"."""
+_NO_ENTITIES: Mapping[str, str] = MappingProxyType({})
 
-    history: list[str] = field(default_factory=list)
+
+@dataclass(slots=True)
+class Context:
+    """What a conversation was last about, for follow-ups such as "and for Python?".
+
+    Slots and immutable values (a fresh context shares the empty ones): up to `max_conversations` of
+    these are kept, one per recent chat and user (about 100 bytes each instead of about 400)."""
+
+    history: tuple[str, ...] = ()
     """Recent topics, oldest first (a follow-up may refer to any of them)."""
-    entities: dict[str, str] = field(default_factory=dict)
-    shown: list[str] = field(default_factory=list)
+    entities: Mapping[str, str] = field(default_factory=lambda: _NO_ENTITIES)
+    shown: tuple[str, ...] = ()
     """Topics already answered in this conversation ("tell me more" moves on to one not yet shown)."""
     updated: float = 0.0
 
     def remember(self, intent: str, entities: Mapping[str, str], now: float, size: int) -> None:
         self.entities, self.updated = {**self.entities, **entities}, now
-        self.history = [*(i for i in self.history if i != intent), intent][-size:]
-        self.shown = [*(i for i in self.shown if i != intent), intent][-4 * size :]
+        self.history = (*(i for i in self.history if i != intent), intent)[-size:]
+        self.shown = (*(i for i in self.shown if i != intent), intent)[-4 * size :]
 
     def expire(self, now: float, ttl: float) -> None:
         """Forget everything when the conversation has been quiet for longer than `ttl` seconds."""
         if self.history and now - self.updated > ttl:
-            self.history, self.entities, self.shown = [], {}, []
+            self.history, self.entities, self.shown = (), _NO_ENTITIES, ()
 
 
 @dataclass(frozen=True)

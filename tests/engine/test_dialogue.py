@@ -134,7 +134,7 @@ def test_respond_is_usable_without_dialogue(engine: Engine) -> None:
     context = Context()
     reply = respond("which frameworks for ruby", context, engine, now=0.0)
     assert reply.intent == "frameworks"
-    assert context.history == ["frameworks"]
+    assert context.history == ("frameworks",)
     assert context.entities == {"language": "ruby"}
 
 
