@@ -28,6 +28,7 @@ from watchfiles import Change, awatch
 
 from bot.engine.core import Engine, EngineHolder
 from bot.engine.knowledge import KnowledgeBaseError, Problem
+from bot.maintenance.memory import release_free_memory
 from bot.maintenance.validate import validated_engine
 from bot.maintenance.vector_cache import save_vectors
 
@@ -124,10 +125,13 @@ class Reloader:
                 result = ReloadResult(True, trigger, time.perf_counter() - started, len(engine.kb.intents), engine.kb.warnings)
                 log.info("%s", result.summary())
                 self.last = result
+                del engine
+                await asyncio.to_thread(release_free_memory)  # the build's garbage, and the old engine once unused
                 return result
             result = ReloadResult(False, trigger, time.perf_counter() - started, len(self.holder.get().kb.intents), problems)
             log.error("%s", result.summary(limit=50))
             self.last = result
+            await asyncio.to_thread(release_free_memory)
         await self._report(result)
         return result
 

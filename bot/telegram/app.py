@@ -33,6 +33,7 @@ from telegram.request import BaseRequest, HTTPXRequest
 from bot.engine.core import EngineHolder
 from bot.engine.dialogue import Dialogue
 from bot.maintenance.events import Recorder, UpdateLedger
+from bot.maintenance.memory import release_free_memory
 from bot.maintenance.reload import Reloader
 from bot.maintenance.storage import Store
 from bot.maintenance.vector_cache import cached_engine
@@ -332,6 +333,7 @@ class Lifecycle:
             _LOG.info("SIGHUP cannot be handled here: reload with /reload or by editing the files")
         if self.watcher is not None:
             self.watcher.start()
+        release_free_memory()  # start-up's garbage (building the engine): 6-7 MB of resident memory
 
     async def stop(self, app: AnyApplication) -> None:
         self.reloader.remove_sighup()
