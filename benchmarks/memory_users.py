@@ -12,8 +12,9 @@ INFO line would only cost time here); Telegram's 30-a-second flood limit is lift
 `benchmarks.e2e_bot`), which otherwise only waits.
 
 - `users`: each update comes from a new user in a private chat (a new chat too): every 50th asks one of the
-  benchmark's questions (benchmarks/questions.py, in turn), the others send /about (a question costs ~15 ms of
-  matching, which would make a million users take hours). RSS (VmRSS after a garbage collection) at 100,000 users
+  benchmark's questions (benchmarks/questions.py, in turn), the others send /about, as Telegram sends a command
+  (with its `bot_command` entity; before 2026-11-30 it came without one and was answered as a question), so a
+  million users take minutes, not hours. `--question-every 1`: every user asks a question. RSS (VmRSS after a garbage collection) at 100,000 users
   and at the end.
 - `flood`: every message is one 4,000-character word of random letters (unique), from a new user each time, so
   the per-user limit does not drop any: the input the word caches were keyed by. RSS every quarter.
@@ -104,6 +105,8 @@ class NullRequest(BaseRequest):
 
 def message(update_id: int, user_id: int, text: str) -> dict[str, Any]:
     sender = {"id": user_id, "is_bot": False, "first_name": "User", "language_code": "en"}
+    command = text.split()[0] if text.startswith("/") else None
+    entities = [{"type": "bot_command", "offset": 0, "length": len(command)}] if command else []
     return {
         "update_id": update_id,
         "message": {
@@ -112,6 +115,7 @@ def message(update_id: int, user_id: int, text: str) -> dict[str, Any]:
             "chat": {"id": user_id, "type": "private", "first_name": "User"},
             "from": sender,
             "text": text,
+            "entities": entities,
         },
     }
 
@@ -121,7 +125,7 @@ def measured() -> dict[str, float]:
     return rss_mb()
 
 
-async def child(scenario: str, total: int, checkpoints: list[int]) -> None:
+async def child(scenario: str, total: int, checkpoints: list[int], question_every: int = QUESTION_EVERY) -> None:
     """Run one scenario in this process; print one JSON line per checkpoint and one at the end."""
     setattr(app_module, "AIORateLimiter", LiftedRateLimiter)  # noqa: B010 - as benchmarks.e2e_bot: no 30-a-second wait
     data_dir = Path(tempfile.mkdtemp(prefix="faqbot-memory-"))
@@ -155,7 +159,7 @@ async def child(scenario: str, total: int, checkpoints: list[int]) -> None:
             if scenario == "flood":
                 text = "".join(rng.choices(string.ascii_lowercase, k=4000))
             else:
-                text = questions[i % len(questions)] if i % QUESTION_EVERY == 0 else FILLER
+                text = questions[i % len(questions)] if i % question_every == 0 else FILLER
             await app.process_update(Update.de_json(message(i, 10_000_000 + i, text), app.bot))
             await asyncio.sleep(0)  # the canned answers never suspend: let the log writer and the other tasks run
             if i in checkpoints:
@@ -171,8 +175,9 @@ async def child(scenario: str, total: int, checkpoints: list[int]) -> None:
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
-def run_child(scenario: str, total: int, checkpoints: list[int]) -> list[dict[str, Any]]:
+def run_child(scenario: str, total: int, checkpoints: list[int], question_every: int = QUESTION_EVERY) -> list[dict[str, Any]]:
     command = [sys.executable, "-m", "benchmarks.memory_users", "--child", scenario, "--total", str(total)]
+    command += ["--question-every", str(question_every)]
     command += ["--checkpoints", ",".join(str(c) for c in checkpoints)]
     rows: list[dict[str, Any]] = []
     with subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True) as process:
@@ -192,17 +197,20 @@ def main() -> None:
     parser.add_argument("--scenario", choices=("users", "flood", "all"), default="all")
     parser.add_argument("--users", type=int, default=1_000_000, help="distinct users of the users scenario")
     parser.add_argument("--flood", type=int, default=40_000, help="crafted messages of the flood scenario")
+    parser.add_argument(
+        "--question-every", type=int, default=QUESTION_EVERY, help="in the users scenario, every Nth user asks a question (1: all of them)"
+    )
     parser.add_argument("--child", choices=("users", "flood"), help=argparse.SUPPRESS)
     parser.add_argument("--total", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--checkpoints", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        asyncio.run(child(args.child, args.total, [int(c) for c in args.checkpoints.split(",") if c]))
+        asyncio.run(child(args.child, args.total, [int(c) for c in args.checkpoints.split(",") if c], args.question_every))
         return
     verdicts: list[str] = []
     if args.scenario in ("users", "all"):
         marks = sorted({min(m, args.users) for m in (100_000, 250_000, 500_000)} | {args.users})
-        rows = {r["at"]: r for r in run_child("users", args.users, marks)}
+        rows = {r["at"]: r for r in run_child("users", args.users, marks, args.question_every)}
         if 100_000 in rows:
             verdicts.append(verdict("after 100,000 users", rows[100_000]["rss_mb"], TARGETS_MB["users_100000"]))
         verdicts.append(verdict(f"after {args.users:,} users", rows[args.users]["rss_mb"], TARGETS_MB["users_end"]))
