@@ -30,18 +30,24 @@ def heartbeat_path(data_dir: Path) -> Path:
 
 
 def touch(path: Path, now: float | None = None) -> None:
-    """Write the current time to `path` atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(f"{time.time() if now is None else now:.3f}\n", encoding="utf-8")
-    os.replace(temporary, path)
+    """Mark `path` as refreshed at `now` (default: the current time) through its modification time.
+
+    An existing file only has its time set, no data written: on a full disk the log stops but
+    the bot still answers, and its heartbeat must not say otherwise. A missing file is created empty."""
+    stamp = time.time() if now is None else now
+    try:
+        os.utime(path, (stamp, stamp))
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+        os.utime(path, (stamp, stamp))
 
 
 def is_fresh(path: Path, max_age: float = MAX_AGE, now: float | None = None) -> bool:
     """Whether `path` was refreshed less than `max_age` seconds ago."""
     try:
-        stamp = float(path.read_text(encoding="utf-8").strip())
-    except (OSError, ValueError):
+        stamp = path.stat().st_mtime
+    except OSError:
         return False
     return 0 <= (time.time() if now is None else now) - stamp < max_age
 
@@ -49,11 +55,11 @@ def is_fresh(path: Path, max_age: float = MAX_AGE, now: float | None = None) -> 
 def health_problem(path: Path, max_age: float = MAX_AGE, now: float | None = None) -> str | None:
     """Why the bot does not look healthy (None when `path` is fresh), in one line for `faqbot health`."""
     try:
-        stamp = float(path.read_text(encoding="utf-8").strip())
+        stamp = path.stat().st_mtime
     except FileNotFoundError:
         why = "the bot is not running, is still starting, cannot reach Telegram, or uses another FAQBOT_DATA_DIR"
         return f"no heartbeat file at {path}: {why}"
-    except (OSError, ValueError) as exc:
+    except OSError as exc:
         return f"cannot read the heartbeat file {path}: {exc}"
     age = (time.time() if now is None else now) - stamp
     if age < 0:

@@ -81,8 +81,24 @@ def test_heartbeat_file_freshness(tmp_path: Path) -> None:
     touch(path, now=5000.0)
     assert is_fresh(path, max_age=60, now=5030.0)
     assert not is_fresh(path, max_age=60, now=5061.0)
-    path.write_text("garbage")
+    path.unlink()
     assert not is_fresh(path)
+
+
+def test_heartbeat_refresh_writes_no_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A full disk stops the log, not the answers: refreshing an existing heartbeat needs no free block."""
+    path = tmp_path / "heartbeat"
+    touch(path, now=5000.0)
+
+    def disk_full(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    for method in ("write_text", "write_bytes", "open", "touch"):
+        monkeypatch.setattr(Path, method, disk_full)
+    monkeypatch.setattr("builtins.open", disk_full)
+    touch(path, now=6000.0)
+    monkeypatch.undo()
+    assert is_fresh(path, max_age=60, now=6030.0)
 
 
 async def test_heartbeat_touches_only_while_alive(tmp_path: Path) -> None:
