@@ -50,7 +50,7 @@ import re
 import sqlite3
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -70,6 +70,30 @@ from bot.maintenance.events import (
 )
 
 log = logging.getLogger(__name__)
+
+LOG_EVERY = 60.0
+"""A problem that repeats (a full queue drops every new record; a locked or full database is retried every few
+seconds) is logged at once, then in one line a minute with how often it happened meanwhile: an hour's outage
+under load would otherwise write one line per record."""
+
+
+class _Throttled:
+    """Logs the first of a run of like warnings at once, then at most one line per `every` seconds with a count."""
+
+    def __init__(self, every: float = LOG_EVERY, clock: Callable[[], float] = time.monotonic) -> None:
+        self.every = every
+        self._clock = clock
+        self._last: float | None = None
+        self._since = 0
+
+    def warning(self, message: str, *args: object) -> None:
+        now = self._clock()
+        if self._last is not None and now - self._last < self.every:
+            self._since += 1
+            return
+        more = f" ({self._since} more like it in the last {now - self._last:.0f} s)" if self._since and self._last is not None else ""
+        log.warning("%s%s", message % args, more)
+        self._last, self._since = now, 0
 
 DATABASE_FILE = "faqbot.sqlite3"
 
@@ -221,6 +245,8 @@ class Store:
         """Estimated bytes of the events waiting in the queue (see `event_size`)."""
         self._busy_timeout = busy_timeout
         self._backoff = retry_backoff
+        self._drop_log = _Throttled()
+        self._retry_log = _Throttled()
         self.salt_matches = True
         """False when the database was first written with another salt (see `SaltMismatch`)."""
         self._wake = asyncio.Event()
@@ -235,6 +261,8 @@ class Store:
         self._stuck = asyncio.Event()
         """Set while a batch meets a locked or full database (it is being retried): `mark_handled` stops waiting."""
         self.dropped = 0
+        self.retries = 0
+        """Batches retried on a locked or full database (each retry; logged once a minute, see LOG_EVERY)."""
         """Events dropped: the queue was full, the store closed, or a row could not be written (never blocking a reply)."""
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -342,7 +370,7 @@ class Store:
             self._queue.put_nowait(_Handled(update_id, done))
         except asyncio.QueueFull:
             self.dropped += 1
-            log.warning("store queue is full (%d): update %d not recorded as handled", self._queue.maxsize, update_id)
+            self._drop_log.warning("store queue is full (%d): update %d not recorded as handled", self._queue.maxsize, update_id)
             return
         self._wake.set()
         stuck = asyncio.ensure_future(self._stuck.wait())
@@ -446,18 +474,18 @@ class Store:
     def _enqueue(self, event: QuestionEvent | FeedbackEvent) -> None:
         if self._closing or self._writer is None or self._writer.done():
             self.dropped += 1
-            log.warning("store is closed: dropped a %s event", type(event).__name__)
+            self._drop_log.warning("store is closed: dropped a %s event", type(event).__name__)
             return
         size = event_size(event)
         if self.queued_bytes + size > self._max_bytes:
             self.dropped += 1
-            log.warning("store queue is full (%d bytes): dropped a %s event", self._max_bytes, type(event).__name__)
+            self._drop_log.warning("store queue is full (%d bytes): dropped a %s event", self._max_bytes, type(event).__name__)
             return
         try:
             self._queue.put_nowait(event)
         except asyncio.QueueFull:
             self.dropped += 1
-            log.warning("store queue is full (%d): dropped a %s event", self._queue.maxsize, type(event).__name__)
+            self._drop_log.warning("store queue is full (%d): dropped a %s event", self._queue.maxsize, type(event).__name__)
             return
         self.queued_bytes += size
         if self._queue.qsize() >= self._batch_size:
@@ -534,6 +562,8 @@ class Store:
             try:
                 await self._commit(rows)
                 self._stuck.clear()
+                if attempt:
+                    log.info("the conversation log can be written again: %d records written after %d retries", len(rows), attempt)
                 return
             except sqlite3.OperationalError as exc:
                 if not _retryable(exc):
@@ -547,7 +577,8 @@ class Store:
                     return
                 delay = min(MAX_BACKOFF, self._backoff * 2**attempt)
                 attempt += 1
-                log.warning("could not write %d conversation records (%s); retry %d in %.1f s", len(rows), exc, attempt, delay)
+                self.retries += 1
+                self._retry_log.warning("could not write %d conversation records (%s); retry %d in %.1f s", len(rows), exc, attempt, delay)
                 await asyncio.sleep(delay)
             except Exception as exc:
                 log.warning("could not write %d conversation records (%s); writing them one by one", len(rows), exc)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from bot.maintenance.events import FeedbackEvent, QuestionEvent, Scored, hash_user
-from bot.maintenance.storage import CLOSING_RETRIES, MIGRATIONS, SCHEMA_VERSION, SaltMismatch, StorageError, Store, start_of_day
+from bot.maintenance.storage import CLOSING_RETRIES, MIGRATIONS, SCHEMA_VERSION, SaltMismatch, StorageError, Store, _Throttled, start_of_day
 
 SALT = "test-salt"
 NOW = 1_700_000_000.0
@@ -501,7 +501,8 @@ async def test_closing_on_a_locked_database_retries_one_batch_only(tmp_path: Pat
         blocker.execute("COMMIT")
         blocker.close()
     assert store.dropped == 50
-    assert len([r for r in caplog.records if "; retry" in r.getMessage()]) == CLOSING_RETRIES
+    assert store.retries == CLOSING_RETRIES
+    assert len([r for r in caplog.records if "; retry" in r.getMessage()]) == 1  # the rest within LOG_EVERY
 
 
 async def test_closing_on_a_locked_database_gives_up_and_counts_the_loss(tmp_path: Path) -> None:
@@ -517,3 +518,38 @@ async def test_closing_on_a_locked_database_gives_up_and_counts_the_loss(tmp_pat
         blocker.execute("COMMIT")
         blocker.close()
     assert store.dropped == 10
+
+
+async def test_a_long_outage_logs_a_line_a_minute_not_one_per_record(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A locked database under load: every record past the queue's bound is dropped and counted, and logged once."""
+    path = tmp_path / "log.sqlite3"
+    async with Store(path, SALT, flush_interval=0.02, busy_timeout=0.05, retry_backoff=0.01, max_queue_bytes=2**14) as store:
+        blocker = sqlite3.connect(path, isolation_level=None)
+        blocker.execute("BEGIN EXCLUSIVE")
+        try:
+            with caplog.at_level(logging.WARNING, logger="bot.maintenance.storage"):
+                for i in range(500):
+                    await store.question(q(user=i, text=f"{i} " + "x" * 500))
+                    await asyncio.sleep(0)
+                await asyncio.sleep(0.3)  # several retries of the first batch
+        finally:
+            blocker.execute("COMMIT")
+            blocker.close()
+        assert store.dropped > 400
+        assert store.retries > 3
+        full = [r for r in caplog.records if "queue is full" in r.getMessage()]
+        retried = [r for r in caplog.records if "; retry" in r.getMessage()]
+        assert len(full) == 1
+        assert len(retried) == 1
+
+
+def test_throttled_warnings_count_what_they_left_out(caplog: pytest.LogCaptureFixture) -> None:
+    now = [100.0]
+    throttled = _Throttled(every=60.0, clock=lambda: now[0])
+    with caplog.at_level(logging.WARNING, logger="bot.maintenance.storage"):
+        for second in range(0, 125, 5):
+            now[0] = 100.0 + second
+            throttled.warning("dropped record %d", second)
+    lines = [r.getMessage() for r in caplog.records]
+    summary = "(11 more like it in the last 60 s)"
+    assert lines == ["dropped record 0", f"dropped record 60 {summary}", f"dropped record 120 {summary}"]
