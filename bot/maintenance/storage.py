@@ -159,6 +159,14 @@ _SURROGATES = re.compile("[\ud800-\udfff]")
 _RETRYABLE = ("locked", "busy", "disk is full", "disk i/o error")
 CLOSING_RETRIES = 3
 """Attempts left for a batch meeting a locked or full database once the store is closing (after one is dropped: one each)."""
+BUSY_TIMEOUT = 2.0
+"""Seconds a write waits for another connection's lock before it is retried with backoff: long enough for another
+program's short transaction (`faqbot forget`; in WAL mode readers never block), short enough that a stop never
+waits behind it for long (it was 10 s, and a stop on a locked database then outlasted Docker's 10 s grace)."""
+CLOSING_BUSY_TIMEOUT = 0.5
+"""The same wait once the store is closing, with at most CLOSING_BACKOFF between attempts: all the closing attempts
+of a locked database fit in about 2 s after the one under way."""
+CLOSING_BACKOFF = 0.2
 MAX_BACKOFF = 5.0
 _INSERT_HANDLED = "INSERT OR IGNORE INTO handled_updates (update_id, at) VALUES (?, ?)"
 HANDLED_KEEP_DAYS = 2.0
@@ -228,7 +236,7 @@ class Store:
         batch_size: int = 500,
         max_queue: int = 100_000,
         max_queue_bytes: int = 16 * 2**20,
-        busy_timeout: float = 10.0,
+        busy_timeout: float = BUSY_TIMEOUT,
         retry_backoff: float = 0.5,
         retention_days: int | None = None,
         purge_every: float = 3600.0,
@@ -558,6 +566,7 @@ class Store:
         now = time.time()
         rows += [(_INSERT_HANDLED, (update_id, now)) for update_id in handled]
         attempt = 0
+        shortened = False
         while True:
             try:
                 await self._commit(rows)
@@ -575,7 +584,10 @@ class Store:
                     self.dropped += len(rows)
                     log.error("closing: could not write %d conversation records (%s); they are lost", len(rows), exc)
                     return
-                delay = min(MAX_BACKOFF, self._backoff * 2**attempt)
+                delay = min(CLOSING_BACKOFF if self._closing else MAX_BACKOFF, self._backoff * 2**attempt)
+                if self._closing and not shortened:
+                    await self._wait_less(CLOSING_BUSY_TIMEOUT)
+                    shortened = True
                 attempt += 1
                 self.retries += 1
                 self._retry_log.warning("could not write %d conversation records (%s); retry %d in %.1f s", len(rows), exc, attempt, delay)
@@ -591,6 +603,12 @@ class Store:
                 lost += 1
                 log.exception("could not write a conversation record; it is lost")
         self.dropped += lost
+
+    async def _wait_less(self, seconds: float) -> None:
+        """Lower the connection's wait for a lock (SQLite's busy timeout) to `seconds`, for the closing attempts."""
+        if seconds < self._busy_timeout:
+            with contextlib.suppress(sqlite3.Error):
+                await self._connection().execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
 
     async def _commit(self, rows: Sequence[tuple[str, tuple[object, ...]]]) -> None:
         conn = self._connection()

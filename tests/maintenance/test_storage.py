@@ -16,7 +16,17 @@ from pathlib import Path
 import pytest
 
 from bot.maintenance.events import FeedbackEvent, QuestionEvent, Scored, hash_user
-from bot.maintenance.storage import CLOSING_RETRIES, MIGRATIONS, SCHEMA_VERSION, SaltMismatch, StorageError, Store, _Throttled, start_of_day
+from bot.maintenance.storage import (
+    BUSY_TIMEOUT,
+    CLOSING_RETRIES,
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    SaltMismatch,
+    StorageError,
+    Store,
+    _Throttled,
+    start_of_day,
+)
 
 SALT = "test-salt"
 NOW = 1_700_000_000.0
@@ -553,3 +563,20 @@ def test_throttled_warnings_count_what_they_left_out(caplog: pytest.LogCaptureFi
     lines = [r.getMessage() for r in caplog.records]
     summary = "(11 more like it in the last 60 s)"
     assert lines == ["dropped record 0", f"dropped record 60 {summary}", f"dropped record 120 {summary}"]
+
+
+async def test_a_stop_on_a_locked_database_ends_well_within_the_grace_period(tmp_path: Path) -> None:
+    """Default waits: the write under way waits BUSY_TIMEOUT at most, the closing attempts much less (Docker gives 10 s)."""
+    path = tmp_path / "log.sqlite3"
+    store = await Store(path, SALT, flush_interval=0.02).open()
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    try:
+        for i in range(50):
+            await store.question(q(user=i))
+        await asyncio.sleep(0.1)  # the first write is under way, waiting for the lock
+        await asyncio.wait_for(store.close(), BUSY_TIMEOUT + 3)
+    finally:
+        blocker.execute("COMMIT")
+        blocker.close()
+    assert store.dropped == 50
