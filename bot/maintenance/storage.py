@@ -237,6 +237,7 @@ class Store:
         max_queue: int = 100_000,
         max_queue_bytes: int = 16 * 2**20,
         busy_timeout: float = BUSY_TIMEOUT,
+        closing_busy_timeout: float = CLOSING_BUSY_TIMEOUT,
         retry_backoff: float = 0.5,
         retention_days: int | None = None,
         purge_every: float = 3600.0,
@@ -252,8 +253,10 @@ class Store:
         self.queued_bytes = 0
         """Estimated bytes of the events waiting in the queue (see `event_size`)."""
         self._busy_timeout = busy_timeout
+        self._closing_busy_timeout = closing_busy_timeout
         self._backoff = retry_backoff
         self._drop_log = _Throttled()
+        self._waits_less = False
         self._retry_log = _Throttled()
         self.salt_matches = True
         """False when the database was first written with another salt (see `SaltMismatch`)."""
@@ -291,7 +294,7 @@ class Store:
             await conn.close()
             raise
         self._conn = conn
-        self._closing = self._gave_up = False
+        self._closing = self._gave_up = self._waits_less = False
         self._stuck.clear()
         with contextlib.suppress(sqlite3.Error):
             await self.prune_handled()
@@ -566,8 +569,9 @@ class Store:
         now = time.time()
         rows += [(_INSERT_HANDLED, (update_id, now)) for update_id in handled]
         attempt = 0
-        shortened = False
         while True:
+            if self._closing and not self._waits_less:  # every attempt from now on, this batch's and the later ones'
+                await self._wait_less(self._closing_busy_timeout)
             try:
                 await self._commit(rows)
                 self._stuck.clear()
@@ -585,9 +589,6 @@ class Store:
                     log.error("closing: could not write %d conversation records (%s); they are lost", len(rows), exc)
                     return
                 delay = min(CLOSING_BACKOFF if self._closing else MAX_BACKOFF, self._backoff * 2**attempt)
-                if self._closing and not shortened:
-                    await self._wait_less(CLOSING_BUSY_TIMEOUT)
-                    shortened = True
                 attempt += 1
                 self.retries += 1
                 self._retry_log.warning("could not write %d conversation records (%s); retry %d in %.1f s", len(rows), exc, attempt, delay)
@@ -606,6 +607,7 @@ class Store:
 
     async def _wait_less(self, seconds: float) -> None:
         """Lower the connection's wait for a lock (SQLite's busy timeout) to `seconds`, for the closing attempts."""
+        self._waits_less = True
         if seconds < self._busy_timeout:
             with contextlib.suppress(sqlite3.Error):
                 await self._connection().execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")

@@ -580,3 +580,23 @@ async def test_a_stop_on_a_locked_database_ends_well_within_the_grace_period(tmp
         blocker.execute("COMMIT")
         blocker.close()
     assert store.dropped == 50
+
+
+async def test_every_closing_attempt_waits_less_even_for_a_batch_retried_for_long(tmp_path: Path) -> None:
+    """A batch that used up its closing attempts before the stop, and the batches after it, all wait the short time."""
+    path = tmp_path / "log.sqlite3"
+    store = await Store(
+        path, SALT, flush_interval=0.02, busy_timeout=1.0, closing_busy_timeout=0.05, retry_backoff=0.01, batch_size=10
+    ).open()
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    try:
+        for i in range(50):
+            await store.question(q(user=i))
+        await asyncio.sleep(3.2)  # the first batch: more attempts than CLOSING_RETRIES already
+        assert store.retries >= CLOSING_RETRIES
+        await asyncio.wait_for(store.close(), 3.0)  # 1 s for the attempt under way, not 1 s for each of 5 batches
+    finally:
+        blocker.execute("COMMIT")
+        blocker.close()
+    assert store.dropped == 50
