@@ -246,6 +246,48 @@ class Bench:
             fault = f"disk full after a few dozen rows, {'freed while running' if free else 'stopped while full, restart'}"
             return self.row(fault, did, api, folder, range(first.start, second.stop))
 
+    async def locked(self, release: bool) -> Row:
+        """Another program holds the conversation log's write lock (`BEGIN EXCLUSIVE`) through a burst; then it lets
+        go while the bot runs (`release`), or the bot is stopped (SIGTERM) while it still holds it, and started again."""
+        async with self.api() as api:
+            base = 700_000 + self.case * 10_000
+            folder, users = self.folder(), range(base, base + min(self.updates, 600))
+            process = await self.start(folder, api)
+            api.push(Factory(start=1).message("what is git?", user_id=users.start - 1))
+            await self.until(lambda: self.questions_or_none(folder) == 1, 60)  # up, and the log exists
+            blocker = sqlite3.connect(folder / "data" / "faqbot.sqlite3", isolation_level=None)
+            blocker.execute("BEGIN EXCLUSIVE")
+            held = time.monotonic()
+            try:
+                self.burst(api, users)
+                answered = await self.until(lambda: len(api.sent_per_chat()) >= len(users) + 1, 600)
+                did = f"{'answered' if answered else 'STUCK: did not answer'} all {len(users)} while locked"
+                if release:
+                    blocker.execute("COMMIT")
+                    did += f"; lock released after {time.monotonic() - held:.0f} s: "
+                    caught_up = await self.until(lambda: self.questions(folder) >= len(users) + 1, 60)
+                    did += f"{'the queued rows written' if caught_up else 'rows NOT written'}; {await self.stop(process)}"
+                else:
+                    ended = await self.stop(process)
+                    blocker.execute("COMMIT")
+                    did += f"; SIGTERM while locked: {ended}, {len(users) + 1 - self.questions(folder)} queued rows dropped"
+                    process = await self.start(folder, api)
+                    await asyncio.sleep(5.0)
+                    did += "; restarted: nothing answered again" if len(api.sent) == len(users) + 1 else "; restarted: ANSWERED AGAIN"
+                    await self.stop(process)
+            finally:
+                blocker.close()
+            then = "released while running" if release else "stopped while locked, restart"
+            fault = f"SQLite log locked by another program through a burst, {then}"
+            return self.row(fault, did, api, folder, users)
+
+    def questions_or_none(self, folder: Path) -> int | None:
+        """`questions` while the log may not exist yet."""
+        try:
+            return self.questions(folder)
+        except sqlite3.Error:
+            return None
+
     async def late_answers(self) -> Row:
         async with self.api() as api:
             folder, users = self.folder(), range(500_000, 500_050)
@@ -261,7 +303,7 @@ class Bench:
             return self.row("10 sendMessage answers later than the timeout", did, api, folder, users)
 
 
-async def main(updates: int) -> None:
+async def main(updates: int, only: list[int]) -> None:
     with tempfile.TemporaryDirectory(prefix="faqbot-faults-") as tmp:
         bench = Bench(Path(tmp), updates)
         runs: list[Callable[[], Awaitable[Row]]] = [
@@ -275,7 +317,11 @@ async def main(updates: int) -> None:
             bench.late_answers,
             *([lambda: bench.disk_full(free=True)] if CAN_LIFT else []),
             lambda: bench.disk_full(free=False),
+            lambda: bench.locked(release=True),
+            lambda: bench.locked(release=False),
         ]
+        if only:
+            runs = [runs[i] for i in only]
         rows: list[Row] = []
         for run in runs:
             started = time.monotonic()
@@ -290,4 +336,6 @@ async def main(updates: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--updates", type=int, default=3000, help="updates (distinct users) in the kill -9, SIGTERM and disk-full bursts")
-    asyncio.run(main(parser.parse_args().updates))
+    parser.add_argument("--only", type=int, nargs="*", default=[], help="run only these rows (0-based, in the table's order)")
+    arguments = parser.parse_args()
+    asyncio.run(main(arguments.updates, arguments.only))

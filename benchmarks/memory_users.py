@@ -14,8 +14,8 @@ INFO line would only cost time here); Telegram's 30-a-second flood limit is lift
 - `users`: each update comes from a new user in a private chat (a new chat too): every 50th asks one of the
   benchmark's questions (benchmarks/questions.py, in turn), the others send /about, as Telegram sends a command
   (with its `bot_command` entity; before 2026-11-30 it came without one and was answered as a question), so a
-  million users take minutes, not hours. `--question-every 1`: every user asks a question. RSS (VmRSS after a garbage collection) at 100,000 users
-  and at the end.
+  million users take minutes, not hours. `--question-every 1`: every user asks a question. RSS (VmRSS after a
+  garbage collection) at 100,000 users and at the end.
 - `flood`: every message is one 4,000-character word of random letters (unique), from a new user each time, so
   the per-user limit does not drop any: the input the word caches were keyed by. RSS every quarter.
 
