@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -409,6 +410,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SemanticModelError as exc:
         errors.print(f"faqbot: the sentence-embedding model cannot be loaded: {exc}", highlight=False)
         return 2
+    except BrokenPipeError:
+        # The reader went away (`faqbot ask --jsonl ... | head -1`): stop quietly, as command-line tools do; what was
+        # recorded is closed by then. Standard output is pointed at /dev/null so the exit's flush does not fail again.
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 def _command(args: argparse.Namespace, settings: Settings, root: Path, console: Console, errors: Console) -> int:

@@ -14,6 +14,7 @@ import pytest
 from bot.cli.main import ask_jsonl, main
 from bot.engine.core import Engine
 from bot.engine.dialogue import Dialogue
+from bot.telegram.heartbeat import touch
 
 KEYS = {"text", "answer", "kind", "intent", "score", "suggestions"}
 
@@ -114,6 +115,24 @@ def test_console_script_speaks_the_batch_contract() -> None:
     assert json.loads(line)["kind"] == "answer"
 
 
+def test_a_reader_that_goes_away_ends_the_batch_quietly() -> None:
+    """`faqbot ask --jsonl < questions | head -1`: no traceback, no "Exception ignored" at exit."""
+    payload = "".join(json.dumps({"conversation": None, "text": f"what does a backend developer do? {i}"}) + "\n" for i in range(300))
+    command = [sys.executable, "-m", "bot", "ask", "--jsonl"]
+    with subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
+        assert process.stdin is not None
+        assert process.stdout is not None
+        assert process.stderr is not None
+        process.stdin.write(payload)
+        process.stdin.close()
+        assert json.loads(process.stdout.readline())["kind"] == "answer"
+        process.stdout.close()
+        error = process.stderr.read()
+        assert process.wait(timeout=60) == 1
+    assert "Traceback" not in error
+    assert "Exception ignored" not in error
+
+
 def test_chat_keeps_context_and_offers_numbered_choices(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setattr(sys, "stdin", io.StringIO("which frameworks for java?\nand for python?\n1\n\n"))
     assert main(["chat"]) == 0
@@ -154,7 +173,7 @@ def test_health_says_why_it_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("FAQBOT_DATA_DIR", str(tmp_path))
     assert main(["health"]) == 1
     assert "no heartbeat file" in capsys.readouterr().err
-    (tmp_path / "heartbeat").write_text("1.0\n")
+    touch(tmp_path / "heartbeat", now=1.0)  # refreshed long ago
     assert main(["health"]) == 1
     assert "old" in capsys.readouterr().err
 
