@@ -272,9 +272,9 @@ class Store:
         self._stuck = asyncio.Event()
         """Set while a batch meets a locked or full database (it is being retried): `mark_handled` stops waiting."""
         self.dropped = 0
+        """Events dropped: the queue was full, the store closed, or a row could not be written (never blocking a reply)."""
         self.retries = 0
         """Batches retried on a locked or full database (each retry; logged once a minute, see LOG_EVERY)."""
-        """Events dropped: the queue was full, the store closed, or a row could not be written (never blocking a reply)."""
 
     # -- lifecycle -------------------------------------------------------------------------
 
