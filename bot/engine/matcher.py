@@ -54,10 +54,6 @@ class Matcher:
         phrasings = [(intent.id, text) for intent in kb.intents.values() for text in (*intent.examples, intent.title)]
         phrasings += [(OUT_OF_SCOPE, text) for text in kb.out_of_scope]
         self.semantic = SemanticIndex(phrasings, vectors) if vectors is not None else None
-        if vectors is not None:
-            # A misspelt example is matched on its corrected text (`Analysis.corrected`): embed those along with the
-            # examples, so that they are cached with them and checking the examples (validate, reloads) needs no model.
-            vectors.examples(c for _, text in phrasings if (c := self.analyzer.analyse(text).corrected) is not None)
         self._variants = {
             intent.id: (intent.entity, frozenset(intent.variants)) for intent in kb.intents.values() if intent.entity and intent.variants
         }
