@@ -96,6 +96,9 @@ class Analysis:
     corrected: str | None = None
     """The normalised text with misspelt words corrected ("who manages the server"), when any was; the semantic
     signal embeds it, as the model reads "servr" as noise."""
+    lacking: Mapping[str, str] = field(default_factory=dict)
+    """Entity type -> the first value named that the sources do not cover ("Rust vs Go?"), for the types of which
+    the question names no value they do cover ("Go or Python?" lacks nothing)."""
 
     @property
     def text(self) -> str:
@@ -157,6 +160,8 @@ class Analyzer:
             words.append(self._canonical_spelling(word, unknown, spelled))
         tokens: list[str] = []
         entities: dict[str, str] = {}
+        lacking: dict[str, str] = {}
+        covered: set[str] = set()
         i = 0
         while i < len(words):
             phrase = self._phrase_at(words, i)
@@ -165,7 +170,10 @@ class Analyzer:
             entity = self.lexicon.entity_aliases.get(raw)
             if entity is not None:
                 entities.setdefault(entity[0], entity[1])
-                if entity[1] in self.lexicon.uncovered:
+                if entity[1] not in self.lexicon.uncovered:
+                    covered.add(entity[0])
+                else:
+                    lacking.setdefault(entity[0], entity[1])
                     unknown.append(entity[1])
                     tokens.append(entity[1])
                     continue
@@ -178,7 +186,8 @@ class Analyzer:
         for etype, value in self._experience(normalised):
             entities.setdefault(etype, value)
         corrected = " ".join(spelled) if tuple(spelled) != normalised else None
-        return Analysis(tuple(tokens), content, tuple(unknown), entities, normalised, corrected)
+        lacking = {etype: value for etype, value in lacking.items() if etype not in covered}
+        return Analysis(tuple(tokens), content, tuple(unknown), entities, normalised, corrected, lacking)
 
     def _experience(self, words: tuple[str, ...]) -> list[tuple[str, str]]:
         """The values a stated experience stands for: "5 years", "a few years' experience" -> (seniority, ...)."""

@@ -294,12 +294,17 @@ def _reply(engine: Engine, decision: Decision, match: Match | None, score: float
         text = kb.messages["topic_not_covered"].format(topic=intent.title, note=intent.answer.strip())
         return Reply(text, "fallback", intent_id, score, follow_ups, reason=reason, match=match)
     value = entities.get(intent.entity) if intent.entity else None
-    if intent.entity and value is not None and intent.variants and value not in intent.variants:
-        values = kb.entities[intent.entity]
-        known = ", ".join(values[v].label for v in intent.variants)
-        note = kb.messages["not_covered"].format(value=values[value].label, topic=intent.title, known=known)
+    lacking = decision.lacking
+    if lacking is None and intent.entity and value is not None and intent.variants and value not in intent.variants:
+        lacking = (intent.entity, value)  # a follow-up ("and for Go?") to a topic with no answer for that value
+    if lacking is not None:
+        etype, missing = lacking
+        values = kb.entities[etype]
+        offered = intent.variants if etype == intent.entity and intent.variants else [v for v in values if v not in kb.lexicon.uncovered]
+        known = ", ".join(values[v].label for v in offered)
+        note = kb.messages["not_covered"].format(value=values[missing].label, topic=intent.title, known=known)
         suggestion = (Suggestion(intent.id, intent.title),)
-        return Reply(note, "fallback", intent_id, score, suggestion, (), {intent.entity: value}, Reason.VALUE_NOT_COVERED, match)
+        return Reply(note, "fallback", intent_id, score, suggestion, (), {etype: missing}, Reason.VALUE_NOT_COVERED, match)
     text, used = intent.answer, {}
     if intent.entity and value is not None and value in intent.variants:
         text, used = intent.variants[value], {intent.entity: value}

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.engine.analyzer import Analysis, Analyzer
 from bot.engine.config import Tuning
@@ -78,7 +78,8 @@ class Matcher:
             intent: Parts(lexical.intents.get(intent, 0.0), semantic.get(intent, 0.0), self._bonus(intent, analysis))
             for intent in set(lexical.intents) | set(semantic)
         }
-        return Signals(parts, Parts(lexical.out_of_scope, semantic_oos), dict(analysis.entities), lexical.anchored, lexical.other_subject)
+        oos = Parts(lexical.out_of_scope, semantic_oos)
+        return Signals(parts, oos, dict(analysis.entities), lexical.anchored, lexical.other_subject, dict(analysis.lacking))
 
     def prepare(self, questions: Sequence[str]) -> None:
         """Let the semantic side embed several questions at once (see `Vectors.prepare`)."""
@@ -103,6 +104,7 @@ class Matcher:
             out_of_scope=round(_combine(signals.out_of_scope, weight, tuning), 4),
             out_of_scope_parts=signals.out_of_scope,
             anchored=signals.anchored,
+            lacking=signals.lacking,
         )
 
     def _bonus(self, intent: str, analysis: Analysis) -> float:
@@ -128,6 +130,7 @@ class Signals:
     entities: dict[str, str]
     anchored: bool
     other_subject: bool = False
+    lacking: dict[str, str] = field(default_factory=dict)
 
 
 __all__ = ["OUT_OF_SCOPE", "Matcher", "Signals"]

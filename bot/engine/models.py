@@ -117,6 +117,8 @@ class Match:
     out_of_scope_parts: Parts = Parts()
     anchored: bool = False
     """True when the question names the domain ("backend")."""
+    lacking: Mapping[str, str] = field(default_factory=dict)
+    """Entity type -> a value the sources do not cover, named without any value of that type they do cover."""
 
     @property
     def intent(self) -> str | None:

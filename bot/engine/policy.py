@@ -22,6 +22,8 @@ class Decision:
     """The intent to answer (ANSWERED, SMALLTALK, CONTINUED, TOPIC_NOT_COVERED, VALUE_NOT_COVERED)."""
     options: tuple[str, ...] = ()
     """Intents to offer as buttons (CLARIFY, UNSURE)."""
+    lacking: tuple[str, str] | None = None
+    """(entity type, value) named that the intent has nothing on (VALUE_NOT_COVERED)."""
 
     @property
     def answers(self) -> bool:
@@ -35,10 +37,12 @@ def decide(match: Match, kb: KnowledgeBase, tuning: Tuning, in_conversation: boo
     if best is None or match.out_of_scope >= best.score - tuning.off_topic_margin:
         return Decision(Reason.OFF_TOPIC)
     kind = kb.intents[best.intent].kind
-    if best.score >= tuning.suggest and _names_a_value_it_lacks(match, kb, best.intent):
-        # "golang frameworks": the topic is plain, the value is what the sources lack. Saying so, with the values
-        # they do cover, helps more than "did you mean", even when the unknown value drags the score down.
-        return Decision(Reason.VALUE_NOT_COVERED, best.intent)
+    lacking = _value_it_lacks(match, kb, best.intent) if best.score >= tuning.suggest else None
+    if lacking is not None:
+        # "golang frameworks", "Rust vs Go, which first?": the topic is plain, the value is what the sources lack.
+        # Saying so, with the values they do cover, helps more than "did you mean" or an answer that ignores the
+        # value, even when the unknown value drags the score down.
+        return Decision(Reason.VALUE_NOT_COVERED, best.intent, lacking=lacking)
     if kind == "smalltalk" and best.score >= tuning.smalltalk_threshold:
         return Decision(Reason.SMALLTALK, best.intent)
     if best.score < tuning.threshold or kind == "smalltalk":
@@ -54,11 +58,19 @@ def decide(match: Match, kb: KnowledgeBase, tuning: Tuning, in_conversation: boo
     return Decision(Reason.ANSWERED, best.intent)
 
 
-def _names_a_value_it_lacks(match: Match, kb: KnowledgeBase, intent_id: str) -> bool:
-    """True when the intent has variant answers by an entity and the question names a value it has none for."""
+def _value_it_lacks(match: Match, kb: KnowledgeBase, intent_id: str) -> tuple[str, str] | None:
+    """The (entity type, value) the question names that the intent has nothing on: a value without a variant answer
+    when the intent has variants by its entity, or a value the sources cover nowhere (named without any value of
+    its type that they do cover) when the intent's answer is about a value of that type (`about`, as the first
+    language's is about Python). Other topics answer as usual: the pay figures hold for a Go developer too."""
     intent = kb.intents[intent_id]
-    value = match.entities.get(intent.entity) if intent.entity else None
-    return value is not None and bool(intent.variants) and value not in intent.variants
+    if intent.entity and intent.variants:
+        value = match.entities.get(intent.entity)
+        if value is not None and value not in intent.variants:
+            return intent.entity, value
+    if intent.kind == "answer":
+        return next(((etype, value) for etype, value in match.lacking.items() if etype in intent.about), None)
+    return None
 
 
 def _options(candidates: tuple[Candidate, ...], kb: KnowledgeBase, suggest: float) -> tuple[str, ...]:

@@ -57,6 +57,21 @@ def test_languages_the_article_never_mentions_count_as_unknown(engine: Engine) -
     assert "rust" in analysis.unknown
 
 
+@pytest.mark.parametrize(
+    ("question", "lacking"),
+    [
+        ("rust vs golang, which one?", {"language": "rust"}),
+        ("golang or python, which one?", {}),  # a value the sources cover is named too
+        ("python or java?", {}),
+        ("salary of a senior", {}),
+    ],
+)
+def test_values_the_sources_lack_are_reported_only_when_no_covered_value_is_named(
+    engine: Engine, question: str, lacking: dict[str, str]
+) -> None:
+    assert dict(engine.matcher.analyzer.analyse(question).lacking) == lacking
+
+
 def test_crafted_long_words_are_not_cached(engine: Engine) -> None:
     analyzer = engine.matcher.analyzer
     analyzer.analyse("what is x and y")

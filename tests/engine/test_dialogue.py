@@ -75,6 +75,19 @@ def test_language_the_article_does_not_cover_is_declined_politely(dialogue: Dial
     assert [s.intent for s in reply.suggestions] == ["frameworks"]
 
 
+def test_a_language_the_article_does_not_cover_in_a_topic_about_languages(dialogue: Dialogue, engine: Engine) -> None:
+    reply = dialogue.respond("is kotlin a good first language for backend?")
+    assert reply.reason is Reason.VALUE_NOT_COVERED
+    assert "Kotlin" in reply.text
+    languages = engine.kb.entities["language"]
+    covered = [v for v in languages if v not in engine.kb.lexicon.uncovered]
+    assert covered
+    assert all(languages[v].label in reply.text for v in covered)
+    assert "Rust" not in reply.text  # only the values the sources do cover are offered
+    # Naming a value they cover as well: the topic is answered.
+    assert dialogue.respond("kotlin or python as a first language for backend?").reason is Reason.ANSWERED
+
+
 @pytest.mark.parametrize("question", ["How do I bake bread at home?", "what is the capital of mongolia", "sdkfj sdlkfj"])
 def test_out_of_scope_is_declined_with_topics(dialogue: Dialogue, engine: Engine, question: str) -> None:
     reply = dialogue.respond(question)

@@ -66,6 +66,17 @@ def test_a_value_the_topic_has_no_answer_for(fixture_kb: KnowledgeBase) -> None:
     assert decide(match(("frameworks", 0.9), entities={"language": covered}), fixture_kb, TUNING, False).reason is Reason.ANSWERED
 
 
+def test_a_value_the_sources_lack_in_a_topic_about_that_entity(fixture_kb: KnowledgeBase) -> None:
+    about_python = replace(fixture_kb.intents["salary"], about={"language": "python"})
+    kb = replace(fixture_kb, intents={**fixture_kb.intents, "salary": about_python})
+    lacking = replace(match(("salary", 0.9), entities={"language": "rust"}), lacking={"language": "rust"})
+    decision = decide(lacking, kb, TUNING, False)
+    assert decision.reason is Reason.VALUE_NOT_COVERED
+    assert decision.lacking == ("language", "rust")
+    # A topic whose answer is not about a language answers whatever language is named.
+    assert decide(lacking, fixture_kb, TUNING, False).reason is Reason.ANSWERED
+
+
 def test_continue_needs_a_conversation(fixture_kb: KnowledgeBase) -> None:
     assert decide(match(("more", 0.9)), fixture_kb, TUNING, True).reason is Reason.CONTINUED
     outside = decide(match(("more", 0.9)), fixture_kb, TUNING, False)
