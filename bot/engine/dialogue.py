@@ -19,7 +19,7 @@ from bot.engine.core import Engine
 from bot.engine.language import other_language
 from bot.engine.models import Match, Reason, Reply, ReplyKind, Suggestion
 from bot.engine.policy import Decision, decide
-from bot.engine.text import is_question, split_questions
+from bot.engine.text import is_question, join_questions, split_questions
 
 _BACK_REFERENCE = re.compile(r"\b(?:it|its|that|this|them|those|these|they|their|which one|that one|this one)\b", re.IGNORECASE)
 _CONTINUATION = re.compile(r"^\W*(?:ok(?:ay)?\W+|so\W+)?(?:and|what about|how about|same for|also|for|but|with)\b", re.IGNORECASE)
@@ -77,7 +77,7 @@ def respond(text: str, context: Context, engine: Engine, now: float | None = Non
     text = text or ""
     too_long = len(text) > tuning.max_input_chars
     parts = _questions(split_questions(text[: tuning.max_input_chars]), tuning.max_questions)
-    joined = " ".join(parts)
+    joined = join_questions(parts)
     whole_analysis = engine.matcher.analyzer.analyse(joined)
     if not whole_analysis.words:
         return _message(engine, "empty", Reason.EMPTY, _popular(engine))
