@@ -5,7 +5,7 @@
 The data (never the real-question holdout):
 - the intents' own examples, each left out of the index in turn (it must still get its intent);
 - the negative examples, each left out in turn (they must be declined);
-- tests/eval/cases.jsonl, tests/eval/real-tune.jsonl, real-extra.jsonl and real-extra2.jsonl (single
+- tests/eval/cases.jsonl, tests/eval/real-tune.jsonl and the real-extra sets (single
   messages; the cases that are part of a conversation are left to the dialogue).
 
 For every message the two signals are computed once (`Matcher.signals`); each candidate
@@ -14,7 +14,7 @@ configuration then only recombines them (`Matcher.score`) and asks the decision 
 as right when the decision is to answer and the intent's answer passes the case's `expect`
 and `forbid` (for the examples: the intent itself), or when a case to decline is not answered.
 The objective is the mean of two means: that of the answered and declined halves of the
-real-question sets (tune and the two extra sets), and that of the halves of the sets the team wrote (examples, negatives,
+real-question sets (tune and the extra sets), and that of the halves of the sets the team wrote (examples, negatives,
 cases.jsonl). Real people's questions are what the bot is for, so they weigh as much as all the
 written sets together; within each group, a small half weighs as much as a large one.
 """
@@ -38,7 +38,7 @@ from bot.settings import Settings
 
 PROJECT = Path(__file__).resolve().parents[1]
 ANSWERING = ("answered", "smalltalk")
-REAL = ("real-tune.jsonl", "real-extra.jsonl", "real-extra2.jsonl")
+REAL = ("real-tune.jsonl", "real-extra.jsonl", "real-extra2.jsonl", "real-extra3.jsonl")
 """The real-question sets the fit may use (never the holdout)."""
 
 
