@@ -19,7 +19,7 @@ from bot.engine.core import Engine
 from bot.engine.language import other_language
 from bot.engine.models import Match, Reason, Reply, ReplyKind, Suggestion
 from bot.engine.policy import Decision, decide
-from bot.engine.text import is_question, join_questions, split_questions
+from bot.engine.text import Question, is_question, split_questions
 
 _BACK_REFERENCE = re.compile(r"\b(?:it|its|that|this|them|those|these|they|their|which one|that one|this one)\b", re.IGNORECASE)
 _CONTINUATION = re.compile(r"^\W*(?:ok(?:ay)?\W+|so\W+)?(?:and|what about|how about|same for|also|for|but|with)\b", re.IGNORECASE)
@@ -77,7 +77,7 @@ def respond(text: str, context: Context, engine: Engine, now: float | None = Non
     text = text or ""
     too_long = len(text) > tuning.max_input_chars
     parts = _questions(split_questions(text[: tuning.max_input_chars]), tuning.max_questions)
-    joined = join_questions(parts)
+    joined = " ".join(part.text for part in parts)
     whole_analysis = engine.matcher.analyzer.analyse(joined)
     if not whole_analysis.words:
         return _message(engine, "empty", Reason.EMPTY, _popular(engine))
@@ -88,10 +88,12 @@ def respond(text: str, context: Context, engine: Engine, now: float | None = Non
     if len(parts) == 1:
         asked = [_Part(joined, _respond_one(joined, whole_analysis, context, engine))]
     else:
-        analyses = [engine.matcher.analyzer.analyse(part) for part in parts]
-        embedded = [a.corrected or p for p, a in zip(parts, analyses, strict=True)]  # what the semantic side reads
+        # A part that points back is read with its antecedent ("Lead dev vs tech lead? What's the difference between both?").
+        analyses = [engine.matcher.analyzer.analyse(part.read) for part in parts]
+        embedded = [a.corrected or p.read for p, a in zip(parts, analyses, strict=True)]  # what the semantic side reads
         engine.matcher.prepare([text for text, a in zip(embedded, analyses, strict=True) if a.words])
-        asked = [_Part(part, _respond_one(part, analysis, context, engine)) for part, analysis in zip(parts, analyses, strict=True)]
+        asked = [_Part(p.text, _respond_one(p.read, a, context, engine)) for p, a in zip(parts, analyses, strict=True)]
+        # (An antecedent read twice weighs twice in the whole message's vector: it is what the message is about.)
         engine.matcher.compose(whole_analysis.corrected or joined, embedded)
         whole = _Part(joined, _respond_one(joined, whole_analysis, context, engine))
         # The whole message wins when no part could be answered, or when it is clearly closer
@@ -115,11 +117,11 @@ def respond(text: str, context: Context, engine: Engine, now: float | None = Non
     return _join(answered, context, engine, now)
 
 
-def _questions(parts: list[str], limit: int) -> list[str]:
+def _questions(parts: list[Question], limit: int) -> list[Question]:
     """At most `limit` parts, questions first wherever they stand, in their order; statements fill the rest."""
     if len(parts) <= limit:
         return parts
-    chosen = {i for i, part in enumerate(parts) if is_question(part)}
+    chosen = {i for i, part in enumerate(parts) if is_question(part.text)}
     chosen = set(sorted(chosen)[-limit:])
     for i in range(len(parts)):
         if len(chosen) >= limit:

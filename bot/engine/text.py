@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import itertools
 import re
 import unicodedata
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": "'"})
 _CONTRACTIONS = (
@@ -23,7 +23,7 @@ _NON_WORD = re.compile(r"[^0-9a-z]+")
 _REPEATS = re.compile(r"([a-z])\1{2,}")
 _SENTENCE_END = re.compile(r"(?<=[?!;])\s*|(?<=\.)\s+|\n+")
 _QUESTION_WORDS = r"what|which|how|who|where|why|when|do|does|did|is|are|can|could|should|will|would|am"
-_POINTS_BACK = re.compile(r"\b(?:it|its|this|that|them)\b", re.IGNORECASE)
+_POINTS_BACK = re.compile(r"\b(?:it|its|this|that|them|both)\b", re.IGNORECASE)
 """A thing named before ("it"); not "they", which in these questions means the developers, named or not."""
 _AND_QUESTION = re.compile(rf",?\s+(?:and|also|plus)\s+(?=(?:{_QUESTION_WORDS})\b)", re.IGNORECASE)
 
@@ -54,31 +54,36 @@ def split_sentences(text: str) -> list[str]:
     return [part.strip() for part in _SENTENCE_END.split(text) if part and part.strip()]
 
 
-def split_questions(text: str) -> list[str]:
+@dataclass(frozen=True)
+class Question:
+    """One question of a message: its clause as written, and the clause before it when it points back at a thing."""
+
+    text: str
+    antecedent: str = ""
+    """The words before it that it points back at: "what is Kubernetes and" for "why do we use it", "Lead
+    Developer vs Tech Lead" for "what's the difference between both?". On its own, such a clause asks about nothing."""
+
+    @property
+    def read(self) -> str:
+        """The text to match: the clause with its antecedent."""
+        return f"{self.antecedent} {self.text}" if self.antecedent else self.text
+
+
+def split_questions(text: str) -> list[Question]:
     """Split a message into the questions it asks: its sentences, and clauses joined by
     "and" + a question word ("what do they earn and which school is best"). A clause that points
-    back at a thing keeps the clause before it ("what is Kubernetes and why do we use it" asks
-    that and "what is Kubernetes"): on its own, "why do we use it" asks about nothing."""
-    parts = (part.strip() for sentence in split_sentences(text) for part in _clauses(sentence))
-    worded = [part for part in parts if any(ch.isalnum() for ch in part)]
-    if worded:
-        return worded
+    back at a thing ("it", "both") keeps the clause before it as its antecedent."""
+    questions: list[Question] = []
+    for sentence in split_sentences(text):
+        for n, clause in enumerate(piece.strip() for piece in _AND_QUESTION.split(sentence)):
+            if not any(ch.isalnum() for ch in clause):
+                continue
+            before = questions[-1].text if questions and _POINTS_BACK.search(clause) else ""
+            questions.append(Question(clause, f"{before} and" if before and n else before))
+    if questions:
+        return questions
     # Symbols only ("👋", "???"): keep the message whole, a symbol may still mean something.
-    return [text.strip()] if text.strip() else []
-
-
-def join_questions(parts: list[str]) -> str:
-    """The text of a message's questions (`split_questions`' parts), each clause once: an antecedent repeated
-    at the start of the clause after it is left out."""
-    return " ".join(part for part, after in itertools.pairwise([*parts, ""]) if not after.startswith(f"{part} and "))
-
-
-def _clauses(sentence: str) -> list[str]:
-    pieces = _AND_QUESTION.split(sentence)
-    clauses = [pieces[0]]
-    for before, piece in itertools.pairwise(pieces):
-        clauses.append(f"{before.strip()} and {piece}" if _POINTS_BACK.search(piece) else piece)
-    return clauses
+    return [Question(text.strip())] if text.strip() else []
 
 
 _QUESTION_START = re.compile(rf"^\W*(?:and\s+|so\s+|but\s+)?(?:{_QUESTION_WORDS}|any|tell|explain|list)\b", re.IGNORECASE)
