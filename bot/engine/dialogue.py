@@ -57,7 +57,8 @@ class Context:
 class _Part:
     """One question of a message and its reply."""
 
-    text: str
+    asks: bool
+    """It asks something (a question, not a statement around one)."""
     reply: Reply
 
     @property
@@ -86,25 +87,25 @@ def respond(text: str, context: Context, engine: Engine, now: float | None = Non
         return _message(engine, f"other_language_{language}", Reason.OTHER_LANGUAGE, ())
 
     if len(parts) == 1:
-        asked = [_Part(joined, _respond_one(joined, whole_analysis, context, engine))]
+        asked = [_Part(is_question(joined), _respond_one(joined, whole_analysis, context, engine))]
     else:
         # A part that points back is read with its antecedent ("Lead dev vs tech lead? What's the difference between both?").
         analyses = [engine.matcher.analyzer.analyse(part.read) for part in parts]
         embedded = [a.corrected or p.read for p, a in zip(parts, analyses, strict=True)]  # what the semantic side reads
         engine.matcher.prepare([text for text, a in zip(embedded, analyses, strict=True) if a.words])
-        asked = [_Part(p.text, _respond_one(p.read, a, context, engine)) for p, a in zip(parts, analyses, strict=True)]
+        asked = [_Part(p.asks, _respond_one(p.read, a, context, engine)) for p, a in zip(parts, analyses, strict=True)]
         # (An antecedent read twice weighs twice in the whole message's vector: it is what the message is about.)
         engine.matcher.compose(whole_analysis.corrected or joined, embedded)
-        whole = _Part(joined, _respond_one(joined, whole_analysis, context, engine))
+        whole = _Part(any(p.asks for p in parts), _respond_one(joined, whole_analysis, context, engine))
         # The whole message wins when no part could be answered, or when it is clearly closer
         # than any part ("My English is weak. Is that a problem?": the parts lose the subject).
         best_part = max((p.reply.score for p in asked if p.answers), default=None)
         if best_part is None or (whole.answers and whole.reply.score > best_part + tuning.whole_margin):
             asked = [whole]
     answered = [p for p in asked if p.answers]
-    if len(asked) > 1 and any(is_question(p.text) for p in answered):
+    if len(asked) > 1 and any(p.asks for p in answered):
         # "I'm a student. What do backend devs earn?": answer the question, not the statement around it.
-        answered = [p for p in answered if is_question(p.text)]
+        answered = [p for p in answered if p.asks]
     if not answered:
         # Small talk only when the message is small talk on its own ("hi! thanks"), never beside a question.
         social = [p for p in asked if p.reply.reason is Reason.SMALLTALK]
@@ -121,7 +122,7 @@ def _questions(parts: list[Question], limit: int) -> list[Question]:
     """At most `limit` parts, questions first wherever they stand, in their order; statements fill the rest."""
     if len(parts) <= limit:
         return parts
-    chosen = {i for i, part in enumerate(parts) if is_question(part.text)}
+    chosen = {i for i, part in enumerate(parts) if part.asks}
     chosen = set(sorted(chosen)[-limit:])
     for i in range(len(parts)):
         if len(chosen) >= limit:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": "'"})
@@ -56,17 +56,25 @@ def split_sentences(text: str) -> list[str]:
 
 @dataclass(frozen=True)
 class Question:
-    """One question of a message: its clause as written, and the clause before it when it points back at a thing."""
+    """One question of a message: its clause as written, with what it leaves unsaid from the clause before it."""
 
     text: str
     antecedent: str = ""
     """The words before it that it points back at: "what is Kubernetes and" for "why do we use it", "Lead
     Developer vs Tech Lead" for "what's the difference between both?". On its own, such a clause asks about nothing."""
+    head: str = ""
+    """The question words it shares with the clause before: "what are" for "the salaries" in "what are the top
+    languages and the salaries?"."""
 
     @property
     def read(self) -> str:
-        """The text to match: the clause with its antecedent."""
-        return f"{self.antecedent} {self.text}" if self.antecedent else self.text
+        """The text to match: the clause with its antecedent and head."""
+        return " ".join(part for part in (self.antecedent, self.head, self.text) if part)
+
+    @property
+    def asks(self) -> bool:
+        """True when it asks something (see `is_question`), its head included."""
+        return is_question(f"{self.head} {self.text}" if self.head else self.text)
 
 
 def split_questions(text: str) -> list[Question]:
@@ -75,15 +83,34 @@ def split_questions(text: str) -> list[Question]:
     back at a thing ("it", "both") keeps the clause before it as its antecedent."""
     questions: list[Question] = []
     for sentence in split_sentences(text):
-        for n, clause in enumerate(piece.strip() for piece in _AND_QUESTION.split(sentence)):
+        for n, (clause, head) in enumerate(_noun_phrases(piece.strip() for piece in _AND_QUESTION.split(sentence))):
             if not any(ch.isalnum() for ch in clause):
                 continue
             before = questions[-1].text if questions and _POINTS_BACK.search(clause) else ""
-            questions.append(Question(clause, f"{before} and" if before and n else before))
+            questions.append(Question(clause, f"{before} and" if before and n else before, head))
     if questions:
         return questions
     # Symbols only ("👋", "???"): keep the message whole, a symbol may still mean something.
     return [Question(text.strip())] if text.strip() else []
+
+
+_WHAT_ARE = re.compile(r"^\W*(?:what|which)\s+(?:are|is)\b", re.IGNORECASE)
+_COMPARES = re.compile(r"\b(?:between|both|differences?|compared?|vs|versus)\b", re.IGNORECASE)
+"""In "the difference between the front end and the back end developer", "and" joins the two things compared."""
+_AND_THE = re.compile(r",?\s+and\s+(?=(?:the|their|its)\s+\w+\s+\w+)", re.IGNORECASE)
+
+
+def _noun_phrases(clauses: Iterable[str]) -> Iterator[tuple[str, str]]:
+    """(clause, head): "what are the top languages and the salaries?" asks two things, each with "what are"."""
+    for clause in clauses:
+        head = _WHAT_ARE.match(clause)
+        if head is None or _COMPARES.search(clause):
+            yield clause, ""
+            continue
+        first, *rest = _AND_THE.split(clause)
+        yield first, ""
+        for phrase in rest:
+            yield phrase, head.group(0).strip()
 
 
 _QUESTION_START = re.compile(rf"^\W*(?:and\s+|so\s+|but\s+)?(?:{_QUESTION_WORDS}|any|tell|explain|list)\b", re.IGNORECASE)

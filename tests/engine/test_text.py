@@ -66,3 +66,20 @@ def test_split_questions(text: str, expected: list[str]) -> None:
 )
 def test_a_clause_that_points_back_is_read_with_its_antecedent(text: str, reads: list[str]) -> None:
     assert [q.read for q in split_questions(text)] == reads
+
+
+@pytest.mark.parametrize(
+    ("text", "reads"),
+    [
+        # Two things asked under one "what are": each is read with it.
+        ("what are the top languages and the salaries of juniors?", ["what are the top languages", "what are the salaries of juniors?"]),
+        # Two things compared, or "and" inside one thing: one question.
+        ("what is the gap between the front end and the back end work", ["what is the gap between the front end and the back end work"]),
+        ("which are the languages and their frameworks", ["which are the languages and their frameworks"]),
+        ("how do I learn sql and the frameworks", ["how do I learn sql and the frameworks"]),
+    ],
+)
+def test_noun_phrases_asked_under_one_head(text: str, reads: list[str]) -> None:
+    questions = split_questions(text)
+    assert [q.read for q in questions] == reads
+    assert all(q.asks for q in questions)
