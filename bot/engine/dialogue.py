@@ -18,8 +18,8 @@ from bot.engine.analyzer import ENTITY_MARK, Analysis
 from bot.engine.core import Engine
 from bot.engine.language import other_language
 from bot.engine.models import Match, Reason, Reply, ReplyKind, Suggestion
-from bot.engine.policy import Decision, decide
-from bot.engine.text import Question, is_question, split_questions
+from bot.engine.policy import Decision, decide, missing_variant
+from bot.engine.text import Question, split_questions
 
 _BACK_REFERENCE = re.compile(r"\b(?:it|its|that|this|them|those|these|they|their|which one|that one|this one)\b", re.IGNORECASE)
 _CONTINUATION = re.compile(r"^\W*(?:ok(?:ay)?\W+|so\W+)?(?:and|what about|how about|same for|also|for|but|with)\b", re.IGNORECASE)
@@ -87,7 +87,7 @@ def respond(text: str, context: Context, engine: Engine, now: float | None = Non
         return _message(engine, f"other_language_{language}", Reason.OTHER_LANGUAGE, ())
 
     if len(parts) == 1:
-        asked = [_Part(is_question(joined), _respond_one(joined, whole_analysis, context, engine))]
+        asked = [_Part(parts[0].asks, _respond_one(joined, whole_analysis, context, engine))]
     else:
         # A part that points back is read with its antecedent ("Lead dev vs tech lead? What's the difference between both?").
         analyses = [engine.matcher.analyzer.analyse(part.read) for part in parts]
@@ -296,10 +296,8 @@ def _reply(engine: Engine, decision: Decision, match: Match | None, score: float
     if reason is Reason.TOPIC_NOT_COVERED:
         text = kb.messages["topic_not_covered"].format(topic=intent.title, note=intent.answer.strip())
         return Reply(text, "fallback", intent_id, score, follow_ups, reason=reason, match=match)
-    value = entities.get(intent.entity) if intent.entity else None
-    lacking = decision.lacking
-    if lacking is None and intent.entity and value is not None and intent.variants and value not in intent.variants:
-        lacking = (intent.entity, value)  # a follow-up ("and for Go?") to a topic with no answer for that value
+    # Decided by the policy, or a follow-up ("and for Go?") to a topic with no answer for that value.
+    lacking = decision.lacking or missing_variant(intent, entities)
     if lacking is not None:
         etype, missing = lacking
         values = kb.entities[etype]
@@ -309,6 +307,7 @@ def _reply(engine: Engine, decision: Decision, match: Match | None, score: float
         suggestion = (Suggestion(intent.id, intent.title),)
         return Reply(note, "fallback", intent_id, score, suggestion, (), {etype: missing}, Reason.VALUE_NOT_COVERED, match)
     text, used = intent.answer, {}
+    value = entities.get(intent.entity) if intent.entity else None
     if intent.entity and value is not None and value in intent.variants:
         text, used = intent.variants[value], {intent.entity: value}
     kind: ReplyKind = "smalltalk" if intent.kind == "smalltalk" else "answer"

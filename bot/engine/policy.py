@@ -6,11 +6,12 @@ act on `Decision.reason`; nothing downstream compares texts to find out why.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bot.engine.config import Tuning
 from bot.engine.knowledge import KnowledgeBase
-from bot.engine.models import Candidate, Match, Reason
+from bot.engine.models import Candidate, Intent, Match, Reason
 
 
 @dataclass(frozen=True)
@@ -64,13 +65,18 @@ def _value_it_lacks(match: Match, kb: KnowledgeBase, intent_id: str) -> tuple[st
     its type that they do cover) when the intent's answer is about a value of that type (`about`, as the first
     language's is about Python). Other topics answer as usual: the pay figures hold for a Go developer too."""
     intent = kb.intents[intent_id]
-    if intent.entity and intent.variants:
-        value = match.entities.get(intent.entity)
-        if value is not None and value not in intent.variants:
-            return intent.entity, value
+    missing = missing_variant(intent, match.entities)
+    if missing is not None:
+        return missing
     if intent.kind == "answer":
         return next(((etype, value) for etype, value in match.lacking.items() if etype in intent.about), None)
     return None
+
+
+def missing_variant(intent: Intent, entities: Mapping[str, str]) -> tuple[str, str] | None:
+    """(entity type, value) when the intent has variant answers by its entity and `entities` names a value it has none for."""
+    value = entities.get(intent.entity) if intent.entity and intent.variants else None
+    return (intent.entity, value) if intent.entity and value is not None and value not in intent.variants else None
 
 
 def _options(candidates: tuple[Candidate, ...], kb: KnowledgeBase, suggest: float) -> tuple[str, ...]:
