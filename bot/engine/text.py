@@ -21,7 +21,10 @@ _CONTRACTIONS = (
 )
 _NON_WORD = re.compile(r"[^0-9a-z]+")
 _REPEATS = re.compile(r"([a-z])\1{2,}")
-_SENTENCE_END = re.compile(r"(?<=[?!;])\s*|(?<=\.)\s+|\n+")
+_ABBREVIATIONS = ("vs", "v/s", "e.g", "i.e", "sr", "jr", "dr", "mr", "mrs")
+"""A full stop after these ends a word, not a sentence ("Tech Lead vs. Dev Lead", "hiring Sr. Java developers")."""
+_NOT_AFTER = "".join(rf"(?<!\b{re.escape(a)}\.)" for a in _ABBREVIATIONS)
+_SENTENCE_END = re.compile(rf"(?<=[?!;])\s*|(?<=\.){_NOT_AFTER}\s+|\n+", re.IGNORECASE)
 _QUESTION_WORDS = r"what|which|how|who|where|why|when|do|does|did|is|are|can|could|should|will|would|am"
 _POINTS_BACK = re.compile(r"\b(?:it|its|this|that|them|both)\b", re.IGNORECASE)
 """A thing named before ("it"); not "they", which in these questions means the developers, named or not."""
@@ -50,7 +53,7 @@ def normalise(text: str, symbols: Mapping[str, str] | None = None) -> str:
 
 
 def split_sentences(text: str) -> list[str]:
-    """Split a message into sentences (after ? ! ; a full stop and a space, line breaks)."""
+    """Split a message into sentences (after ? ! ; a full stop and a space unless it ends an abbreviation, line breaks)."""
     return [part.strip() for part in _SENTENCE_END.split(text) if part and part.strip()]
 
 

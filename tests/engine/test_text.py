@@ -29,6 +29,9 @@ def test_normalise_applies_symbols_before_punctuation() -> None:
         ("hi! how much do devs earn? and which language first", ["hi!", "how much do devs earn?", "and which language first"]),
         ("Version 1.2 is out. Next question", ["Version 1.2 is out.", "Next question"]),
         ("one\n\ntwo", ["one", "two"]),
+        ("Is the self-taught path hard vs. going to a university?", ["Is the self-taught path hard vs. going to a university?"]),
+        ("Hiring a Sr. Java dev, e.g. at a bank. Why?", ["Hiring a Sr. Java dev, e.g. at a bank.", "Why?"]),
+        ("I tried Go. Should I stay?", ["I tried Go.", "Should I stay?"]),
         ("   ", []),
     ],
 )
