@@ -26,8 +26,8 @@ _ABBREVIATIONS = ("vs", "v/s", "e.g", "i.e", "sr", "jr", "dr", "mr", "mrs")
 _NOT_AFTER = "".join(rf"(?<!\b{re.escape(a)}\.)" for a in _ABBREVIATIONS)
 _SENTENCE_END = re.compile(rf"(?<=[?!;])\s*|(?<=\.){_NOT_AFTER}\s+|\n+", re.IGNORECASE)
 _QUESTION_WORDS = r"what|which|how|who|where|why|when|do|does|did|is|are|can|could|should|will|would|am"
-_POINTS_BACK = re.compile(r"\b(?:it|its|this|that|them|both)\b", re.IGNORECASE)
-"""A thing named before ("it"); not "they", which in these questions means the developers, named or not."""
+_POINTS_BACK = re.compile(r"\b(?:it|its|this|that|them|both)\b|\bone\W*$", re.IGNORECASE)
+"""A thing named before ("it", "become one"); not "they", which in these questions means the developers, named or not."""
 _AND_QUESTION = re.compile(rf",?\s+(?:and|also|plus)\s+(?=(?:{_QUESTION_WORDS})\b)", re.IGNORECASE)
 
 

@@ -63,6 +63,9 @@ def test_split_questions(text: str, expected: list[str]) -> None:
         ("what is docker and why do we use it?", ["what is docker", "what is docker and why do we use it?"]),
         ("Dev lead vs tech lead\nWhy both?", ["Dev lead vs tech lead", "Dev lead vs tech lead Why both?"]),
         ("what is a and what is b and is this good", ["what is a", "what is b", "what is b and is this good"]),
+        ("what is a dba and how do I become one?", ["what is a dba", "what is a dba and how do I become one?"]),
+        # "one" points back only where it ends the clause.
+        ("what is a dba and is one language enough", ["what is a dba", "is one language enough"]),
         # "they" means the developers, named or not: it does not point back.
         ("what do backend devs do and how much do they earn", ["what do backend devs do", "how much do they earn"]),
     ],
