@@ -38,8 +38,8 @@ from bot.settings import Settings
 
 PROJECT = Path(__file__).resolve().parents[1]
 ANSWERING = ("answered", "smalltalk")
-REAL = ("real-tune.jsonl", "real-extra.jsonl", "real-extra2.jsonl", "real-extra3.jsonl")
-"""The real-question sets the fit may use (never the holdout)."""
+REAL = ("real-tune.jsonl", "real-extra.jsonl", "real-extra2.jsonl", "real-extra3.jsonl", "real-extra4.jsonl", "real-extra5.jsonl", "real-extra6.jsonl")
+"""The real-question sets the fit may use (never the holdout): all of them since 2026-11-30 (real-extra4 to 6 added)."""
 
 
 @dataclass(frozen=True)
