@@ -15,8 +15,12 @@ scale is the one the model uses; otherwise it leaves the graph as it was and say
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:  # onnx is imported only when a copy of the model is built
+    import onnx
 
 HEADS = 12
 HIDDEN = 384
@@ -38,13 +42,12 @@ class NotFusable(ValueError):
     """The graph is not the pattern this module knows; the message says where it differs."""
 
 
-def fuse_attention(model: object) -> int:
-    """Rewrite `model` (an `onnx.ModelProto`) in place; returns the number of blocks fused.
+def fuse_attention(model: onnx.ModelProto) -> int:
+    """Rewrite `model` in place; returns the number of blocks fused.
     Raises NotFusable, leaving `model` unchanged, when the graph is not the known pattern."""
     import onnx
     from onnx import helper
 
-    assert isinstance(model, onnx.ModelProto)
     graph = model.graph
     producer = {out: node for node in graph.node for out in node.output}
     consumers: dict[str, list[onnx.NodeProto]] = {}
@@ -118,11 +121,8 @@ def fuse_attention(model: object) -> int:
     return len(blocks)
 
 
-def _drop_unused(graph: object) -> None:
-    """Remove the nodes and initializers no graph output depends on any more."""
-    import onnx
-
-    assert isinstance(graph, onnx.GraphProto)
+def _drop_unused(graph: onnx.GraphProto) -> None:
+    """Remove the nodes, initializers and shape annotations no graph output depends on any more."""
     needed = {out.name for out in graph.output}
     kept = []
     for node in reversed(list(graph.node)):
@@ -133,3 +133,5 @@ def _drop_unused(graph: object) -> None:
     graph.node.extend(reversed(kept))
     for tensor in [t for t in graph.initializer if t.name not in needed]:
         graph.initializer.remove(tensor)
+    for info in [v for v in graph.value_info if v.name not in needed]:
+        graph.value_info.remove(info)

@@ -37,7 +37,7 @@ MODEL_ID = "all-MiniLM-L6-v2-qint8"
 differ slightly from the packaged model's, and from those of another onnxruntime version's copy."""
 RECIPE = (
     "fold, bert fusions (layer norm, gelu; no skip layer norm), dynamic int8 per channel (MatMul with constant weights),"
-    " MultiHeadAttention, v5"
+    " MultiHeadAttention, v6"
 )
 """Changing how the copy is made changes the fingerprint, so old copies and their vectors are not reused."""
 
