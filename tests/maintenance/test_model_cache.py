@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from bot.engine.semantic import MiniLM, SemanticModelError
+from bot.engine.semantic import MiniLM, SemanticModelError, packaged_model
 from bot.maintenance import model_cache
-from tests.helpers import VECTOR_CACHE
+from tests.helpers import PROJECT, VECTOR_CACHE
 
 SENTENCES = [
     "how much does a junior backend developer earn?",
@@ -42,7 +44,7 @@ def test_the_copy_is_kept_and_reused(built: Path, monkeypatch: pytest.MonkeyPatc
     def refuse(source: Path, target: Path) -> None:
         raise AssertionError("a kept copy must not be built again")
 
-    monkeypatch.setattr(model_cache, "_quantise", refuse)
+    monkeypatch.setattr(model_cache, "_build", refuse)
     assert model_cache.quantized_model(VECTOR_CACHE) == built
 
 
@@ -83,3 +85,21 @@ def test_a_missing_packaged_model_is_named(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setattr(model_cache, "packaged_model", lambda: tmp_path / "gone" / "model.onnx")
     with pytest.raises(SemanticModelError, match="gone"):
         model_cache.quantized_model(tmp_path)
+
+
+def test_the_copy_is_built_in_a_process_of_its_own(tmp_path: Path) -> None:
+    # The optimiser and the quantiser would leave the bot's own process holding their memory.
+    probe = (
+        "import sys; from pathlib import Path; from bot.maintenance.model_cache import load_model;"
+        f" load_model(Path({str(tmp_path)!r})).embed(['hello']);"
+        " print('onnxruntime.quantization' in sys.modules, 'onnx' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=PROJECT)
+    assert done.stdout.split() == ["False", "False"]
+    assert list(tmp_path.glob(f"model-{model_cache.MODEL_ID}-*.onnx"))
+
+
+def test_a_copy_that_cannot_be_written_is_an_os_error(tmp_path: Path) -> None:
+    # quantized_model then builds it in a temporary folder instead.
+    with pytest.raises(OSError, match="No such file"):
+        model_cache._build(packaged_model(), tmp_path / "missing-folder" / "model.onnx")
