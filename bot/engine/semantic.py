@@ -192,6 +192,9 @@ class Vectors:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(max_workers=PARALLEL, thread_name_prefix="faqbot-embed")
             pool = self._pool
+        # Longest first: the long part starts at once instead of after the short ones, so the two threads finish
+        # closer together (a message of 29, 9, 38 and 63 tokens: 72 token-times instead of 92).
+        missing.sort(key=len, reverse=True)
         for question, vector in zip(missing, pool.map(lambda q: self.embedder.embed([q])[0], missing), strict=True):
             self._remember(question, vector, computed=True)
 

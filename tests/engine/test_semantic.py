@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -21,12 +22,26 @@ class CountingEmbedder:
 
     def embed(self, texts: Sequence[str]) -> Matrix:
         self.seen.extend(texts)
-        rows = []
-        for text in texts:
-            rng = np.random.default_rng(abs(hash(text)) % 2**32)
-            row = rng.normal(size=384).astype(np.float32)
-            rows.append(row / np.linalg.norm(row))
-        return np.stack(rows) if rows else np.zeros((0, 384), dtype=np.float32)
+        return _unit_vectors(texts)
+
+
+def _unit_vectors(texts: Sequence[str]) -> Matrix:
+    """A deterministic unit vector per text."""
+    rows = []
+    for text in texts:
+        rng = np.random.default_rng(abs(hash(text)) % 2**32)
+        row = rng.normal(size=384).astype(np.float32)
+        rows.append(row / np.linalg.norm(row))
+    return np.stack(rows) if rows else np.zeros((0, 384), dtype=np.float32)
+
+
+class SlowEmbedder(CountingEmbedder):
+    """A stand-in model that takes 50 ms a call."""
+
+    def embed(self, texts: Sequence[str]) -> Matrix:
+        self.seen.extend(texts)  # when the call starts
+        time.sleep(0.05)
+        return _unit_vectors(texts)
 
 
 def test_the_model_places_paraphrases_closer_than_unrelated_sentences(vectors: Vectors) -> None:
@@ -77,6 +92,14 @@ def test_the_parts_of_a_message_are_embedded_once_each_ahead_of_time() -> None:
     vectors.question("what is git")
     vectors.question("which database")
     assert sorted(model.seen) == ["an example", "what is git", "which database"]
+
+
+def test_the_longest_parts_of_a_message_go_to_the_model_first() -> None:
+    # Two threads: the last text starts only once one of the first two is done (each takes 50 ms), so it is seen last.
+    model = SlowEmbedder()
+    Vectors(model).prepare(["hi", "what does a backend developer do all day at work", "is it hard"])
+    assert model.seen[-1] == "hi"
+    assert set(model.seen[:2]) == {"what does a backend developer do all day at work", "is it hard"}
 
 
 def test_parts_embedded_side_by_side_get_the_vectors_they_get_alone(vectors: Vectors) -> None:
