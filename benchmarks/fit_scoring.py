@@ -38,7 +38,7 @@ from bot.settings import Settings
 
 PROJECT = Path(__file__).resolve().parents[1]
 ANSWERING = ("answered", "smalltalk")
-REAL = ("real-tune.jsonl", "real-extra.jsonl", "real-extra2.jsonl", "real-extra3.jsonl", "real-extra4.jsonl", "real-extra5.jsonl", "real-extra6.jsonl")
+REAL = ("real-tune.jsonl", *(f"real-extra{n}.jsonl" for n in ("", "2", "3", "4", "5", "6")))
 """The real-question sets the fit may use (never the holdout): all of them since 2026-11-30 (real-extra4 to 6 added)."""
 
 
