@@ -48,9 +48,8 @@ class Tuning:
 
     # --- the decision policy (bot.engine.policy) -------------------------------------------------
     threshold: float = 0.44
-    """Answer when the best combined score reaches this. Fitted by benchmarks/fit_scoring.py (0.48 scores 0.0003
-    higher on its objective, within its noise, by giving up 21 right answers on the real sets for 8 more declines;
-    of the configurations within 0.0005 of the best, the one closest to the previous one)."""
+    """Answer when the best combined score reaches this. Fitted by benchmarks/fit_scoring.py (with every real-question
+    set; the best of its grid since the `lead_life` topic, 0.9036 on its objective)."""
     off_topic_margin: float = 0.05
     """Decline when the closest negative example scores within this of the best intent."""
     suggest: float = 0.3
