@@ -28,9 +28,11 @@ the lexical one alone.
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
 
 from bot.engine.analyzer import Analysis, Analyzer
 from bot.engine.config import Tuning
@@ -57,6 +59,14 @@ class Matcher:
         self._variants = {
             intent.id: (intent.entity, frozenset(intent.variants)) for intent in kb.intents.values() if intent.entity and intent.variants
         }
+        # Every intent has a place in sorted order: the signals are arrays in that order (sorted, so that ties
+        # between equal scores go to the first intent id, as before), and the semantic side's order maps onto it.
+        self._names: tuple[str, ...] = tuple(sorted(kb.intents))
+        self._index = {name: i for i, name in enumerate(self._names)}
+        if self.semantic is not None:
+            semantic_names = self.semantic.names
+            self._oos_row = semantic_names.index(OUT_OF_SCOPE) if OUT_OF_SCOPE in semantic_names else -1
+            self._from_semantic = np.array([self._index.get(name, -1) for name in semantic_names], dtype=np.intp)
 
     def match(self, text: str, limit: int = 4) -> Match:
         """The best `limit` intents for `text`, best first."""
@@ -70,16 +80,29 @@ class Matcher:
         """The raw signals of one question: what the combined score is computed from."""
         left_out = None if leave_out is None else analysis.text if leave_out == text else self.analyzer.analyse(leave_out).text
         lexical = self.lexical.score_analysis(analysis, LEXICAL_LIMIT, left_out)
+        size = len(self._names)
+        lexical_scores = np.zeros(size)
+        for intent, score in lexical.intents.items():
+            lexical_scores[self._index[intent]] = score
+        semantic = np.zeros(size)
+        semantic_oos = 0.0
         if self.semantic is not None and analysis.words:
-            semantic, semantic_oos = self.semantic.scores(analysis.corrected or text, leave_out)
+            cosines = self.semantic.best(analysis.corrected or text, leave_out)
+            rows = self._from_semantic >= 0
+            semantic[self._from_semantic[rows]] = cosines[rows]
+            semantic_oos = float(cosines[self._oos_row]) if self._oos_row >= 0 else 0.0
+            present = np.ones(size, dtype=bool)
         else:
-            semantic, semantic_oos = {}, 0.0
-        parts = {
-            intent: Parts(lexical.intents.get(intent, 0.0), semantic.get(intent, 0.0), self._bonus(intent, analysis))
-            for intent in set(lexical.intents) | set(semantic)
-        }
+            present = np.zeros(size, dtype=bool)  # lexical only: the intents it scored
+            present[[self._index[i] for i in lexical.intents]] = True
+        bonus = np.zeros(size)
+        for intent in self._variants:
+            bonus[self._index[intent]] = self._bonus(intent, analysis)
         oos = Parts(lexical.out_of_scope, semantic_oos)
-        return Signals(parts, oos, dict(analysis.entities), lexical.anchored, lexical.other_subject, dict(analysis.lacking))
+        return Signals(
+            self._names, lexical_scores, semantic, bonus, present, oos, dict(analysis.entities), lexical.anchored,
+            lexical.other_subject, dict(analysis.lacking),
+        )
 
     def prepare(self, questions: Sequence[str]) -> None:
         """Let the semantic side embed several questions at once (see `Vectors.prepare`)."""
@@ -96,10 +119,21 @@ class Matcher:
         weight = tuning.semantic_weight if self.semantic is not None else 0.0
         # Another profession named: the question is about someone else, whatever its words share with ours.
         keep = tuning.other_subject_share if signals.other_subject else 1.0
-        scored = ((-round(keep * _combine(parts, weight, tuning), 4), intent) for intent, parts in signals.intents.items())
-        best = heapq.nsmallest(limit, scored)  # best first, ties by intent id; Candidates only for those kept
+        floor = tuning.semantic_floor
+        rescaled = np.maximum(0.0, (signals.semantic - floor) / (1.0 - floor))
+        combined = np.round(keep * np.minimum(1.0, (1.0 - weight) * signals.lexical + weight * rescaled + signals.bonus), 4)
+        combined[~signals.present] = 0.0
+        best = np.lexsort((np.arange(len(combined)), -combined))[:limit]  # best first, ties by intent id (names are sorted)
         return Match(
-            candidates=tuple(Candidate(intent, -negated, signals.intents[intent]) for negated, intent in best if negated < 0),
+            candidates=tuple(
+                Candidate(
+                    signals.names[i],
+                    float(combined[i]),
+                    Parts(float(signals.lexical[i]), float(signals.semantic[i]), float(signals.bonus[i])),
+                )
+                for i in best
+                if combined[i] > 0
+            ),
             entities=signals.entities,
             out_of_scope=round(_combine(signals.out_of_scope, weight, tuning), 4),
             out_of_scope_parts=signals.out_of_scope,
@@ -125,7 +159,14 @@ def _combine(parts: Parts, weight: float, tuning: Tuning) -> float:
 class Signals:
     """The lexical and semantic signals of one question, before they are combined."""
 
-    intents: dict[str, Parts]
+    names: tuple[str, ...]
+    """The knowledge base's intents, sorted: the order of the arrays below."""
+    lexical: npt.NDArray[np.float64]
+    semantic: npt.NDArray[np.float64]
+    """The cosine of each intent's closest example (0 without an embedder)."""
+    bonus: npt.NDArray[np.float64]
+    present: npt.NDArray[np.bool_]
+    """Intents that may be candidates: all of them with an embedder, else those the lexical side scored."""
     out_of_scope: Parts
     entities: dict[str, str]
     anchored: bool

@@ -235,13 +235,22 @@ class SemanticIndex:
         self._starts = np.array([i for i in range(len(groups)) if i == 0 or groups[i] != groups[i - 1]], dtype=np.intp)
         self._names = [groups[i] for i in self._starts]
 
-    def scores(self, question: str, leave_out: str | None = None) -> tuple[dict[str, float], float]:
-        """(intent -> cosine of its closest example, cosine of the closest negative example) for `question`."""
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The intents (and OUT_OF_SCOPE) in the order of `best`'s values: sorted."""
+        return tuple(self._names)
+
+    def best(self, question: str, leave_out: str | None = None) -> npt.NDArray[np.float32]:
+        """The cosine between `question` and the closest example of each of `names`."""
         if not len(self._names):
-            return {}, 0.0
+            return np.zeros(0, dtype=np.float32)
         cosines = self._matrix @ self.vectors.question(question)
         if leave_out is not None:
             cosines = np.where(self._texts == leave_out, -1.0, cosines)
-        best = np.maximum.reduceat(cosines, self._starts)
-        found = {name: float(score) for name, score in zip(self._names, best, strict=True)}
+        found: npt.NDArray[np.float32] = np.maximum.reduceat(cosines, self._starts)
+        return found
+
+    def scores(self, question: str, leave_out: str | None = None) -> tuple[dict[str, float], float]:
+        """(intent -> cosine of its closest example, cosine of the closest negative example) for `question`."""
+        found = {name: float(score) for name, score in zip(self._names, self.best(question, leave_out), strict=True)}
         return found, found.pop(OUT_OF_SCOPE, 0.0)
