@@ -41,7 +41,7 @@ and more threads per message would only compete with the other users' questions.
 SLOWER_FUSIONS = ["SkipLayerNormFusion"]
 """onnxruntime rewrites left out when a session loads: its fused `SkipLayerNormalization` kernel took three times
 as long as the addition and layer norm it replaces (onnxruntime 1.32, one thread, the real-tune questions: 1.1-1.3 ms
-a question without it, 1.5-1.6 with it)."""
+a text without it, 1.5-1.6 with it)."""
 
 
 class SemanticModelError(RuntimeError):
