@@ -169,7 +169,7 @@ def _build(source: Path, target: Path) -> None:
     the caller may build it elsewhere) or SemanticModelError."""
     # A fresh interpreter (not multiprocessing, whose "spawn" re-runs the caller's main script).
     command = [sys.executable, "-c", _CHILD, str(source), str(target)]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    done = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
     if done.returncode == 0 and target.is_file():
         return
     if done.returncode == _CANNOT_WRITE:
