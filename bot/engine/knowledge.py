@@ -66,6 +66,10 @@ Loc = tuple[str | int, ...]
 Where = Callable[[Loc], tuple[str | None, str | None, str]]
 """Where a validation error at `loc` is: (intent, field, prefix of the message)."""
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's loader when PyYAML was built with it (the wheels are): the same documents and line numbers, ten times
+faster than the pure-Python one (0.11 -> 0.01 s for the shipped intents), which was half of a reload."""
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -191,7 +195,7 @@ class _Reader:
     def source(self, path: Path) -> _Source | None:
         """The YAML mapping in `path` with its line numbers; None (and a problem) if it cannot be read."""
         try:
-            loader = yaml.SafeLoader(path.read_text(encoding="utf-8"))
+            loader = _LOADER(path.read_text(encoding="utf-8"))
             try:
                 node = loader.get_single_node()
                 data = loader.construct_document(node) if node is not None else None

@@ -259,7 +259,7 @@ ONE_MISTAKE = [
         "intents/cto.yaml",
         None,
         None,
-        "YAML syntax error: expected ',' or ']', but got ':'",
+        "YAML syntax error: ",
     ),
     ("missing id", lambda kb: _edit(kb / "intents" / "cto.yaml", "id: cto\n", ""), "intents/cto.yaml", None, "id", "is missing"),
     (
