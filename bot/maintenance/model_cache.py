@@ -12,7 +12,8 @@ exporter's pattern), and quantises it dynamically (int8 weights per output chann
 quantised as they come, with onnxruntime's own `quantize_dynamic`): 23 MB and about 1 ms per question, with vectors
 whose cosine to the packaged model's is 0.99 on average (measured by
 `python -m benchmarks.understanding --models`). The copy is derived from installed packages
-only; building it takes two or three seconds, once per model file and onnxruntime/onnx versions.
+only; building it takes about three seconds, in a process of its own (`_build`), once per model file and
+onnxruntime/onnx versions.
 """
 
 from __future__ import annotations
@@ -171,6 +172,8 @@ def _build(source: Path, target: Path) -> None:
     command = [sys.executable, "-c", _CHILD, str(source), str(target)]
     done = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
     if done.returncode == 0 and target.is_file():
+        for line in done.stderr.strip().splitlines():  # the child's warnings (an attention kept unfused)
+            log.warning("building the quantised model: %s", line)
         return
     if done.returncode == _CANNOT_WRITE:
         raise OSError(done.stderr.strip())
