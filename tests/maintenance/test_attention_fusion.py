@@ -8,7 +8,8 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper
 
-from bot.engine.semantic import packaged_model, packaged_tokenizer
+from bot.engine.semantic import MAX_TOKENS, packaged_model, packaged_vocabulary
+from bot.engine.wordpiece import WordPiece
 from bot.maintenance.attention_fusion import HEADS, NotFusable, fuse_attention
 
 SENTENCES = [
@@ -39,12 +40,12 @@ def models() -> tuple[onnx.ModelProto, onnx.ModelProto]:
 
 def _batch() -> tuple[np.ndarray, np.ndarray]:
     """The sentences as one padded batch: padding is where a wrongly wired mask would show."""
-    from tokenizers import Tokenizer
-
-    words = Tokenizer.from_file(str(packaged_tokenizer()))
-    words.enable_padding(pad_id=0, pad_token="[PAD]")
-    encodings = words.encode_batch(SENTENCES)
-    return np.array([e.ids for e in encodings], dtype=np.int64), np.array([e.attention_mask for e in encodings], dtype=np.int64)
+    encoded = [WordPiece.from_file(packaged_vocabulary(), MAX_TOKENS).encode(sentence) for sentence in SENTENCES]
+    ids = np.zeros((len(encoded), max(map(len, encoded))), dtype=np.int64)
+    mask = np.zeros_like(ids)
+    for row, tokens in enumerate(encoded):
+        ids[row, : len(tokens)], mask[row, : len(tokens)] = tokens, 1
+    return ids, mask
 
 
 def test_the_fused_graph_gives_the_same_vectors_padded_or_not(models: tuple[onnx.ModelProto, onnx.ModelProto]) -> None:
