@@ -96,6 +96,9 @@ class _Throttled:
         self._last, self._since = now, 0
 
 DATABASE_FILE = "faqbot.sqlite3"
+PAGE_CACHE_KIB = 256
+"""SQLite's page cache for the log's connection (its default is 2,000 KiB): the bot appends rows and the report
+reads them through once, which the operating system's file cache serves as well; 1 MB less after 100,000 users."""
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # 1: the first layout.
@@ -288,6 +291,7 @@ class Store:
             await conn.execute("PRAGMA journal_mode=WAL")
             await conn.execute("PRAGMA synchronous=NORMAL")
             await conn.execute("PRAGMA foreign_keys=ON")
+            await conn.execute(f"PRAGMA cache_size=-{PAGE_CACHE_KIB}")
             await migrate(conn)
             self.salt_matches = await _check_salt(conn, salt_fingerprint(self._salt))
         except BaseException:

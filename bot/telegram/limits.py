@@ -16,10 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 
-MAX_USERS = 10_000
-"""Users remembered at most (3 MB). A flooder is always among the most recently seen, so it is forgotten only if
-10,000 other users write between two of its messages; the bot cannot answer more than 1,800 messages a minute
-anyway (Telegram's 30 a second). 50,000 cost 15 MB after a wave of new users for no protection."""
+MAX_USERS = 2_000
+"""Users remembered at most (0.6 MB). A flooder is always among the most recently seen, so it is forgotten only if
+2,000 other users write between two of its messages: to go over the limit it writes at least every 3 s, and 2,000
+new users in 3 s is 22 times what the bot can answer (Telegram's 30 messages a second). 10,000 cost 3 MB after a
+wave of new users (`python -m benchmarks.memory_users`), 50,000 15 MB, for no more protection."""
 
 
 class Verdict(Enum):

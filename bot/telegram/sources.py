@@ -23,13 +23,15 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from aiohttp import web
 from telegram import Bot
 from telegram.error import RetryAfter, TelegramError
 
 from bot.telegram.delivery import Delivery
+
+if TYPE_CHECKING:  # imported where it is used: a polling bot does without aiohttp's server (1.8 MB)
+    from aiohttp import web
 
 POLL_LIMIT = 100
 """Updates fetched per `getUpdates` (Telegram's maximum): the in-memory backlog when polling."""
@@ -204,6 +206,8 @@ class WebhookServer:
 
     async def start(self) -> None:
         """Listen (raises OSError when the port cannot be bound)."""
+        from aiohttp import web
+
         app = web.Application(client_max_size=MAX_WEBHOOK_BODY)
         app.router.add_post(self.path, self._post)
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
@@ -227,6 +231,8 @@ class WebhookServer:
             self._runner = None
 
     async def _post(self, request: web.Request) -> web.Response:
+        from aiohttp import web
+
         if not hmac.compare_digest(request.headers.get(SECRET_HEADER, "").encode(), self.secret.encode()):
             return web.Response(status=403)
         if self._stopping:
