@@ -36,7 +36,6 @@ from rapidfuzz import process as rf_process
 from benchmarks.common import ROOT, bench_engine, median_of, rss_mb, summary_ms
 from benchmarks.questions import QUESTIONS
 from benchmarks.synthetic import grown_engine, size
-from bot.engine.analyzer import _cached_stem
 from bot.engine.core import Engine
 from bot.engine.dialogue import Dialogue
 from bot.engine.knowledge import KnowledgeBase
@@ -96,9 +95,8 @@ def ours(engine: Engine) -> Call:
 
 
 def clear_caches(engine: Engine) -> None:
-    """Forget memoised spelling corrections and stems, as for questions never seen before."""
+    """Forget memoised spelling corrections, as for questions never seen before (stems are not memoised)."""
     engine.matcher.analyzer._cached_correct.cache_clear()
-    _cached_stem.cache_clear()
 
 
 def interleaved(
