@@ -150,7 +150,16 @@ class Vectors:
 
     def examples(self, texts: Iterable[str]) -> Matrix:
         """The vectors of `texts` (computed once per distinct text, then remembered)."""
-        texts = list(texts)
+        return self._stacked(list(texts), share=False)
+
+    def index(self, texts: Iterable[str]) -> Matrix:
+        """As `examples`, for an engine's index: the example vectors are then kept as rows of the matrix returned,
+        which must not be modified, instead of beside it (one copy of them in memory, not two: 3.2 MB for the
+        shipped knowledge base). A vector left pointing into an earlier index (a text a reload removed) is copied
+        out, so that index is freed with its engine."""
+        return self._stacked(list(texts), share=True)
+
+    def _stacked(self, texts: list[str], share: bool) -> Matrix:
         with self._lock:
             missing = list(dict.fromkeys(t for t in texts if t not in self._examples))
         if missing:
@@ -161,7 +170,13 @@ class Vectors:
         with self._lock:
             if not texts:
                 return np.zeros((0, 384), dtype=np.float32)
-            return np.stack([self._examples[t] for t in texts])
+            matrix = np.stack([self._examples[t] for t in texts])
+            if share:
+                self._examples.update(zip(texts, matrix, strict=True))
+                for text, vector in self._examples.items():
+                    if vector.base is not None and vector.base is not matrix:
+                        self._examples[text] = vector.copy()
+            return matrix
 
     def question(self, text: str) -> npt.NDArray[np.float32]:
         """The vector of one user's question (an LRU of QUESTION_CACHE entries keeps repeats cheap)."""
@@ -237,7 +252,7 @@ class SemanticIndex:
         ordered = sorted(phrasings, key=lambda item: item[0])
         self.vectors = vectors
         self._texts = np.array([text for _, text in ordered], dtype=object)
-        self._matrix = vectors.examples([text for _, text in ordered])
+        self._matrix = vectors.index([text for _, text in ordered])
         groups = [intent for intent, _ in ordered]
         self._starts = np.array([i for i in range(len(groups)) if i == 0 or groups[i] != groups[i - 1]], dtype=np.intp)
         self._names = [groups[i] for i in self._starts]

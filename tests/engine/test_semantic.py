@@ -71,6 +71,23 @@ def test_example_texts_are_embedded_once() -> None:
     assert model.seen == ["a", "b", "c"]  # a question equal to an example reuses its vector
 
 
+def test_an_index_holds_the_only_copy_of_its_vectors_and_a_later_index_frees_it() -> None:
+    model = CountingEmbedder()
+    vectors = Vectors(model, known={"old": _unit_vectors(["old"])[0]})
+    first = vectors.index(["a", "b", "old"])
+    known = vectors.known()
+    assert all(np.shares_memory(known[text], first) for text in ("a", "b", "old"))
+    second = vectors.index(["b", "c"])  # a reload: "a" and "old" are no longer in the knowledge base
+    known = vectors.known()
+    assert not any(np.shares_memory(vector, first) for vector in known.values())
+    assert np.shares_memory(known["b"], second)
+    assert np.array_equal(known["a"], _unit_vectors(["a"])[0])
+    assert np.array_equal(first, _unit_vectors(["a", "b", "old"]))  # the values never change
+    assert model.seen == ["a", "b", "c"]
+    plain = vectors.examples(["b"])
+    assert not np.shares_memory(vectors.known()["b"], plain)
+
+
 def test_questions_are_remembered_in_a_bounded_cache() -> None:
     model = CountingEmbedder()
     vectors = Vectors(model)
