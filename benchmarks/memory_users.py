@@ -47,6 +47,7 @@ from benchmarks.common import ROOT, rss_mb
 from benchmarks.e2e_bot import LiftedRateLimiter
 from benchmarks.questions import texts
 from bot.engine.core import EngineHolder
+from bot.maintenance.memory import fix_allocator_thresholds
 from bot.maintenance.storage import Store
 from bot.maintenance.vector_cache import cached_engine
 from bot.settings import Settings
@@ -127,6 +128,7 @@ def measured() -> dict[str, float]:
 
 async def child(scenario: str, total: int, checkpoints: list[int], question_every: int = QUESTION_EVERY) -> None:
     """Run one scenario in this process; print one JSON line per checkpoint and one at the end."""
+    fix_allocator_thresholds()  # as `faqbot run` does first (bot.telegram.app.run)
     setattr(app_module, "AIORateLimiter", LiftedRateLimiter)  # noqa: B010 - as benchmarks.e2e_bot: no 30-a-second wait
     data_dir = Path(tempfile.mkdtemp(prefix="faqbot-memory-"))
     settings = Settings(

@@ -33,7 +33,7 @@ from telegram.request import BaseRequest, HTTPXRequest
 from bot.engine.core import EngineHolder
 from bot.engine.dialogue import Dialogue
 from bot.maintenance.events import Recorder, UpdateLedger
-from bot.maintenance.memory import release_free_memory
+from bot.maintenance.memory import fix_allocator_thresholds, release_free_memory
 from bot.maintenance.reload import Reloader
 from bot.maintenance.storage import Store
 from bot.maintenance.vector_cache import cached_engine
@@ -114,6 +114,7 @@ def run(settings: Settings) -> int:
     1 when the Bot API or the webhook port fails at start-up. Raises KnowledgeBaseError
     when FAQBOT_KB cannot be loaded; the command line reports its problems.
     """
+    fix_allocator_thresholds()  # before the model and the engine are loaded
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret is not None else ""
     raw_token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token is not None else ""
     logs.protect_output([raw_token, raw_token.strip(), secret])  # before anything can print them

@@ -1,8 +1,10 @@
-"""release_free_memory: the allocator's free pages go back to the system."""
+"""release_free_memory and fix_allocator_thresholds: the allocator's free pages go back to the system."""
 
 from __future__ import annotations
 
 import platform
+import subprocess
+import sys
 
 import pytest
 
@@ -28,3 +30,29 @@ def test_freed_pages_below_a_live_allocation_are_returned() -> None:
     assert release_free_memory()
     assert _rss_mb() < before - 20
     assert sentinel[0] == 0
+
+
+_AFTER_A_BIG_FREE = """
+import sys
+from bot.maintenance.memory import fix_allocator_thresholds
+def rss():
+    with open("/proc/self/status", encoding="ascii") as status:
+        return next(int(line.split()[1]) / 1024 for line in status if line.startswith("VmRSS:"))
+if sys.argv[1] == "fixed":
+    assert fix_allocator_thresholds()
+big = bytearray(8 << 20)
+del big  # glibc would now keep blocks of up to 8 MB on its heap
+blocks = [bytearray(1 << 20) for _ in range(40)]
+sentinel = bytearray(64)  # after them: the heap's top cannot simply shrink
+for block in blocks:
+    block[0] = 1
+before = rss()
+del blocks
+print(before - rss())
+"""
+
+
+@pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ver()[0] != "glibc", reason="glibc's mallopt")
+def test_with_fixed_thresholds_freed_blocks_go_back_at_once() -> None:
+    done = subprocess.run([sys.executable, "-c", _AFTER_A_BIG_FREE, "fixed"], capture_output=True, text=True, check=True)
+    assert float(done.stdout) > 30  # without the fix: about 0 (the blocks stay on the heap for reuse)
