@@ -11,11 +11,9 @@ import time
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from pydantic import ValidationError
-from rich.console import Console
-from rich.table import Table
 
 from bot.cli.console_log import ConsoleLog
 from bot.cli.maintenance import run_maintenance_command
@@ -33,6 +31,10 @@ from bot.maintenance.vector_cache import cached_engine, load_vectors, save_vecto
 from bot.settings import Settings, setting_problems
 from bot.telegram.app import run as run_bot
 from bot.telegram.heartbeat import health_problem, heartbeat_path
+
+if TYPE_CHECKING:  # rich is imported where a console is made: `faqbot run` does without it (1.7 MB) unless it fails
+    from rich.console import Console
+    from rich.table import Table
 
 
 def reply_json(text: str | None, reply: Reply) -> dict[str, object]:
@@ -109,6 +111,8 @@ def ask_jsonl(dialogue: Dialogue, source: TextIO, sink: TextIO, with_explain: bo
 
 def _print_explain(reply: Reply, console: Console) -> None:
     """`faqbot ask --explain`: the decision and the parts of the score of the top candidates."""
+    from rich.table import Table
+
     details = explain(reply)
     console.print(f"\ndecision: [bold]{reply.reason.value}[/bold] (kind {reply.kind}, intent {reply.intent}, score {reply.score:.3f})")
     table = Table(title="Candidates: combined = (1 - w) * lexical + w * rescaled cosine + bonus")
@@ -204,6 +208,8 @@ def _validate(root: Path, vectors: Vectors, console: Console, show_warnings: boo
 
 
 def _table(title: str, columns: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> Table:
+    from rich.table import Table
+
     table = Table(title=title)
     for column in columns:
         table.add_column(column)
@@ -394,11 +400,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser().print_help()
         return 0
-    console = Console(stderr=False)
-    errors = Console(stderr=True, soft_wrap=True)  # an error line names files and paths: never wrapped
     try:
         settings = Settings()
     except ValidationError as exc:
+        errors = _errors()
         problems = setting_problems(exc)
         errors.print(f"faqbot: {len(problems)} invalid setting(s):", highlight=False)
         for problem in problems:
@@ -406,9 +411,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     root: Path = getattr(args, "kb", None) or settings.faqbot_kb
     try:
-        return _command(args, settings, root, console, errors)
+        if args.command == "run":
+            try:
+                return run_bot(settings.model_copy(update={"faqbot_kb": root}))
+            except KnowledgeBaseError as exc:
+                return print_problems(_errors(), root, exc)
+        from rich.console import Console
+
+        return _command(args, settings, root, Console(stderr=False), _errors())
     except SemanticModelError as exc:
-        errors.print(f"faqbot: the sentence-embedding model cannot be loaded: {exc}", highlight=False)
+        _errors().print(f"faqbot: the sentence-embedding model cannot be loaded: {exc}", highlight=False)
         return 2
     except BrokenPipeError:
         # The reader went away (`faqbot ask --jsonl ... | head -1`): stop quietly, as command-line tools do; what was
@@ -416,6 +428,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         with contextlib.suppress(OSError, ValueError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+
+
+def _errors() -> Console:
+    """The console for errors (standard error): an error line names files and paths, so it is never wrapped."""
+    from rich.console import Console
+
+    return Console(stderr=True, soft_wrap=True)
 
 
 def _command(args: argparse.Namespace, settings: Settings, root: Path, console: Console, errors: Console) -> int:
@@ -433,11 +452,6 @@ def _command(args: argparse.Namespace, settings: Settings, root: Path, console: 
             return 0
         errors.print(f"faqbot: unhealthy: {problem}", highlight=False, soft_wrap=True)
         return 1
-    if args.command == "run":
-        try:
-            return run_bot(settings.model_copy(update={"faqbot_kb": root}))
-        except KnowledgeBaseError as exc:
-            return print_problems(errors, root, exc)
     try:
         engine = cached_engine(root, settings.faqbot_cache_dir, settings.tuning())
     except KnowledgeBaseError as exc:

@@ -7,8 +7,7 @@ import asyncio
 import sys
 import time
 from pathlib import Path
-
-from rich.console import Console
+from typing import TYPE_CHECKING
 
 from bot.cli.problems import print_problems
 from bot.engine.core import Engine
@@ -18,6 +17,9 @@ from bot.maintenance.services import intent_examples, kb_report
 from bot.maintenance.storage import SaltMismatch, Store
 from bot.maintenance.vector_cache import cached_engine
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def run_maintenance_command(args: argparse.Namespace, settings: Settings, root: Path, console: Console, errors: Console) -> int:
@@ -59,6 +61,8 @@ def run_maintenance_command(args: argparse.Namespace, settings: Settings, root: 
             render_table(report, console)
             return 0
         with args.out.open("w", encoding="utf-8") as handle:
+            from rich.console import Console
+
             render_table(report, Console(file=handle, width=200, no_color=True))
         return 0
     if args.out is None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-
-from rich.console import Console
+from typing import TYPE_CHECKING
 
 from bot.engine.knowledge import KnowledgeBaseError
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def print_problems(errors: Console, root: Path, exc: KnowledgeBaseError, shown: int = 10) -> int:

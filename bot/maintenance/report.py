@@ -39,17 +39,18 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import numpy.typing as npt
 import yaml
 from rapidfuzz import fuzz, process
-from rich.console import Console
-from rich.table import Table
 
 from bot.engine.text import normalise
 from bot.maintenance.events import FeedbackCount, Recorder, StoredQuestion
+
+if TYPE_CHECKING:  # the table is for the command line; the bot's /report sends CSV and text without rich
+    from rich.console import Console
 
 DEFAULT_THRESHOLD = 0.65
 """Questions answered with a score below this count as low-confidence."""
@@ -443,6 +444,8 @@ def action(group: QuestionGroup) -> str:
 
 def render_table(report: Report, console: Console, limit: int = 30) -> None:
     """Print the report as rich tables."""
+    from rich.table import Table
+
     period = f"{_when(report.since)} – {_when(report.until)}"
     console.print(
         f"[bold]{report.questions}[/bold] questions, [bold]{report.unanswered}[/bold] unanswered or low-confidence "

@@ -38,8 +38,8 @@ from bot.maintenance.memory import fix_allocator_thresholds
 def rss():
     with open("/proc/self/status", encoding="ascii") as status:
         return next(int(line.split()[1]) / 1024 for line in status if line.startswith("VmRSS:"))
-if sys.argv[1] == "fixed":
-    assert fix_allocator_thresholds()
+if sys.argv[1] == "fixed" and not fix_allocator_thresholds():
+    raise SystemExit("mallopt failed")
 big = bytearray(8 << 20)
 del big  # glibc would now keep blocks of up to 8 MB on its heap
 blocks = [bytearray(1 << 20) for _ in range(40)]
