@@ -19,6 +19,8 @@ INFO line would only cost time here); Telegram's 30-a-second flood limit is lift
 - `flood`: every message is one 4,000-character word of random letters (unique), from a new user each time, so
   the per-user limit does not drop any: the input the word caches were keyed by. RSS every quarter.
 
+The bot's process runs with PYTHONOPTIMIZE=2, as the Docker image runs it (`--optimize 0`: as a plain `faqbot run`).
+
 Targets (issue 11): RSS <= 150 MB after 100,000 users, <= 200 MB after 1,000,000 and under the flood.
 """
 
@@ -29,6 +31,7 @@ import asyncio
 import gc
 import json
 import logging
+import os
 import random
 import shutil
 import string
@@ -62,6 +65,9 @@ QUESTION_EVERY = 50
 20,000 questions per million users, twice what the dialogue keeps (max_conversations), so its count bound is reached."""
 FILLER = "/about"
 TARGETS_MB = {"users_100000": 150.0, "users_end": 200.0, "flood": 200.0}
+IMAGE_OPTIMIZE = 2
+"""The bot runs as the Docker image runs it, with PYTHONOPTIMIZE=2 (no docstrings or asserts kept in memory: 4 MB);
+`--optimize 0` measures a plain `faqbot run`."""
 
 
 class NullRequest(BaseRequest):
@@ -177,12 +183,15 @@ async def child(scenario: str, total: int, checkpoints: list[int], question_ever
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
-def run_child(scenario: str, total: int, checkpoints: list[int], question_every: int = QUESTION_EVERY) -> list[dict[str, Any]]:
+def run_child(
+    scenario: str, total: int, checkpoints: list[int], question_every: int = QUESTION_EVERY, optimize: int = IMAGE_OPTIMIZE
+) -> list[dict[str, Any]]:
     command = [sys.executable, "-m", "benchmarks.memory_users", "--child", scenario, "--total", str(total)]
     command += ["--question-every", str(question_every)]
     command += ["--checkpoints", ",".join(str(c) for c in checkpoints)]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONOPTIMIZE"} | ({"PYTHONOPTIMIZE": str(optimize)} if optimize else {})
     rows: list[dict[str, Any]] = []
-    with subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True) as process:
+    with subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True, env=env) as process:
         assert process.stdout is not None
         for line in process.stdout:
             row = json.loads(line)
@@ -195,12 +204,15 @@ def run_child(scenario: str, total: int, checkpoints: list[int], question_every:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)  # None under python -OO
     parser.add_argument("--scenario", choices=("users", "flood", "all"), default="all")
     parser.add_argument("--users", type=int, default=1_000_000, help="distinct users of the users scenario")
     parser.add_argument("--flood", type=int, default=40_000, help="crafted messages of the flood scenario")
     parser.add_argument(
         "--question-every", type=int, default=QUESTION_EVERY, help="in the users scenario, every Nth user asks a question (1: all of them)"
+    )
+    parser.add_argument(
+        "--optimize", type=int, choices=(0, 1, 2), default=IMAGE_OPTIMIZE, help="the bot process's PYTHONOPTIMIZE (2: as in the image)"
     )
     parser.add_argument("--child", choices=("users", "flood"), help=argparse.SUPPRESS)
     parser.add_argument("--total", type=int, help=argparse.SUPPRESS)
@@ -210,15 +222,16 @@ def main() -> None:
         asyncio.run(child(args.child, args.total, [int(c) for c in args.checkpoints.split(",") if c], args.question_every))
         return
     verdicts: list[str] = []
+    print(f"  PYTHONOPTIMIZE={args.optimize}" + (" (as in the Docker image)" if args.optimize == IMAGE_OPTIMIZE else ""), flush=True)
     if args.scenario in ("users", "all"):
         marks = sorted({min(m, args.users) for m in (100_000, 250_000, 500_000)} | {args.users})
-        rows = {r["at"]: r for r in run_child("users", args.users, marks, args.question_every)}
+        rows = {r["at"]: r for r in run_child("users", args.users, marks, args.question_every, args.optimize)}
         if 100_000 in rows:
             verdicts.append(verdict("after 100,000 users", rows[100_000]["rss_mb"], TARGETS_MB["users_100000"]))
         verdicts.append(verdict(f"after {args.users:,} users", rows[args.users]["rss_mb"], TARGETS_MB["users_end"]))
     if args.scenario in ("flood", "all"):
         marks = sorted({args.flood * k // 4 for k in (1, 2, 3, 4)})
-        rows = {r["at"]: r for r in run_child("flood", args.flood, marks)}
+        rows = {r["at"]: r for r in run_child("flood", args.flood, marks, optimize=args.optimize)}
         worst = max(r["rss_mb"] for r in rows.values())
         verdicts.append(verdict(f"under a flood of {args.flood:,} crafted 4,000-character words (highest)", worst, TARGETS_MB["flood"]))
     print("\n".join(verdicts))
