@@ -27,8 +27,9 @@ _CJK = (
 _CONTROL = frozenset({"Cc", "Cf", "Co", "Cs"})
 """Categories dropped by the normaliser (not Cn: an unassigned character stays, and makes its word unknown)."""
 _ASCII_CLEAN = {**{c: None for c in range(32) if chr(c) not in "\t\n\r"}, 127: None, **{ord(c): " " for c in "\t\n\r"}}
-_ASCII_WORDS = re.compile(r"[0-9A-Za-z\x80-\U0010FFFF]+|[^\s0-9A-Za-z]")
-"""An ASCII text's words: runs of letters and digits, and every other non-space character alone (ASCII punctuation)."""
+_ASCII_WORDS = re.compile(r"[0-9a-z]+|[^ 0-9a-z]")
+"""A normalised ASCII text's words: runs of letters and digits, and every other character but the space alone (all
+of them are punctuation to BERT)."""
 
 
 def _is_cjk(code: int) -> bool:
