@@ -118,11 +118,10 @@ class Matcher:
     def score(self, signals: Signals, tuning: Tuning, limit: int = 4) -> Match:
         """Combine the signals under `tuning` (the module docstring's formula) into a match."""
         weight = tuning.semantic_weight if self.semantic is not None else 0.0
+        oos = signals.out_of_scope
         # Another profession named: the question is about someone else, whatever its words share with ours.
         keep = tuning.other_subject_share if signals.other_subject else 1.0
-        floor = tuning.semantic_floor
-        rescaled = np.maximum(0.0, (signals.semantic - floor) / (1.0 - floor))
-        combined = np.round(keep * np.minimum(1.0, (1.0 - weight) * signals.lexical + weight * rescaled + signals.bonus), 4)
+        combined = np.round(keep * _combine(signals.lexical, signals.semantic, signals.bonus, weight, tuning.semantic_floor), 4)
         combined[~signals.present] = 0.0
         best = np.lexsort((np.arange(len(combined)), -combined))[:limit]  # best first, ties by intent id (names are sorted)
         return Match(
@@ -136,7 +135,7 @@ class Matcher:
                 if combined[i] > 0
             ),
             entities=signals.entities,
-            out_of_scope=round(_combine(signals.out_of_scope, weight, tuning), 4),
+            out_of_scope=round(float(_combine(oos.lexical, oos.semantic, oos.bonus, weight, tuning.semantic_floor)), 4),
             out_of_scope_parts=signals.out_of_scope,
             anchored=signals.anchored,
             lacking=signals.lacking,
@@ -150,10 +149,13 @@ class Matcher:
         return self.tuning.entity_bonus if value is not None and value in slot[1] else 0.0
 
 
-def _combine(parts: Parts, weight: float, tuning: Tuning) -> float:
-    floor = tuning.semantic_floor
-    semantic = max(0.0, (parts.semantic - floor) / (1.0 - floor))
-    return min(1.0, (1.0 - weight) * parts.lexical + weight * semantic + parts.bonus)
+Scores = npt.NDArray[np.float64] | float
+
+
+def _combine(lexical: Scores, semantic: Scores, bonus: Scores, weight: float, floor: float) -> npt.NDArray[np.float64]:
+    """The module docstring's formula, for one intent or all of them at once."""
+    rescaled = np.maximum(0.0, (np.asarray(semantic) - floor) / (1.0 - floor))
+    return np.minimum(1.0, (1.0 - weight) * np.asarray(lexical) + weight * rescaled + bonus)
 
 
 @dataclass(frozen=True)
