@@ -7,11 +7,16 @@ from pathlib import Path
 
 import pytest
 import yaml
+from rapidfuzz import fuzz, process
 
 from bot.engine.text import normalise
 
 PROJECT = Path(__file__).resolve().parents[2]
-SETS = sorted([*(PROJECT / "tests" / "eval").glob("*.jsonl"), *(PROJECT / "benchmarks").glob("*.jsonl")])
+SHARED_DEV = PROJECT.parent / "shared" / "eval" / "dev.jsonl"
+"""The team's shared development sample, beside the project where it is checked out with it (not in a bare clone)."""
+SETS = sorted([*(PROJECT / "tests" / "eval").glob("*.jsonl"), *(PROJECT / "benchmarks").glob("*.jsonl")]) + (
+    [SHARED_DEV] if SHARED_DEV.is_file() else []
+)
 
 
 def _cases(path: Path) -> list[dict[str, object]]:
@@ -34,6 +39,26 @@ def test_no_evaluation_case_is_an_example(path: Path) -> None:
     phrasings = _phrasings()
     copied = [(case["text"], phrasings[key]) for case in _cases(path) if (key := normalise(str(case["text"]))) in phrasings]
     assert copied == [], "evaluation cases pasted into intents' examples make the figures lie; rephrase or remove the example"
+
+
+NEAR_COPY = 95
+"""rapidfuzz ratio (0-100) of two normalised texts at or above which one is the other with a word or a letter changed
+("which languages are used for back end development" and the example "Which languages are used for backend
+development?"): a pass that says nothing about understanding."""
+
+
+@pytest.mark.parametrize("path", SETS, ids=lambda p: p.name)
+def test_no_evaluation_case_is_a_near_copy_of_an_example(path: Path) -> None:
+    phrasings = _phrasings()
+    keys = list(phrasings)
+    near = []
+    for case in _cases(path):
+        if case.get("category") == "typo":
+            continue  # a misspelt example, on purpose: it tests the spelling correction
+        found = process.extractOne(normalise(str(case["text"])), keys, scorer=fuzz.ratio, score_cutoff=NEAR_COPY)
+        if found is not None:
+            near.append((case.get("id"), found[0], phrasings[found[0]]))
+    assert near == [], "an example this close to an evaluation case makes the figures lie; rephrase the example"
 
 
 @pytest.mark.parametrize("path", SETS, ids=lambda p: p.name)
