@@ -33,6 +33,7 @@ from bot.engine.core import Engine
 from bot.engine.matcher import Signals
 from bot.engine.policy import decide
 from bot.engine.render import plain
+from bot.engine.text import is_question
 from bot.maintenance.vector_cache import load_vectors, save_vectors
 from bot.settings import Settings
 
@@ -103,7 +104,7 @@ def evaluate(engine: Engine, data: list[Sample], tuning: Tuning) -> dict[tuple[s
     tally: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
     for sample in data:
         match = engine.matcher.score(sample.signals, tuning, limit=4)
-        decision = decide(match, engine.kb, tuning, in_conversation=False)
+        decision = decide(match, engine.kb, tuning, in_conversation=False, asks=is_question(sample.text))
         answered = decision.reason.value in ANSWERING
         right = not answered if sample.want == "decline" else answered and decision.intent in sample.right
         half = "declined" if sample.want == "decline" else "answered"

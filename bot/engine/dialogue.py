@@ -19,7 +19,7 @@ from bot.engine.core import Engine
 from bot.engine.language import other_language
 from bot.engine.models import Match, Reason, Reply, ReplyKind, Suggestion
 from bot.engine.policy import Decision, decide, missing_variant
-from bot.engine.text import Question, split_questions
+from bot.engine.text import Question, is_question, split_questions
 
 _BACK_REFERENCE = re.compile(r"\b(?:it|its|that|this|them|those|these|they|their|which one|that one|this one)\b", re.IGNORECASE)
 _CONTINUATION = re.compile(r"^\W*(?:ok(?:ay)?\W+|so\W+)?(?:and|what about|how about|same for|also|for|but|with)\b", re.IGNORECASE)
@@ -203,7 +203,7 @@ def offered_topics(text: str, engine: Engine, limit: int = 10) -> tuple[list[str
     if not analysis.words or _is_task_request(analysis, engine):
         return [], dict(analysis.entities)
     match = engine.matcher.match_analysis(text, analysis, limit)
-    decision = decide(match, engine.kb, engine.tuning, in_conversation=False)
+    decision = decide(match, engine.kb, engine.tuning, in_conversation=False, asks=is_question(text))
     kb, tuning = engine.kb, engine.tuning
     if decision.reason in (Reason.ANSWERED, Reason.VALUE_NOT_COVERED) and decision.intent is not None:
         others = [c.intent for c in match.runners_up if c.score >= tuning.suggest and kb.intents[c.intent].kind == "answer"]
@@ -231,7 +231,7 @@ def _respond_one(sentence: str, analysis: Analysis, context: Context, engine: En
     match = engine.matcher.match_analysis(sentence, analysis)
     if context.history and _BACK_REFERENCE.search(sentence):
         match = _in_context(match, context, engine)
-    decision = decide(match, engine.kb, engine.tuning, bool(context.history))
+    decision = decide(match, engine.kb, engine.tuning, bool(context.history), is_question(sentence))
     entities = dict(match.entities)
     intent = engine.kb.intents.get(decision.intent) if decision.intent else None
     slot = intent.entity if intent is not None else None

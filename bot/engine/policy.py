@@ -32,8 +32,10 @@ class Decision:
         return self.reason in (Reason.ANSWERED, Reason.FOLLOW_UP, Reason.CONTINUED)
 
 
-def decide(match: Match, kb: KnowledgeBase, tuning: Tuning, in_conversation: bool) -> Decision:
-    """Decide on one matched question. `in_conversation`: the chat has a recent topic to continue."""
+def decide(match: Match, kb: KnowledgeBase, tuning: Tuning, in_conversation: bool, asks: bool = False) -> Decision:
+    """Decide on one matched question. `in_conversation`: the chat has a recent topic to continue; `asks`: the text
+    asks something (`bot.engine.text.is_question`), so it is small talk only if it matches as well as an answer must
+    ("what can you do?" does; "I have a question: will AI replace developers?" only looks like "what are you?")."""
     best = match.candidates[0] if match.candidates else None
     if best is None or match.out_of_scope >= best.score - tuning.off_topic_margin:
         return Decision(Reason.OFF_TOPIC)
@@ -44,7 +46,7 @@ def decide(match: Match, kb: KnowledgeBase, tuning: Tuning, in_conversation: boo
         # Saying so, with the values they do cover, helps more than "did you mean" or an answer that ignores the
         # value, even when the unknown value drags the score down.
         return Decision(Reason.VALUE_NOT_COVERED, best.intent, lacking=lacking)
-    if kind == "smalltalk" and best.score >= tuning.smalltalk_threshold:
+    if kind == "smalltalk" and best.score >= (tuning.threshold if asks else tuning.smalltalk_threshold):
         return Decision(Reason.SMALLTALK, best.intent)
     if best.score < tuning.threshold or kind == "smalltalk":
         options = _options(match.candidates, kb, tuning.suggest)

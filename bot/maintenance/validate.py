@@ -11,6 +11,7 @@ from bot.engine.matcher import Matcher
 from bot.engine.models import Reason
 from bot.engine.policy import decide
 from bot.engine.semantic import Vectors
+from bot.engine.text import is_question
 
 CLEAR_CONFUSION = 0.1
 """An example that, left out, loses to another intent by more than this is an error (the intents overlap);
@@ -53,7 +54,7 @@ def confusions(kb: KnowledgeBase, matcher: Matcher) -> list[Problem]:
             continue
         for example in intent.examples:
             match = matcher.match_analysis(example, matcher.analyzer.analyse(example), limit=len(kb.intents), leave_out=example)
-            decision = decide(match, kb, matcher.tuning, in_conversation=True)
+            decision = decide(match, kb, matcher.tuning, in_conversation=True, asks=is_question(example))
             if decision.intent == intent.id or (decision.reason in (Reason.UNSURE, Reason.CLARIFY) and intent.id in decision.options):
                 continue
             own = next((c.score for c in match.candidates if c.intent == intent.id), 0.0)

@@ -89,3 +89,13 @@ def test_a_job_question_the_sources_do_not_cover(fixture_kb: KnowledgeBase) -> N
     assert decision.reason is Reason.TOPIC_NOT_COVERED
     assert decision.intent == "maths"
     assert not decision.answers
+
+
+def test_a_question_must_match_small_talk_as_well_as_an_answer(fixture_kb: KnowledgeBase) -> None:
+    lenient = replace(TUNING, smalltalk_threshold=0.3)  # below the answer threshold (0.5), as shipped
+    weak = match(("greeting", 0.45), ("salary", 0.35))
+    assert decide(weak, fixture_kb, lenient, False).reason is Reason.SMALLTALK  # "hey there, all good"
+    asked = decide(weak, fixture_kb, lenient, False, asks=True)  # a question that only resembles a greeting
+    assert asked.reason is Reason.UNSURE
+    assert asked.options == ("salary",)
+    assert decide(match(("greeting", 0.7)), fixture_kb, lenient, False, asks=True).reason is Reason.SMALLTALK  # "how are you?"
