@@ -62,8 +62,9 @@ class Tuning:
     sure: float = 0.75
     """...unless the best score is at least this."""
     smalltalk_threshold: float = 0.3
-    """Greetings, thanks and the like must match this well (fitted with `threshold`); never lowered inside a conversation (the dialogue
-    also answers small talk only when the whole message is small talk)."""
+    """Greetings, thanks and the like must match this well (fitted with `threshold`); a question must reach `threshold` itself
+    ("I have a question: ..." is not "what are you?"); never lowered inside a conversation (the dialogue also answers small
+    talk only when the whole message is small talk)."""
 
     # --- the dialogue (bot.engine.dialogue) ------------------------------------------------------
     context_ttl: float = 600.0
