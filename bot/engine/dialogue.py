@@ -87,16 +87,17 @@ def respond(text: str, context: Context, engine: Engine, now: float | None = Non
         return _message(engine, f"other_language_{language}", Reason.OTHER_LANGUAGE, ())
 
     if len(parts) == 1:
-        asked = [_Part(parts[0].asks, _respond_one(joined, whole_analysis, context, engine))]
+        asked = [_Part(parts[0].asks, _respond_one(joined, whole_analysis, parts[0].asks, context, engine))]
     else:
         # A part that points back is read with its antecedent ("Lead dev vs tech lead? What's the difference between both?").
         analyses = [engine.matcher.analyzer.analyse(part.read) for part in parts]
         embedded = [a.corrected or p.read for p, a in zip(parts, analyses, strict=True)]  # what the semantic side reads
         engine.matcher.prepare([text for text, a in zip(embedded, analyses, strict=True) if a.words])
-        asked = [_Part(p.asks, _respond_one(p.read, a, context, engine)) for p, a in zip(parts, analyses, strict=True)]
+        asked = [_Part(p.asks, _respond_one(p.read, a, p.asks, context, engine)) for p, a in zip(parts, analyses, strict=True)]
         # (An antecedent read twice weighs twice in the whole message's vector: it is what the message is about.)
         engine.matcher.compose(whole_analysis.corrected or joined, embedded)
-        whole = _Part(any(p.asks for p in parts), _respond_one(joined, whole_analysis, context, engine))
+        asks = any(p.asks for p in parts)
+        whole = _Part(asks, _respond_one(joined, whole_analysis, asks, context, engine))
         # The whole message wins when no part could be answered, or when it is clearly closer
         # than any part ("My English is weak. Is that a problem?": the parts lose the subject).
         best_part = max((p.reply.score for p in asked if p.answers), default=None)
@@ -220,8 +221,8 @@ def _is_task_request(analysis: Analysis, engine: Engine) -> bool:
     return False
 
 
-def _respond_one(sentence: str, analysis: Analysis, context: Context, engine: Engine) -> Reply:
-    """Match, decide on and reply to one question of a message."""
+def _respond_one(sentence: str, analysis: Analysis, asks: bool, context: Context, engine: Engine) -> Reply:
+    """Match, decide on and reply to one question of a message (`asks`: it asks something, `Question.asks`)."""
     if _is_task_request(analysis, engine):
         return _message(engine, "task_request", Reason.TASK_REQUEST, _popular(engine))
     follow_up = _follow_up(sentence, analysis, context, engine)
@@ -231,7 +232,7 @@ def _respond_one(sentence: str, analysis: Analysis, context: Context, engine: En
     match = engine.matcher.match_analysis(sentence, analysis)
     if context.history and _BACK_REFERENCE.search(sentence):
         match = _in_context(match, context, engine)
-    decision = decide(match, engine.kb, engine.tuning, bool(context.history), is_question(sentence))
+    decision = decide(match, engine.kb, engine.tuning, bool(context.history), asks)
     entities = dict(match.entities)
     intent = engine.kb.intents.get(decision.intent) if decision.intent else None
     slot = intent.entity if intent is not None else None
