@@ -58,6 +58,7 @@ def explain(reply: Reply) -> dict[str, object]:
     return {
         "reason": reply.reason.value,
         "entities": dict(match.entities),
+        "other_subject": match.other_subject,
         "candidates": [
             {
                 "intent": c.intent,
@@ -113,17 +114,20 @@ def _print_explain(reply: Reply, console: Console) -> None:
     """`faqbot ask --explain`: the decision and the parts of the score of the top candidates."""
     from rich.table import Table
 
-    details = explain(reply)
     console.print(f"\ndecision: [bold]{reply.reason.value}[/bold] (kind {reply.kind}, intent {reply.intent}, score {reply.score:.3f})")
+    match = reply.match
+    if match is None:
+        return
     table = Table(title="Candidates: combined = (1 - w) * lexical + w * rescaled cosine + bonus")
     for column in ("intent", "combined", "lexical", "semantic cosine", "bonus"):
         table.add_column(column)
-    for c in details["candidates"]:  # type: ignore[attr-defined]
-        table.add_row(c["intent"], f"{c['score']:.3f}", f"{c['lexical']:.3f}", f"{c['semantic_cosine']:.3f}", f"{c['bonus']:.2f}")
-    oos = details.get("out_of_scope")
-    if isinstance(oos, dict):
-        table.add_row("(negative examples)", f"{oos['score']:.3f}", f"{oos['lexical']:.3f}", f"{oos['semantic_cosine']:.3f}", "")
+    for c in match.candidates:
+        table.add_row(c.intent, f"{c.score:.3f}", f"{c.parts.lexical:.3f}", f"{c.parts.semantic:.3f}", f"{c.parts.bonus:.2f}")
+    oos = match.out_of_scope_parts
+    table.add_row("(negative examples)", f"{match.out_of_scope:.3f}", f"{oos.lexical:.3f}", f"{oos.semantic:.3f}", "")
     console.print(table)
+    if match.other_subject:
+        console.print("every score cut (other_subject_share): the question names another profession, not the domain")
 
 
 def _ms(started: float) -> float:

@@ -139,6 +139,7 @@ class Matcher:
             out_of_scope_parts=signals.out_of_scope,
             anchored=signals.anchored,
             lacking=signals.lacking,
+            other_subject=signals.other_subject,
         )
 
     def _bonus(self, intent: str, analysis: Analysis) -> float:

@@ -119,6 +119,8 @@ class Match:
     """True when the question names the domain ("backend")."""
     lacking: Mapping[str, str] = field(default_factory=dict)
     """Entity type -> a value the sources do not cover, named without any value of that type they do cover."""
+    other_subject: bool = False
+    """The question names another profession and not the domain: every score was cut (`Tuning.other_subject_share`)."""
 
     @property
     def intent(self) -> str | None:

@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -53,6 +54,46 @@ def test_jsonl_bad_lines_get_an_error_object_and_the_batch_goes_on(dialogue: Dia
     assert [o["kind"] for o in out[:3]] == ["fallback"] * 3
     assert all("error" in o for o in out[:3])
     assert out[3]["intent"] == "salary"
+
+
+def _explained(dialogue: Dialogue, text: str) -> dict[str, Any]:
+    sink = io.StringIO()
+    ask_jsonl(dialogue, io.StringIO(json.dumps({"conversation": None, "text": text}) + "\n"), sink, with_explain=True)
+    out: dict[str, Any] = json.loads(sink.getvalue())
+    return out
+
+
+def test_explain_gives_the_decision_and_parts_that_make_each_score(dialogue: Dialogue, engine: Engine) -> None:
+    out = _explained(dialogue, "how much does a junior backend developer earn?")
+    explain = out["explain"]
+    assert explain["reason"] == "answered"
+    assert explain["candidates"][0]["intent"] == out["intent"]
+    tuning = engine.tuning
+    for c in explain["candidates"]:
+        rescaled = max(0.0, (c["semantic_cosine"] - tuning.semantic_floor) / (1 - tuning.semantic_floor))
+        parts = min(1.0, (1 - tuning.semantic_weight) * c["lexical"] + tuning.semantic_weight * rescaled + c["bonus"])
+        assert c["score"] == pytest.approx(parts, abs=1e-3), "the parts shown add up to the score"
+    assert explain["other_subject"] is False
+
+
+def test_explain_says_when_another_profession_cut_every_score(dialogue: Dialogue, engine: Engine) -> None:
+    lexicon = engine.matcher.analyzer.lexicon
+    profession = next(p for p, canonical in sorted(lexicon.synonyms.items()) if canonical in lexicon.foreign and " " in p)
+    explain = _explained(dialogue, f"what does a {profession} earn?")["explain"]
+    assert explain["other_subject"] is True
+    tuning = engine.tuning
+    for c in explain["candidates"]:
+        rescaled = max(0.0, (c["semantic_cosine"] - tuning.semantic_floor) / (1 - tuning.semantic_floor))
+        whole = (1 - tuning.semantic_weight) * c["lexical"] + tuning.semantic_weight * rescaled + c["bonus"]
+        assert c["score"] == pytest.approx(tuning.other_subject_share * min(1.0, whole), abs=1e-3)
+
+
+def test_ask_explain_prints_the_decision_and_the_table(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ask", "--explain", "junior backend salary"]) == 0
+    out = capsys.readouterr().out
+    assert "decision: answered" in out
+    for shown in ("lexical", "semantic cosine", "salary"):
+        assert shown in out
 
 
 def test_ask_prints_the_answer(capsys: pytest.CaptureFixture[str]) -> None:
