@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import json
 import os
 import sys
 import time
+import traceback
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
@@ -26,6 +28,7 @@ from bot.engine.render import plain
 from bot.engine.semantic import SemanticModelError, Vectors
 from bot.maintenance.evaluation import load_cases, run
 from bot.maintenance.report import parse_duration
+from bot.maintenance.storage import clean
 from bot.maintenance.validate import validate
 from bot.maintenance.vector_cache import cached_engine, load_vectors, save_vectors
 from bot.settings import Settings, setting_problems
@@ -78,36 +81,56 @@ def explain(reply: Reply) -> dict[str, object]:
 
 
 def ask_jsonl(dialogue: Dialogue, source: TextIO, sink: TextIO, with_explain: bool = False, log: ConsoleLog | None = None) -> None:
-    """Answer one JSON line per input line, in order; a malformed line gets an error object, not a crash.
+    """Answer one JSON line per input line, in order; a malformed line (an empty one included) gets an error
+    object, and a failure while answering one line is reported on that line: the batch goes on either way.
 
     With `log`, every answered line is recorded in the conversation log as the bot would."""
     for line in source:
-        if not line.strip():
-            continue
         try:
-            request = json.loads(line)
-            if not isinstance(request, dict) or not isinstance(request.get("text"), str):
-                raise ValueError('expected {"conversation": id or null, "text": "..."}')
-            conversation = request.get("conversation")
+            text, conversation = _request(line)
             started = time.perf_counter()
-            reply = dialogue.respond(request["text"], None if conversation is None else str(conversation))
+            reply = dialogue.respond(text, conversation)
             if log is not None:
-                log.record(request["text"], reply, None if conversation is None else str(conversation), _ms(started))
-            out = reply_json(request["text"], reply)
+                log.record(text, reply, conversation, _ms(started))
+            out = reply_json(text, reply)
             if with_explain:
                 out["explain"] = explain(reply)
-        except ValueError as exc:
-            out = {
-                "text": None,
-                "answer": "",
-                "kind": "fallback",
-                "intent": None,
-                "score": 0.0,
-                "suggestions": [],
-                "error": f"bad input line: {exc}",
-            }
+        except _BadLine as exc:
+            out = _error_line(f"bad input line: {exc}")
+        except Exception as exc:  # a bug must cost one line, not the rest of the batch
+            traceback.print_exc(file=sys.stderr)
+            out = _error_line(f"internal error on this line ({type(exc).__name__}): please report it")
         sink.write(json.dumps(out, ensure_ascii=False) + "\n")
         sink.flush()
+
+
+class _BadLine(ValueError):
+    """An input line that is not a request."""
+
+
+REQUEST_SHAPE = '{"conversation": id or null, "text": "..."}'
+
+
+def _request(line: str) -> tuple[str, str | None]:
+    """The text and conversation id of the request on one input line (lone surrogates made U+FFFD, so that
+    the echo and the log can be written); raises _BadLine saying what is wrong with the line."""
+    if not line.strip():
+        raise _BadLine(f"empty line: expected {REQUEST_SHAPE}")
+    try:
+        request = json.loads(line)
+    except (ValueError, RecursionError) as exc:  # RecursionError: JSON nested too deeply to read
+        raise _BadLine(f"not JSON ({str(exc)[:100]}): expected {REQUEST_SHAPE}") from None
+    if not isinstance(request, dict):
+        raise _BadLine(f"a JSON {type(request).__name__}, not an object: expected {REQUEST_SHAPE}")
+    if not isinstance(request.get("text"), str):
+        found = "missing" if "text" not in request else f"a JSON {type(request['text']).__name__}"
+        raise _BadLine(f'"text" is {found}, not a string: expected {REQUEST_SHAPE}')
+    conversation = request.get("conversation")
+    return clean(request["text"]) or "", None if conversation is None else clean(str(conversation))
+
+
+def _error_line(error: str) -> dict[str, object]:
+    return {"text": None, "answer": "", "kind": "fallback", "intent": None, "score": 0.0, "suggestions": [], "error": error}
 
 
 def _print_explain(reply: Reply, console: Console) -> None:
@@ -476,9 +499,12 @@ def _answer(args: argparse.Namespace, engine: Engine, dialogue: Dialogue, consol
     """ask, chat and eval."""
     if args.command == "ask":
         if args.jsonl:
+            # Bytes that are not UTF-8 are read as U+FFFD instead of ending the batch (or echoed undecodable).
+            if isinstance(sys.stdin, io.TextIOWrapper):
+                sys.stdin.reconfigure(errors="replace")
             ask_jsonl(dialogue, sys.stdin, sys.stdout, args.explain, log)
             return 0
-        question = " ".join(args.question)
+        question = clean(" ".join(args.question)) or ""
         started = time.perf_counter()
         reply = dialogue.respond(question)
         if log is not None:

@@ -15,6 +15,7 @@ import pytest
 from bot.cli.main import ask_jsonl, main
 from bot.engine.core import Engine
 from bot.engine.dialogue import Dialogue
+from bot.engine.models import Reply
 from bot.telegram.heartbeat import touch
 
 KEYS = {"text", "answer", "kind", "intent", "score", "suggestions"}
@@ -54,6 +55,42 @@ def test_jsonl_bad_lines_get_an_error_object_and_the_batch_goes_on(dialogue: Dia
     assert [o["kind"] for o in out[:3]] == ["fallback"] * 3
     assert all("error" in o for o in out[:3])
     assert out[3]["intent"] == "salary"
+
+
+def test_jsonl_odd_lines_cost_one_line_each_and_every_output_line_is_json(dialogue: Dialogue) -> None:
+    lines = [
+        "",  # an empty line is a line too: the output stays aligned with the input
+        "[" * 100_000,  # nested too deeply for the JSON reader
+        json.dumps({"conversation": None, "text": "salary \ud800"}),  # a lone surrogate cannot be written as UTF-8
+        json.dumps({"conversation": "\udfff", "text": "salary"}),
+        json.dumps({"conversation": None, "text": 5}),
+        json.dumps({"text": "salary"}),
+    ]
+    sink = io.StringIO()
+    ask_jsonl(dialogue, io.StringIO("\n".join(lines) + "\n"), sink)
+    written = sink.getvalue().encode("utf-8")  # raises if a lone surrogate was echoed
+    out = [json.loads(line) for line in written.decode("utf-8").splitlines()]
+    assert len(out) == len(lines)
+    assert ["error" in o for o in out] == [True, True, False, False, True, False]
+    assert out[2]["text"] == "salary \ufffd"
+    assert out[4]["error"].startswith('bad input line: "text" is a JSON int')
+
+
+class _Broken(Dialogue):
+    def respond(self, text: str, conversation: str | None = None) -> Reply:
+        if "boom" in text:
+            raise KeyError("a bug")
+        return super().respond(text, conversation)
+
+
+def test_jsonl_a_failure_while_answering_costs_that_line_only(engine: Engine, capsys: pytest.CaptureFixture[str]) -> None:
+    sink = io.StringIO()
+    lines = [json.dumps({"conversation": None, "text": t}) for t in ("boom", "salary")]
+    ask_jsonl(_Broken(lambda: engine), io.StringIO("\n".join(lines) + "\n"), sink)
+    out = [json.loads(line) for line in sink.getvalue().splitlines()]
+    assert out[0]["error"].startswith("internal error on this line (KeyError)")
+    assert out[1]["intent"] == "salary"
+    assert "KeyError" in capsys.readouterr().err, "the traceback goes to stderr for the report"
 
 
 def _explained(dialogue: Dialogue, text: str) -> dict[str, Any]:
