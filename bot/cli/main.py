@@ -145,7 +145,7 @@ def _print_explain(reply: Reply, console: Console) -> None:
     for column in ("intent", "combined", "lexical", "semantic cosine", "bonus"):
         table.add_column(column)
     for c in match.candidates:
-        table.add_row(c.intent, f"{c.score:.3f}", f"{c.parts.lexical:.3f}", f"{c.parts.semantic:.3f}", f"{c.parts.bonus:.2f}")
+        table.add_row(escape(c.intent), f"{c.score:.3f}", f"{c.parts.lexical:.3f}", f"{c.parts.semantic:.3f}", f"{c.parts.bonus:.2f}")
     oos = match.out_of_scope_parts
     table.add_row("(negative examples)", f"{match.out_of_scope:.3f}", f"{oos.lexical:.3f}", f"{oos.semantic:.3f}", "")
     console.print(table)
@@ -167,10 +167,10 @@ def _topics(engine: Engine, console: Console) -> list[str]:
     """Print the topic menu, numbered; return the intent ids in that order."""
     chosen: list[str] = []
     for group in engine.kb.topics:
-        console.print(f"[bold]{plain(group.title)}[/bold]", highlight=False)
+        console.print(f"[bold]{escape(plain(group.title))}[/bold]", highlight=False)
         for intent in group.intents:
             chosen.append(intent)
-            console.print(f"   [dim]{len(chosen)}.[/dim] {engine.kb.title(intent)}", highlight=False)
+            console.print(f"   [dim]{len(chosen)}.[/dim] {escape(engine.kb.title(intent))}", highlight=False)
     return chosen
 
 
@@ -210,11 +210,11 @@ def _chat(dialogue: Dialogue, engine: Engine, console: Console, log: ConsoleLog 
             reply = dialogue.respond(text, "console")
         if log is not None:
             log.record(question, reply, "console", _ms(started))
-        console.print(f"[bold green]bot>[/bold green] {plain(reply.text)}", highlight=False)
+        console.print(f"[bold green]bot>[/bold green] {escape(plain(reply.text))}", highlight=False)
         offered = list(reply.suggestions) + list(reply.follow_ups)
         choices = [s.intent for s in offered]
         for number, suggestion in enumerate(offered, 1):
-            console.print(f"   [dim]{number}.[/dim] {suggestion.title}")
+            console.print(f"   [dim]{number}.[/dim] {escape(suggestion.title)}", highlight=False)
 
 
 def _validate(root: Path, vectors: Vectors, console: Console, show_warnings: bool) -> int:
@@ -222,26 +222,34 @@ def _validate(root: Path, vectors: Vectors, console: Console, show_warnings: boo
     errors = [p for p in problems if not p.warning]
     warnings = [p for p in problems if p.warning]
     for problem in warnings if show_warnings else []:
-        console.print(f"[yellow]warning[/yellow] {problem}", highlight=False, soft_wrap=True)
+        console.print(f"[yellow]warning[/yellow] {escape(str(problem))}", highlight=False, soft_wrap=True)
     for problem in errors:  # errors last, next to the summary
-        console.print(f"[red]error[/red] {problem}", highlight=False, soft_wrap=True)
+        console.print(f"[red]error[/red] {escape(str(problem))}", highlight=False, soft_wrap=True)
     hidden = "" if show_warnings or not warnings else " (`faqbot validate --warnings` lists them)"
     if errors:
-        console.print(f"{len(errors)} error(s) and {len(warnings)} warning(s) in {root}{hidden}")
+        console.print(f"{len(errors)} error(s) and {len(warnings)} warning(s) in {root}{hidden}", markup=False)
         return 1
     warned = f" ({len(warnings)} warning(s){hidden})" if warnings else ""
-    console.print(f"[green]ok[/green]: knowledge base in {root} is valid{warned}")
+    console.print(f"[green]ok[/green]: knowledge base in {escape(str(root))} is valid{escape(warned)}")
     return 0
+
+
+def escape(text: str) -> str:
+    """`text` shown as it is when printed with markup ("[/red]" in a title is text, not a tag)."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
 
 
 def _table(title: str, columns: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> Table:
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title=title)
     for column in columns:
         table.add_column(column)
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*(Text(cell) for cell in row))  # cells are data (intent ids, categories), never markup
     return table
 
 
@@ -262,7 +270,7 @@ def _eval(
     """Exit status: with --min/--min-declined, 0 when every threshold given is met, else 1; without them, 0 only when every case passed."""
     evaluation = run(load_cases(path), dialogue)
     for outcome in [o for o in evaluation.outcomes if o.failure][:show]:
-        console.print(f"FAIL {outcome.case.id}: {outcome.case.text!r}: {outcome.failure}", highlight=False, soft_wrap=True)
+        console.print(f"FAIL {outcome.case.id}: {outcome.case.text!r}: {outcome.failure}", highlight=False, soft_wrap=True, markup=False)
     by_category = evaluation.by(lambda o: o.case.category).items()
     console.print(_table("Accuracy per category", ("category", "passed", "total", "rate"), [_rate_row(n, r) for n, r in by_category]))
     by_intent = evaluation.by(lambda o: o.case.intent).items()
@@ -289,7 +297,7 @@ def _eval(
         if bar is not None and rate < bar:
             missed.append(f"{name} {rate:.1f}% < {bar:g}%")
     if missed:
-        console.print(f"[red]below the threshold[/red]: {'; '.join(missed)}", highlight=False)
+        console.print(f"[red]below the threshold[/red]: {escape('; '.join(missed))}", highlight=False)
         return 1
     console.print("[green]thresholds met[/green]")
     return 0
@@ -432,9 +440,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValidationError as exc:
         errors = _errors()
         problems = setting_problems(exc)
-        errors.print(f"faqbot: {len(problems)} invalid setting(s):", highlight=False)
+        errors.print(f"faqbot: {len(problems)} invalid setting(s):", highlight=False, markup=False)
         for problem in problems:
-            errors.print(f"  {problem}", highlight=False, soft_wrap=True)
+            errors.print(f"  {problem}", highlight=False, soft_wrap=True, markup=False)
         return 2
     root: Path = getattr(args, "kb", None) or settings.faqbot_kb
     try:
@@ -447,7 +455,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return _command(args, settings, root, Console(stderr=False), _errors())
     except SemanticModelError as exc:
-        _errors().print(f"faqbot: the sentence-embedding model cannot be loaded: {exc}", highlight=False)
+        _errors().print(f"faqbot: the sentence-embedding model cannot be loaded: {exc}", highlight=False, markup=False)
         return 2
     except BrokenPipeError:
         # The reader went away (`faqbot ask --jsonl ... | head -1`): stop quietly, as command-line tools do; what was
@@ -477,7 +485,7 @@ def _command(args: argparse.Namespace, settings: Settings, root: Path, console: 
         if problem is None:
             console.print("healthy")
             return 0
-        errors.print(f"faqbot: unhealthy: {problem}", highlight=False, soft_wrap=True)
+        errors.print(f"faqbot: unhealthy: {problem}", highlight=False, soft_wrap=True, markup=False)
         return 1
     try:
         engine = cached_engine(root, settings.faqbot_cache_dir, settings.tuning())
@@ -491,7 +499,7 @@ def _command(args: argparse.Namespace, settings: Settings, root: Path, console: 
             log = stack.enter_context(ConsoleLog(db, settings.hash_salt(), dict(engine.kb.lexicon.symbols)))
         status = _answer(args, engine, dialogue, console, errors, log)
         if log is not None:
-            errors.print(f"recorded {log.recorded} question(s) in {log.path}", highlight=False)
+            errors.print(f"recorded {log.recorded} question(s) in {log.path}", highlight=False, markup=False)
         return status
 
 
@@ -527,7 +535,7 @@ def _answer(args: argparse.Namespace, engine: Engine, dialogue: Dialogue, consol
         try:
             return _eval(engine, dialogue, args.file, console, args.show, args.min, args.min_declined)
         except (OSError, ValueError) as exc:
-            errors.print(f"faqbot: {exc}", highlight=False)
+            errors.print(f"faqbot: {exc}", highlight=False, markup=False)
             return 2
     return 2
 

@@ -26,20 +26,22 @@ def run_maintenance_command(args: argparse.Namespace, settings: Settings, root: 
     """`faqbot report` and `faqbot forget` (see `bot.cli.parser`)."""
     db: Path = args.db or settings.database_path()
     if warning := settings.salt_warning():
-        errors.print(f"faqbot: warning: {warning}", highlight=False)
+        errors.print(f"faqbot: warning: {warning}", highlight=False, markup=False)
     if args.command == "forget":
         if not db.exists():
-            console.print(f"No conversation log at {db}: nothing stored, nothing to delete.", highlight=False)
+            console.print(f"No conversation log at {db}: nothing stored, nothing to delete.", highlight=False, markup=False)
             return 0
         try:
             deleted = asyncio.run(_forget(db, _salt(settings, db), args.user_id))
         except SaltMismatch as exc:
-            errors.print(f"faqbot: nothing deleted: {exc}", highlight=False)
+            errors.print(f"faqbot: nothing deleted: {exc}", highlight=False, markup=False)
             return 1
-        console.print(f"Deleted {deleted} record(s) of user {args.user_id} from {db}.", highlight=False)
+        console.print(f"Deleted {deleted} record(s) of user {args.user_id} from {db}.", highlight=False, markup=False)
         return 0
     if not db.exists():
-        errors.print(f"faqbot: no conversation log at {db} (has the bot run here? set FAQBOT_DATA_DIR or use --db)", highlight=False)
+        errors.print(
+            f"faqbot: no conversation log at {db} (has the bot run here? set FAQBOT_DATA_DIR or use --db)", highlight=False, markup=False
+        )
         return 1
     try:
         engine = cached_engine(root, settings.faqbot_cache_dir, settings.tuning())
@@ -69,7 +71,7 @@ def run_maintenance_command(args: argparse.Namespace, settings: Settings, root: 
         sys.stdout.write(text)
     else:
         args.out.write_text(text, encoding="utf-8")
-        errors.print(f"wrote {args.out}", highlight=False)
+        errors.print(f"wrote {args.out}", highlight=False, markup=False)
     return 0
 
 

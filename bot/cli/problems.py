@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 def print_problems(errors: Console, root: Path, exc: KnowledgeBaseError, shown: int = 10) -> int:
     """Tell the user the knowledge base cannot be used (the first problems, and where to see all); return exit status 1."""
-    errors.print(f"faqbot: the knowledge base in {root} has problems (run `faqbot validate --kb {root}`):", highlight=False)
+    errors.print(f"faqbot: the knowledge base in {root} has problems (run `faqbot validate --kb {root}`):", highlight=False, markup=False)
     for problem in exc.problems[:shown]:
-        errors.print(f"  {problem}", highlight=False, soft_wrap=True)
+        errors.print(f"  {problem}", highlight=False, soft_wrap=True, markup=False)
     return 1

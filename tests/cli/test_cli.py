@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -151,6 +152,19 @@ def test_validate_exit_status(kb_copy: Path, capsys: pytest.CaptureFixture[str])
     assert main(["validate", "--kb", str(kb_copy)]) == 1
     out = capsys.readouterr().out
     assert "content/cto.md" in out
+
+
+@pytest.mark.parametrize("command", [["validate"], ["ask", "hello"]])
+def test_problems_that_look_like_console_markup_are_printed_as_written(
+    kb_copy: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    path = kb_copy / "intents" / "age.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(re.sub(r"(?m)^follow_ups: \[", "follow_ups: ['[/red]', '[bold]x', ", text), encoding="utf-8")
+    assert main([command[0], "--kb", str(kb_copy), *command[1:]]) == 1
+    shown = capsys.readouterr()
+    assert "'[/red]'" in shown.out + shown.err
+    assert "'[bold]x'" in shown.out + shown.err
 
 
 def test_broken_kb_gives_a_clear_error_not_a_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
