@@ -19,7 +19,7 @@ from bot.engine.core import Engine
 from bot.engine.language import other_language
 from bot.engine.models import Match, Reason, Reply, ReplyKind, Suggestion
 from bot.engine.policy import Decision, decide, missing_variant
-from bot.engine.text import Question, is_question, split_questions
+from bot.engine.text import Question, fill, is_question, split_questions
 
 _BACK_REFERENCE = re.compile(r"\b(?:it|its|that|this|them|those|these|they|their|which one|that one|this one)\b", re.IGNORECASE)
 _CONTINUATION = re.compile(r"^\W*(?:ok(?:ay)?\W+|so\W+)?(?:and|what about|how about|same for|also|for|but|with)\b", re.IGNORECASE)
@@ -295,7 +295,7 @@ def _reply(engine: Engine, decision: Decision, match: Match | None, score: float
     intent = kb.intents[intent_id]
     follow_ups = tuple(Suggestion(i, kb.title(i)) for i in intent.follow_ups if i in kb.intents)
     if reason is Reason.TOPIC_NOT_COVERED:
-        text = kb.messages["topic_not_covered"].format(topic=intent.title, note=intent.answer.strip())
+        text = fill(kb.messages["topic_not_covered"], {"topic": intent.title, "note": intent.answer.strip()})
         return Reply(text, "fallback", intent_id, score, follow_ups, reason=reason, match=match)
     # Decided by the policy, or a follow-up ("and for Go?") to a topic with no answer for that value.
     lacking = decision.lacking or missing_variant(intent, entities)
@@ -304,7 +304,7 @@ def _reply(engine: Engine, decision: Decision, match: Match | None, score: float
         values = kb.entities[etype]
         offered = intent.variants if etype == intent.entity and intent.variants else [v for v in values if v not in kb.lexicon.uncovered]
         known = ", ".join(values[v].label for v in offered)
-        note = kb.messages["not_covered"].format(value=values[missing].label, topic=intent.title, known=known)
+        note = fill(kb.messages["not_covered"], {"value": values[missing].label, "topic": intent.title, "known": known})
         suggestion = (Suggestion(intent.id, intent.title),)
         return Reply(note, "fallback", intent_id, score, suggestion, (), {etype: missing}, Reason.VALUE_NOT_COVERED, match)
     text, used = intent.answer, {}

@@ -71,6 +71,19 @@ MESSAGE_KEYS = (
 )
 
 
+MESSAGE_PLACEHOLDERS: dict[str, frozenset[str]] = {
+    "not_covered": frozenset({"value", "topic", "known"}),
+    "topic_not_covered": frozenset({"topic", "note"}),
+    "help": frozenset({"bot"}),
+    "help_inline": frozenset({"bot"}),
+    "about": frozenset({"answers", "groups", "themes"}),
+    "forgetme_done": frozenset({"count"}),
+    "slow_down": frozenset({"seconds"}),
+}
+"""The `{placeholders}` the bot fills in each message (the others have none); any other `{...}` would be shown as typed."""
+PLACEHOLDER = re.compile(r"\{([^{}\n]*)\}")
+
+
 def fail(message: str) -> NoReturn:
     raise PydanticCustomError(ERROR_TYPE, message)
 
@@ -316,6 +329,20 @@ def _message(value: object) -> str:
 Message = Annotated[str, BeforeValidator(_message)]
 
 
+def _placeholders(key: str) -> AfterValidator:
+    """A check that every `{...}` of message `key` is one the bot fills there."""
+    allowed = MESSAGE_PLACEHOLDERS.get(key, frozenset())
+
+    def check(text: str) -> str:
+        unknown = [f"{{{name}}}" for name in PLACEHOLDER.findall(text) if name not in allowed]
+        if unknown:
+            known = ", ".join(f"{{{name}}}" for name in sorted(allowed)) if allowed else "none"
+            fail(f"has {', '.join(unknown)}, which the bot does not fill here (it fills: {known}): fix the name or remove the braces")
+        return text
+
+    return AfterValidator(check)
+
+
 class _MessagesBase(_File):
     model_config = ConfigDict(extra="allow", frozen=True)
 
@@ -324,7 +351,7 @@ MessagesFile: type[_MessagesBase] = create_model(
     "MessagesFile",
     __base__=_MessagesBase,
     __doc__="`content/_messages.yaml`: every text the bot says that is not an answer (other keys are kept too).",
-    **{key: (Message, ...) for key in MESSAGE_KEYS},  # type: ignore[call-overload]
+    **{key: (Annotated[Message, _placeholders(key)], ...) for key in MESSAGE_KEYS},  # type: ignore[call-overload]
 )
 
 

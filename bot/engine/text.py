@@ -122,3 +122,12 @@ _QUESTION_START = re.compile(rf"^\W*(?:and\s+|so\s+|but\s+)?(?:{_QUESTION_WORDS}
 def is_question(sentence: str) -> bool:
     """True when `sentence` asks something (ends with ? or opens with a question word)."""
     return sentence.rstrip().endswith("?") or bool(_QUESTION_START.match(sentence))
+
+
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+
+
+def fill(template: str, values: Mapping[str, str]) -> str:
+    """The message `template` with its `{name}` placeholders replaced by `values`; any other brace is kept as written
+    (never an error while answering: `faqbot validate` names a placeholder the bot does not fill)."""
+    return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), template)

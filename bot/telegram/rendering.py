@@ -22,10 +22,10 @@ from telegram import MessageEntity
 from telegram.constants import MessageLimit
 
 from bot.engine.render import CONFIG
+from bot.engine.text import fill as fill_text
 
 MAX_TEXT = int(MessageLimit.MAX_TEXT_LENGTH)
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~])")
-_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 _BOUNDARIES = (re.compile(r"\n\s*\n"), re.compile(r"\n"), re.compile(r"(?<=[.!?…:;])\s+"), re.compile(r"\s+"))
 
 
@@ -60,12 +60,7 @@ def escape(value: str) -> str:
 
 def fill(template: str, values: Mapping[str, str]) -> str:
     """Replace the `{name}` placeholders of a Markdown template with escaped values; leave unknown ones."""
-
-    def replace(match: re.Match[str]) -> str:
-        name = match.group(1)
-        return escape(values[name]) if name in values else match.group(0)
-
-    return _PLACEHOLDER.sub(replace, template)
+    return fill_text(template, {name: escape(value) for name, value in values.items()})
 
 
 CACHE_SIZE = 1024

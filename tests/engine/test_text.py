@@ -1,6 +1,6 @@
 import pytest
 
-from bot.engine.text import normalise, split_questions, split_sentences
+from bot.engine.text import fill, normalise, split_questions, split_sentences
 
 
 @pytest.mark.parametrize(
@@ -89,3 +89,8 @@ def test_noun_phrases_asked_under_one_head(text: str, reads: list[str]) -> None:
     questions = split_questions(text)
     assert [q.read for q in questions] == reads
     assert all(q.asks for q in questions)
+
+
+def test_fill_replaces_known_placeholders_and_keeps_every_other_brace() -> None:
+    template = "I don't know about **{value}** {here} { {0} {"
+    assert fill(template, {"value": "Rust"}) == "I don't know about **Rust** {here} { {0} {"

@@ -199,6 +199,22 @@ MUTATIONS: list[tuple[str, Callable[[Path], object], str, str | None, str | None
         "missing",
     ),
     (
+        "placeholder the bot does not fill",
+        lambda kb: _edit(kb / "content" / "_messages.yaml", "{value}", "{value} {valeu}"),
+        "content/_messages.yaml",
+        None,
+        "not_covered",
+        "{valeu}",
+    ),
+    (
+        "numbered placeholder",
+        lambda kb: _edit(kb / "content" / "_messages.yaml", "{known}", "{0}"),
+        "content/_messages.yaml",
+        None,
+        "not_covered",
+        "{0}",
+    ),
+    (
         "topic group names unknown intent",
         lambda kb: _edit(kb / "intents" / "_topics.yaml", "intents: [definition,", "intents: [ghost, definition,"),
         "intents/_topics.yaml",
