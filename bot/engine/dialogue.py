@@ -79,12 +79,12 @@ def respond(text: str, context: Context, engine: Engine, now: float | None = Non
     too_long = len(text) > tuning.max_input_chars
     parts = _questions(split_questions(text[: tuning.max_input_chars]), tuning.max_questions)
     joined = " ".join(part.text for part in parts)
-    whole_analysis = engine.matcher.analyzer.analyse(joined)
-    if not whole_analysis.words:
-        return _message(engine, "empty", Reason.EMPTY, _popular(engine))
     language = other_language(joined)
     if language is not None:
         return _message(engine, f"other_language_{language}", Reason.OTHER_LANGUAGE, ())
+    whole_analysis = engine.matcher.analyzer.analyse(joined)
+    if not whole_analysis.words:
+        return _message(engine, "empty", Reason.EMPTY, _popular(engine))
 
     if len(parts) == 1:
         asked = [_Part(parts[0].asks, _respond_one(joined, whole_analysis, parts[0].asks, context, engine))]

@@ -1,4 +1,4 @@
-"""Is a message in French or Spanish? A stop-word heuristic, for replying "I only speak English" in that language.
+"""Is a message in French or Spanish, or in a script the bot cannot read? For replying "I only speak English".
 
 The bot answers in English only. A question in French or Spanish ("combien gagne un
 développeur backend ?") shares a few words with the knowledge base ("backend") and would
@@ -14,14 +14,19 @@ English ones, or when it is only a greeting or a thanks in that language ("bonjo
 "en", "que"...) count for none. A small library (py3langid) was measured first: it takes
 1.2 s to load its model, more than the bot's whole start-up, and calls "raison d'etre of
 backend dev" French; these lists decide in microseconds and only on unambiguous words.
+
+A message written mostly in letters of another script (Cyrillic, Greek, Arabic, Hebrew, Chinese...)
+is "other": the bot reads none of its words, and without this it would take it for an empty
+message (text `other_language_other`, in English).
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Literal
 
-Language = Literal["fr", "es"]
+Language = Literal["fr", "es", "other"]
 
 
 def _words(text: str) -> frozenset[str]:
@@ -55,7 +60,10 @@ _GREETINGS: dict[str, Language] = {
 
 
 def other_language(text: str) -> Language | None:
-    """ "fr" or "es" when `text` is clearly French or Spanish, else None (English, or too little to tell)."""
+    """ "fr" or "es" when `text` is clearly French or Spanish, "other" when most of its letters are not Latin ones,
+    else None (English, or too little to tell)."""
+    if _mostly_other_script(text):
+        return "other"
     words = [w.strip("'") for w in _WORD.findall(text.casefold())]
     words = [w for w in words if w]
     if not words:
@@ -73,3 +81,12 @@ def other_language(text: str) -> Language | None:
     if count >= 2 and count > english and count > min(french, spanish):
         return best  # type: ignore[return-value]
     return None
+
+
+def _mostly_other_script(text: str) -> bool:
+    """True when at least two letters, and most of them, are not Latin ("Сколько зарабатывает бэкенд-разработчик?")."""
+    letters = [c for c in text if c.isalpha()]
+    if len(letters) < 2 or all(c.isascii() for c in letters):
+        return False
+    other = sum(not c.isascii() and not unicodedata.name(c, "").startswith("LATIN") for c in letters)
+    return other * 2 > len(letters)

@@ -41,6 +41,7 @@ MESSAGE_KEYS = (
     "continue_nothing",
     "other_language_fr",
     "other_language_es",
+    "other_language_other",
     # Telegram (bot/telegram/)
     "start",
     "help",

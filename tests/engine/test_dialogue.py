@@ -232,3 +232,15 @@ def test_french_and_spanish_are_recognised_and_english_is_not(engine: Engine) ->
     assert reply.reason is Reason.OTHER_LANGUAGE
     assert reply.kind == "fallback"
     assert reply.text == engine.kb.messages["other_language_fr"]
+
+
+@pytest.mark.parametrize("question", ["Сколько зарабатывает бэкенд-разработчик?", "后端开发人员赚多少钱？", "كم يكسب مطور الخلفية؟"])
+def test_a_question_in_another_script_is_told_the_bot_reads_english(dialogue: Dialogue, engine: Engine, question: str) -> None:
+    reply = dialogue.respond(question)
+    assert reply.reason is Reason.OTHER_LANGUAGE
+    assert reply.text == engine.kb.messages["other_language_other"]
+
+
+def test_a_few_foreign_letters_in_an_english_question_do_not_make_it_foreign(dialogue: Dialogue) -> None:
+    assert dialogue.respond("how much does a backend developer earn in Zürich or in Łódź?").reason is not Reason.OTHER_LANGUAGE
+    assert dialogue.respond("🙂🙂🙂").reason is Reason.EMPTY

@@ -553,6 +553,7 @@ async def test_french_and_spanish_get_a_reply_in_their_language_and_the_menu(har
     for question, key in (
         ("combien gagne un développeur backend ?", "other_language_fr"),
         ("¿cuánto gana un desarrollador backend?", "other_language_es"),
+        ("Сколько зарабатывает бэкенд-разработчик?", "other_language_other"),
     ):
         send = only_send(await harness.send(harness.make.message(question)))
         assert send.params["text"] == plain(messages(engine)[key])
