@@ -198,7 +198,13 @@ class _Reader:
             loader = _LOADER(path.read_text(encoding="utf-8"))
             try:
                 node = loader.get_single_node()
-                data = loader.construct_document(node) if node is not None else None
+                try:
+                    data = loader.construct_document(node) if node is not None else None
+                except (ValueError, OverflowError) as exc:  # a date or number YAML recognises but cannot build
+                    reason = str(exc).split(";")[0]  # not Python's advice on sys.set_int_max_str_digits()
+                    message = f"a value cannot be read ({reason}): put it in quotes to keep it as text"
+                    self.problem(path, message, line=_unbuildable(node))
+                    return None
             finally:
                 loader.dispose()
         except yaml.YAMLError as exc:
@@ -338,6 +344,27 @@ def _load_lexicon(reader: _Reader, folder: Path) -> tuple[Lexicon, dict[str, dic
         stopwords, synonyms, symbols, aliases, anchors, frozenset(uncovered), frozenset({OTHER_PROFESSION}), tuple(years), numbers
     )
     return lexicon_out, entities
+
+
+def _unbuildable(node: yaml.Node | None) -> int | None:
+    """The line of the first value under `node` that YAML cannot build ("2001-13-45", a 5,000-digit number)."""
+    builder = _LOADER("")
+    try:
+        pending = [node] if node is not None else []
+        while pending:
+            current = pending.pop(0)
+            if isinstance(current, yaml.ScalarNode):
+                try:
+                    builder.construct_object(current)
+                except (ValueError, OverflowError, yaml.YAMLError):
+                    return int(current.start_mark.line) + 1
+            elif isinstance(current, yaml.SequenceNode):
+                pending.extend(current.value)
+            elif isinstance(current, yaml.MappingNode):
+                pending.extend(item for pair in current.value for item in pair)
+        return None
+    finally:
+        builder.dispose()
 
 
 def _entity_where(loc: Loc) -> tuple[str | None, str | None, str]:

@@ -204,6 +204,8 @@ class IntentFile(_File):
     @field_validator("entity", mode="before")
     @classmethod
     def _known_entity(cls, value: object, info: ValidationInfo) -> object:
+        if value is not None and not isinstance(value, str):
+            fail("must be one entity type name, e.g. language")
         entities = _entities(info)
         if value is not None and entities is not None and value not in entities:
             fail(f"unknown entity type {value!r} (known: {', '.join(entities)})")

@@ -199,6 +199,22 @@ MUTATIONS: list[tuple[str, Callable[[Path], object], str, str | None, str | None
         "missing",
     ),
     (
+        "impossible date",
+        lambda kb: _edit(kb / "intents" / "cto.yaml", "examples:\n", "examples:\n  - 2001-13-45\n"),
+        "intents/cto.yaml",
+        None,
+        None,
+        "quotes",
+    ),
+    (
+        "entity as a list",
+        lambda kb: _edit(kb / "intents" / "salary.yaml", "entity: seniority", "entity: [seniority]"),
+        "intents/salary.yaml",
+        "salary",
+        "entity",
+        "one entity type",
+    ),
+    (
         "placeholder the bot does not fill",
         lambda kb: _edit(kb / "content" / "_messages.yaml", "{value}", "{value} {valeu}"),
         "content/_messages.yaml",
