@@ -26,9 +26,9 @@ from bot.engine.knowledge import KnowledgeBaseError
 from bot.engine.models import Reply
 from bot.engine.render import plain
 from bot.engine.semantic import SemanticModelError, Vectors
-from bot.maintenance.evaluation import load_cases, run
+from bot.engine.text import clean
+from bot.maintenance.evaluation import json_type, load_cases, run
 from bot.maintenance.report import parse_duration
-from bot.maintenance.storage import clean
 from bot.maintenance.validate import validate
 from bot.maintenance.vector_cache import cached_engine, load_vectors, save_vectors
 from bot.settings import Settings, setting_problems
@@ -121,9 +121,9 @@ def _request(line: str) -> tuple[str, str | None]:
     except (ValueError, RecursionError) as exc:  # RecursionError: JSON nested too deeply to read
         raise _BadLine(f"not JSON ({str(exc)[:100]}): expected {REQUEST_SHAPE}") from None
     if not isinstance(request, dict):
-        raise _BadLine(f"a JSON {type(request).__name__}, not an object: expected {REQUEST_SHAPE}")
+        raise _BadLine(f"{json_type(request)}, not an object: expected {REQUEST_SHAPE}")
     if not isinstance(request.get("text"), str):
-        found = "missing" if "text" not in request else f"a JSON {type(request['text']).__name__}"
+        found = "missing" if "text" not in request else json_type(request["text"])
         raise _BadLine(f'"text" is {found}, not a string: expected {REQUEST_SHAPE}')
     conversation = request.get("conversation")
     return clean(request["text"]) or "", None if conversation is None else clean(str(conversation))

@@ -131,3 +131,11 @@ def fill(template: str, values: Mapping[str, str]) -> str:
     """The message `template` with its `{name}` placeholders replaced by `values`; any other brace is kept as written
     (never an error while answering: `faqbot validate` names a placeholder the bot does not fill)."""
     return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), template)
+
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def clean(text: str | None) -> str | None:
+    """`text` with every lone surrogate (which cannot be written as UTF-8: to a pipe, SQLite, Telegram) made U+FFFD."""
+    return text if text is None or text.isascii() else _SURROGATES.sub("\ufffd", text)

@@ -13,11 +13,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
 
 from bot.engine.dialogue import Dialogue
 from bot.engine.models import Reply
 from bot.engine.render import plain
+from bot.engine.text import clean
 
 MAX_ANSWER = 1500
 
@@ -107,29 +107,68 @@ class Evaluation:
         return rows
 
 
+WANTS = ("answer", "decline", "smalltalk")
+
+
 def load_cases(path: Path) -> list[Case]:
-    """Read a JSONL case file; raise ValueError naming the line of a malformed case."""
+    """Read a JSONL case file; raise ValueError naming the file, and the line of a malformed case."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeError) as exc:
+        raise ValueError(f"{path}: cannot read the case file ({exc})") from exc
     cases = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    # Lines end at "\n" only: a JSON string may hold U+2028 and the like, which str.splitlines() also splits at.
+    for number, line in enumerate(text.split("\n"), 1):
         if not line.strip():
             continue
         try:
-            raw: dict[str, Any] = json.loads(line)
-            cases.append(
-                Case(
-                    id=str(raw.get("id", number)),
-                    category=str(raw.get("category", "other")),
-                    text=str(raw["text"]),
-                    want=str(raw.get("want", "answer")),
-                    conversation=raw.get("conversation"),
-                    intent=raw.get("intent"),
-                    expect=tuple(tuple(str(a) for a in group) for group in raw.get("expect", [])),
-                    forbid=tuple(str(f) for f in raw.get("forbid", [])),
-                )
-            )
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ValueError(f"{path}:{number}: not a valid case: {exc}") from exc
+            cases.append(_case(line, number))
+        except (ValueError, RecursionError) as exc:
+            raise ValueError(f"{path}:{number}: not a valid case: {str(exc).split(';')[0]}") from exc
+    if not cases:
+        raise ValueError(f"{path}: no cases (one JSON object a line)")
     return cases
+
+
+def _case(line: str, number: int) -> Case:
+    """One case from its JSON line; raises ValueError saying which key is wrong."""
+    raw = json.loads(line)
+    if not isinstance(raw, dict):
+        raise ValueError(f'{json_type(raw)}, expected an object with at least "text"')
+    if not isinstance(raw.get("text"), str):
+        raise ValueError('"text" must be a string')
+    want = raw.get("want", "answer")
+    if want not in WANTS:
+        raise ValueError(f'"want" must be one of {", ".join(WANTS)}, found {want!r}')
+    for key in ("id", "category", "conversation", "intent"):
+        if not isinstance(raw.get(key), str | int | None) or isinstance(raw.get(key), bool):
+            raise ValueError(f'"{key}" must be a string')
+    expect, forbid = raw.get("expect", []), raw.get("forbid", [])
+    if not isinstance(expect, list) or not all(isinstance(group, list) and all(_word(a) for a in group) for group in expect):
+        raise ValueError('"expect" must be a list of groups, each a list of words, e.g. [["junior", "entry"], ["$"]]')
+    if not isinstance(forbid, list) or not all(_word(f) for f in forbid):
+        raise ValueError('"forbid" must be a list of words')
+    conversation, intent = raw.get("conversation"), raw.get("intent")
+    return Case(
+        id=clean(str(raw.get("id", number))) or str(number),
+        category=clean(str(raw.get("category", "other"))) or "other",
+        text=clean(raw["text"]) or "",
+        want=want,
+        conversation=None if conversation is None else str(conversation),
+        intent=None if intent is None else str(intent),
+        expect=tuple(tuple(str(a) for a in group) for group in expect),
+        forbid=tuple(str(f) for f in forbid),
+    )
+
+
+def json_type(value: object) -> str:
+    """The JSON name of a decoded value's type ("an array", "null"), for error messages."""
+    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", int: "a number", float: "a number"}
+    return "null" if value is None else names.get(type(value), type(value).__name__)
+
+
+def _word(value: object) -> bool:
+    return isinstance(value, str | int | float) and not isinstance(value, bool)
 
 
 def grade(case: Case, reply: Reply, answer: str) -> str | None:

@@ -46,7 +46,6 @@ import hashlib
 import hmac
 import json
 import logging
-import re
 import sqlite3
 import sys
 import time
@@ -58,6 +57,7 @@ from types import TracebackType
 
 import aiosqlite
 
+from bot.engine.text import clean
 from bot.maintenance.events import (
     FeedbackCount,
     FeedbackEvent,
@@ -158,7 +158,6 @@ _INSERT_FEEDBACK = (
     "ON CONFLICT (user_hash, answer_id) DO UPDATE SET at = excluded.at, intent = excluded.intent, helpful = excluded.helpful"
 )
 _SALT_KEY = "salt_fingerprint"
-_SURROGATES = re.compile("[\ud800-\udfff]")
 _RETRYABLE = ("locked", "busy", "disk is full", "disk i/o error")
 CLOSING_RETRIES = 3
 """Attempts left for a batch meeting a locked or full database once the store is closing (after one is dropped: one each)."""
@@ -190,11 +189,6 @@ class SaltMismatch(StorageError):
 def salt_fingerprint(salt: str) -> str:
     """Identifies a salt without revealing it (HMAC-SHA256 of a fixed text, keyed with the salt; 16 hex digits)."""
     return hmac.new(salt.encode("utf-8"), b"faqbot salt fingerprint", hashlib.sha256).hexdigest()[:16]
-
-
-def clean(text: str | None) -> str | None:
-    """`text` with every lone surrogate (which SQLite cannot store as UTF-8) replaced by U+FFFD."""
-    return text if text is None or text.isascii() else _SURROGATES.sub("\ufffd", text)
 
 
 def event_size(event: QuestionEvent | FeedbackEvent) -> int:

@@ -74,7 +74,7 @@ def test_jsonl_odd_lines_cost_one_line_each_and_every_output_line_is_json(dialog
     assert len(out) == len(lines)
     assert ["error" in o for o in out] == [True, True, False, False, True, False]
     assert out[2]["text"] == "salary \ufffd"
-    assert out[4]["error"].startswith('bad input line: "text" is a JSON int')
+    assert out[4]["error"].startswith('bad input line: "text" is a number, not a string')
 
 
 class _Broken(Dialogue):
@@ -195,6 +195,46 @@ def test_eval_reports_a_malformed_case_file(tmp_path: Path, capsys: pytest.Captu
     cases.write_text('{"id": "a"}\n')
     assert main(["eval", str(cases)]) == 2
     assert "cases.jsonl:1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("line", "words"),
+    [
+        ("[1, 2]", "an array, expected an object"),
+        ("null", "null, expected an object"),
+        ("[" * 100_000, "recursion"),
+        ('{"text": 5}', '"text" must be a string'),
+        ('{"text": "salary", "want": "yes"}', '"want" must be one of'),
+        ('{"text": "salary", "conversation": ["a"]}', '"conversation" must be a string'),
+        ('{"text": "salary", "intent": {"a": 1}}', '"intent" must be a string'),
+        ('{"text": "salary", "expect": ["junior", "senior"]}', '"expect" must be a list of groups'),
+        ('{"text": "salary", "forbid": "nurse"}', '"forbid" must be a list of words'),
+    ],
+)
+def test_eval_names_the_line_and_the_key_of_a_malformed_case(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], line: str, words: str
+) -> None:
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text('{"text": "salary"}\n' + line + "\n", encoding="utf-8")
+    assert main(["eval", str(cases)]) == 2
+    err = capsys.readouterr().err
+    assert "cases.jsonl:2" in err
+    assert words in err
+
+
+@pytest.mark.parametrize("content", ["", "\n\n"])
+def test_eval_of_a_file_without_cases_is_an_error_not_a_pass(tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str) -> None:
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text(content, encoding="utf-8")
+    assert main(["eval", str(cases), "--min", "95"]) == 2
+    assert "no cases" in capsys.readouterr().err
+
+
+def test_eval_reads_a_case_whose_text_holds_a_line_separator(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text(json.dumps({"id": "a", "text": "junior backend\u2028salary?"}, ensure_ascii=False) + "\n", encoding="utf-8")
+    assert main(["eval", str(cases)]) != 2, "the file is read: U+2028 inside a string does not end the line"
+    assert "overall" in capsys.readouterr().out
 
 
 def test_console_script_speaks_the_batch_contract() -> None:
