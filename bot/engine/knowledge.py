@@ -198,6 +198,11 @@ class _Reader:
             loader = _LOADER(path.read_text(encoding="utf-8"))
             try:
                 node = loader.get_single_node()
+                problems = _structure_problems(node)
+                for message, at in problems:
+                    self.problem(path, message, line=at)
+                if any(message.startswith("anchors") for message, _at in problems):
+                    return None  # never expanded: nine nested aliases of nine can take minutes and gigabytes
                 try:
                     data = loader.construct_document(node) if node is not None else None
                 except (ValueError, OverflowError) as exc:  # a date or number YAML recognises but cannot build
@@ -344,6 +349,37 @@ def _load_lexicon(reader: _Reader, folder: Path) -> tuple[Lexicon, dict[str, dic
         stopwords, synonyms, symbols, aliases, anchors, frozenset(uncovered), frozenset({OTHER_PROFESSION}), tuple(years), numbers
     )
     return lexicon_out, entities
+
+
+def _structure_problems(node: yaml.Node | None) -> list[tuple[str, int]]:
+    """What YAML would silently get wrong in a document: a key given twice in one mapping (the last one wins,
+    the first list of examples is lost) and anchors/aliases (`&name`, `*name`: not needed here, and a few
+    nested ones expand to millions of values)."""
+    problems: list[tuple[str, int]] = []
+    seen: set[int] = set()
+    pending = [node] if node is not None else []
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            line = current.start_mark.line + 1
+            problems.append(("anchors and aliases (&name, *name) are not supported (one is defined here): write the value out", line))
+            break
+        seen.add(id(current))
+        if isinstance(current, yaml.MappingNode):
+            lines: dict[str, int] = {}
+            for key, value in current.value:
+                if isinstance(key, yaml.ScalarNode):
+                    if key.value in lines:
+                        problems.append((
+                            f"key {key.value!r} is given twice (lines {lines[key.value]} and {key.start_mark.line + 1}): YAML keeps only "
+                            "the last one; merge them into one",
+                            key.start_mark.line + 1,
+                        ))
+                    lines.setdefault(key.value, key.start_mark.line + 1)
+                pending.extend((key, value))
+        elif isinstance(current, yaml.SequenceNode):
+            pending.extend(current.value)
+    return sorted(set(problems), key=lambda p: p[1])
 
 
 def _unbuildable(node: yaml.Node | None) -> int | None:

@@ -199,6 +199,22 @@ MUTATIONS: list[tuple[str, Callable[[Path], object], str, str | None, str | None
         "missing",
     ),
     (
+        "a key given twice",
+        lambda kb: _edit(kb / "intents" / "cto.yaml", "title:", "examples: [a, b]\ntitle:"),
+        "intents/cto.yaml",
+        None,
+        None,
+        "given twice",
+    ),
+    (
+        "alias",
+        lambda kb: _edit(kb / "intents" / "cto.yaml", "title:", "note: &x [a, b]\nother: [*x, *x]\ntitle:"),
+        "intents/cto.yaml",
+        None,
+        None,
+        "aliases",
+    ),
+    (
         "impossible date",
         lambda kb: _edit(kb / "intents" / "cto.yaml", "examples:\n", "examples:\n  - 2001-13-45\n"),
         "intents/cto.yaml",
