@@ -24,6 +24,8 @@ from bot.engine.models import EntityValue, IntentKind
 SUPPORTED_VERSION = 1
 MIN_EXAMPLES = 15
 MAX_TITLE_CHARS = 40
+MAX_EXAMPLE_CHARS = 300
+"""An example is one question as people ask it; a longer text is a story, and every character is embedded and cached."""
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 ERROR_TYPE = "faqbot"
 """The pydantic error type of every message written here (the others are pydantic's own)."""
@@ -122,6 +124,18 @@ Texts = Annotated[tuple[Text, ...], BeforeValidator(_text_list), AfterValidator(
 """A YAML list of words or phrases (numbers are read as text; yes/no/on/off must be quoted), stripped, none empty."""
 
 
+def _short(text: str) -> str:
+    if len(text) > MAX_EXAMPLE_CHARS:
+        fail(f"is {len(text)} characters; keep an example to one question of at most {MAX_EXAMPLE_CHARS}")
+    return text
+
+
+Examples = Annotated[
+    tuple[Annotated[str, BeforeValidator(_text), AfterValidator(_short)], ...], BeforeValidator(_text_list), AfterValidator(_no_empty_entry)
+]
+"""`Texts` of at most MAX_EXAMPLE_CHARS each: phrasings of a question."""
+
+
 def _mapping(message: str) -> Any:
     """A before-validator: None is an empty mapping, anything else but a mapping fails with `message`; keys become text."""
 
@@ -196,7 +210,7 @@ class IntentFile(_File):
     kind: Annotated[IntentKind, BeforeValidator(_kind)] = "answer"
     entity: str | None = None
     """An entity type of `_entities.yaml`: the intent has variant answers `content/<id>.<value>.md`."""
-    examples: Annotated[Texts, AfterValidator(_enough_examples)]
+    examples: Annotated[Examples, AfterValidator(_enough_examples)]
     keywords: Texts = ()
     follow_ups: Texts = ()
     about: Annotated[dict[str, str], _mapping("must map an entity type to one of its values, e.g. {language: python}")] = {}
@@ -289,7 +303,7 @@ class EntitiesFile(_File):
 class OutOfScopeFile(_File):
     """`intents/_out_of_scope.yaml`: questions to decline, and the words of task requests."""
 
-    examples: Texts
+    examples: Examples
     task_verbs: Texts = ()
     politeness: Texts = ()
 

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import os
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -55,6 +56,7 @@ def save_vectors(vectors: Vectors, folder: Path | None) -> None:
     temporary: str | None = None
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        _remove_stale_temporaries(folder)
         texts = list(known)
         with tempfile.NamedTemporaryFile(dir=folder, suffix=".npz", delete=False) as handle:
             temporary = handle.name
@@ -65,6 +67,18 @@ def save_vectors(vectors: Vectors, folder: Path | None) -> None:
         if temporary is not None:  # a full disk: leave no half-written file behind
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
+
+
+STALE_TEMPORARY_S = 600
+"""A temporary cache file this old was left by a process killed while writing (a write takes under a second)."""
+
+
+def _remove_stale_temporaries(folder: Path) -> None:
+    now = time.time()
+    for stale in folder.glob("tmp*.npz"):
+        with contextlib.suppress(OSError):
+            if now - stale.stat().st_mtime > STALE_TEMPORARY_S:
+                stale.unlink()
 
 
 def cached_engine(root: Path, cache_dir: Path | None, tuning: Tuning, vectors: Vectors | None = None) -> Engine:

@@ -199,6 +199,14 @@ MUTATIONS: list[tuple[str, Callable[[Path], object], str, str | None, str | None
         "missing",
     ),
     (
+        "example too long",
+        _append_example("cto", "how do I become CTO " * 20),
+        "intents/cto.yaml",
+        "cto",
+        "examples",
+        "at most",
+    ),
+    (
         "a key given twice",
         lambda kb: _edit(kb / "intents" / "cto.yaml", "title:", "examples: [a, b]\ntitle:"),
         "intents/cto.yaml",

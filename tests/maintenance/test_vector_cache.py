@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from bot.maintenance.vector_cache import cache_path, load_vectors, save_vectors
+from bot.maintenance.vector_cache import STALE_TEMPORARY_S, cache_path, load_vectors, save_vectors
 from tests.engine.test_semantic import CountingEmbedder
 
 
@@ -51,3 +53,17 @@ def test_a_write_that_fails_halfway_leaves_no_file_behind(tmp_path: Path, monkey
     monkeypatch.setattr(np, "savez", full_disk)
     save_vectors(vectors, tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_temporary_files_left_by_a_killed_writer_are_removed_at_the_next_save(tmp_path: Path) -> None:
+    stale, fresh = tmp_path / "tmpold.npz", tmp_path / "tmpnew.npz"
+    stale.write_bytes(b"half a cache")
+    fresh.write_bytes(b"another process writing now")
+    old = time.time() - 2 * STALE_TEMPORARY_S
+    os.utime(stale, (old, old))
+    vectors = load_vectors(tmp_path, CountingEmbedder())
+    vectors.examples(["alpha"])
+    save_vectors(vectors, tmp_path)
+    assert not stale.exists()
+    assert fresh.exists()
+    assert cache_path(tmp_path, CountingEmbedder.model_id).exists()
