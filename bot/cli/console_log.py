@@ -9,6 +9,7 @@ Telegram questions.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 import zlib
 from pathlib import Path
@@ -18,6 +19,10 @@ from bot.engine.models import Reply
 from bot.engine.text import normalise
 from bot.maintenance.events import question_event
 from bot.maintenance.storage import Store
+
+
+class LogUnavailable(RuntimeError):
+    """The conversation log cannot be opened (the message says where and why)."""
 
 
 class ConsoleLog:
@@ -31,7 +36,12 @@ class ConsoleLog:
         self.recorded = 0
 
     def __enter__(self) -> ConsoleLog:
-        self._runner.run(self._store.open())
+        """Open the log; raises LogUnavailable when the file cannot be a database (a folder, another file, no room)."""
+        try:
+            self._runner.run(self._store.open())
+        except (sqlite3.Error, OSError) as exc:
+            self._runner.close()
+            raise LogUnavailable(f"cannot open the conversation log {self.path}: {exc}") from exc
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from pydantic import ValidationError
 
-from bot.cli.console_log import ConsoleLog
+from bot.cli.console_log import ConsoleLog, LogUnavailable
 from bot.cli.maintenance import run_maintenance_command
 from bot.cli.problems import print_problems
 from bot.engine.core import Engine
@@ -496,7 +496,11 @@ def _command(args: argparse.Namespace, settings: Settings, root: Path, console: 
         log = None
         if getattr(args, "log", False):
             db = args.db or settings.database_path()
-            log = stack.enter_context(ConsoleLog(db, settings.hash_salt(), dict(engine.kb.lexicon.symbols)))
+            try:
+                log = stack.enter_context(ConsoleLog(db, settings.hash_salt(), dict(engine.kb.lexicon.symbols)))
+            except LogUnavailable as exc:
+                errors.print(f"faqbot: {exc} (use --db with a file path, or leave out --log)", highlight=False, markup=False)
+                return 2
         status = _answer(args, engine, dialogue, console, errors, log)
         if log is not None:
             errors.print(f"recorded {log.recorded} question(s) in {log.path}", highlight=False, markup=False)

@@ -237,6 +237,19 @@ def test_eval_reads_a_case_whose_text_holds_a_line_separator(tmp_path: Path, cap
     assert "overall" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("kind", ["folder", "not a database"])
+def test_a_log_that_cannot_be_opened_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str) -> None:
+    db = tmp_path / "log.sqlite3"
+    if kind == "folder":
+        db.mkdir()
+    else:
+        db.write_text("these are not the droids", encoding="utf-8")
+    assert main(["ask", "--log", "--db", str(db), "salary"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot open the conversation log" in err
+    assert "Traceback" not in err
+
+
 def test_console_script_speaks_the_batch_contract() -> None:
     """The installed entry point, as ../shared/eval/score.py runs it."""
     payload = json.dumps({"conversation": "c", "text": "what does a backend developer do?"}) + "\n"
