@@ -194,6 +194,9 @@ class _Reader:
 
     def source(self, path: Path) -> _Source | None:
         """The YAML mapping in `path` with its line numbers; None (and a problem) if it cannot be read."""
+        if path.exists() and not path.is_file():  # a folder, a pipe or a device: reading it could wait forever
+            self.problem(path, "not a regular file: replace it with a YAML file")
+            return None
         try:
             loader = _LOADER(path.read_text(encoding="utf-8"))
             try:
@@ -515,6 +518,9 @@ def _intent(
 def _answer(reader: _Reader, path: Path, intent_id: str) -> str:
     if not path.exists():
         reader.problem(path, "answer file is missing", intent_id, "answer")
+        return ""
+    if not path.is_file():  # a folder, a pipe or a device: reading it could wait forever
+        reader.problem(path, "not a regular file: replace it with a Markdown file", intent_id, "answer")
         return ""
     try:
         text = path.read_text(encoding="utf-8").strip()

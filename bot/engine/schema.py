@@ -12,6 +12,7 @@ raises `PydanticCustomError` with the message `faqbot validate` prints.
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Mapping
 from typing import Annotated, Any, NoReturn, get_args
@@ -100,6 +101,8 @@ def _text(value: object) -> str:
         fail(f"a word was read as {read} (YAML reads yes, no, on, off, true, false as booleans): put it in quotes, e.g. \"no\"")
     if isinstance(value, dict):
         fail("a text containing ': ' was read as `key: value`: put the whole text in quotes")
+    if isinstance(value, datetime.date):
+        fail(f"{value} was read as a date (YAML reads 2024-02-03 as one): put it in quotes")
     if not isinstance(value, str | int | float):
         fail("must be a list of texts")
     return str(value).strip()
@@ -287,6 +290,13 @@ class EntitySpec(_Model):
     years: tuple[int, int] | None = None
     """Years of experience this value stands for, from and below ("5 years' experience" -> senior)."""
 
+    @field_validator("years")
+    @classmethod
+    def _ordered(cls, value: tuple[int, int] | None) -> tuple[int, int] | None:
+        if value is not None and not 0 <= value[0] < value[1]:
+            fail(f"must be [from, below] with from < below, e.g. [2, 5], found {list(value)}")
+        return value
+
 
 class EntitiesFile(_File):
     """`intents/_entities.yaml`: entity type -> value -> label and aliases."""
@@ -337,6 +347,8 @@ class TopicsFile(_File):
 
 
 def _message(value: object) -> str:
+    if value is not None and not isinstance(value, str | int | float):
+        fail("must be one text (put a text with ': ' or several lines in quotes, or use `|` for a block)")
     text = "" if value is None else str(value).strip()
     if not text:
         fail("is missing")
