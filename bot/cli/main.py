@@ -510,6 +510,9 @@ def _command(args: argparse.Namespace, settings: Settings, root: Path, console: 
 def _answer(args: argparse.Namespace, engine: Engine, dialogue: Dialogue, console: Console, errors: Console, log: ConsoleLog | None) -> int:
     """ask, chat and eval."""
     if args.command == "ask":
+        if args.jsonl and args.question:
+            errors.print("faqbot: ask --jsonl reads its questions from stdin: leave out the question, or --jsonl", markup=False)
+            return 2
         if args.jsonl:
             # Bytes that are not UTF-8 are read as U+FFFD instead of ending the batch (or echoed undecodable).
             if isinstance(sys.stdin, io.TextIOWrapper):

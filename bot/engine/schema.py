@@ -254,7 +254,14 @@ def _variants(value: object) -> object:
 
 
 def _symbols(value: object) -> object:
-    return {k: str(v) for k, v in value.items()} if isinstance(value, dict) else value
+    if not isinstance(value, dict):
+        return value
+    for symbol, replacement in value.items():
+        if not str(symbol or ""):
+            fail("has an empty symbol: every key is a character or text to replace, e.g. {'&': and}")
+        if not isinstance(replacement, str | int | float) and replacement is not None:
+            fail(f"maps {symbol!r} to {replacement!r}: the replacement must be one text")
+    return {k: "" if v is None else str(v) for k, v in value.items()}
 
 
 class LexiconFile(_File):

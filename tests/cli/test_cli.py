@@ -250,6 +250,11 @@ def test_a_log_that_cannot_be_opened_is_a_clear_error(tmp_path: Path, capsys: py
     assert "Traceback" not in err
 
 
+def test_ask_jsonl_with_a_question_argument_says_it_would_be_ignored(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ask", "--jsonl", "salary"]) == 2
+    assert "stdin" in capsys.readouterr().err
+
+
 def test_console_script_speaks_the_batch_contract() -> None:
     """The installed entry point, as ../shared/eval/score.py runs it."""
     payload = json.dumps({"conversation": "c", "text": "what does a backend developer do?"}) + "\n"

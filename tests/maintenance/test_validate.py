@@ -231,6 +231,14 @@ MUTATIONS: list[tuple[str, Callable[[Path], object], str, str | None, str | None
         "from < below",
     ),
     (
+        "empty symbol",
+        lambda kb: _edit(kb / "intents" / "_lexicon.yaml", "symbols:", "symbols:\n  '': nothing"),
+        "intents/_lexicon.yaml",
+        None,
+        "symbols",
+        "empty symbol",
+    ),
+    (
         "a key given twice",
         lambda kb: _edit(kb / "intents" / "cto.yaml", "title:", "examples: [a, b]\ntitle:"),
         "intents/cto.yaml",
