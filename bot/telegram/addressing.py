@@ -34,13 +34,20 @@ def addressed_text(message: Message, bot_id: int, username: str | None) -> str |
     if is_private(message):
         return text
     mentioned = False
-    for entity, value in message.parse_entities([MessageEntity.MENTION, MessageEntity.TEXT_MENTION]).items():
+    unreadable = False
+    try:
+        mentions = message.parse_entities([MessageEntity.MENTION, MessageEntity.TEXT_MENTION])
+    except UnicodeError:  # text that is not valid UTF-16 (a lone surrogate): offsets cannot be read; the @username still can
+        mentions, unreadable = {}, True
+    for entity, value in mentions.items():
         if entity.type == MessageEntity.MENTION and username and value.casefold() == f"@{username}".casefold():
             mentioned = True
         elif entity.type == MessageEntity.TEXT_MENTION and entity.user is not None and entity.user.id == bot_id:
             mentioned = True
-            text = text.replace(value, " ")
+            if value:  # an entity outside the text has no value: replacing "" would space out every character
+                text = text.replace(value, " ")
     if username:
+        mentioned = mentioned or (unreadable and re.search(rf"@{re.escape(username)}\b", text, flags=re.IGNORECASE) is not None)
         text = re.sub(rf"@{re.escape(username)}\b", " ", text, flags=re.IGNORECASE)
     if mentioned or replies_to_bot(message, bot_id):
         return " ".join(text.split())

@@ -124,6 +124,7 @@ class Delivery:
     async def accept(self, raw_updates: Sequence[object]) -> Accepted:
         """Start handling the updates of one `getUpdates` answer (in order) that are not handled or under way."""
         fresh: list[tuple[int, dict[str, Any]]] = []
+        batch: set[int] = set()
         skipped = dropped = 0
         for raw in raw_updates:
             update_id = _update_id(raw)
@@ -132,9 +133,10 @@ class Delivery:
                 _LOG.warning("skipped an update without a valid update_id")
                 continue
             self._see(update_id)
-            if update_id in self._in_flight or update_id in self._recent:
-                skipped += 1
+            if update_id in self._in_flight or update_id in self._recent or update_id in batch:
+                skipped += 1  # (the same id twice in one answer would otherwise be handled twice, the first copy untracked)
                 continue
+            batch.add(update_id)
             fresh.append((update_id, raw))
         known = await self._known([update_id for update_id, _raw in fresh])
         started = 0

@@ -524,13 +524,18 @@ class Handlers:
         await self._ack(query)
         markup = menu_keyboard(menu, kb, self.s.codec, kb.messages)
         message = query.message
-        if isinstance(message, Message):
+        if message is None:
+            return
+        if isinstance(message, Message) and message.is_accessible:  # PTB gives a Message (date 0) for an inaccessible one too
             try:
                 await retrying(lambda: query.edit_message_reply_markup(reply_markup=markup), "editMessageReplyMarkup", attempts=3)
-            except BadRequest as exc:  # "message is not modified" after a double tap
-                _LOG.info("could not update the topic menu: %s", exc)
-        elif message is not None:  # too old to edit: send a fresh menu
-            await send_chunks(context.bot, message.chat.id, render(kb.messages["topics_header"]), markup)
+                return
+            except BadRequest as exc:
+                if "not modified" in str(exc).casefold():  # a double tap: the menu is already there
+                    return
+                _LOG.info("could not update the topic menu (%s): sending it anew", exc)
+        # Too old to edit, or Telegram refused: send a fresh menu.
+        await send_chunks(context.bot, message.chat.id, render(kb.messages["topics_header"]), markup)
 
     # --- inline mode --------------------------------------------------------------------
 

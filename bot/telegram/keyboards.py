@@ -101,7 +101,7 @@ class CallbackCodec:
 
     def decode(self, data: str | None, kb: KnowledgeBase) -> Callback:
         """The callback in `data`; raise ExpiredButton if it is malformed, forged or stale."""
-        if not data or len(data.encode()) > MAX_DATA_BYTES:
+        if not data or not data.isascii() or len(data) > MAX_DATA_BYTES:  # ours are ASCII: anything else is not one of them
             raise ExpiredButton("malformed")
         body, _, signature = data.rpartition(_SEP)
         if not body or not hmac.compare_digest(signature.encode(), self._sign(body).encode()):

@@ -577,3 +577,26 @@ async def test_per_user_state_does_not_grow_with_distinct_users(harness: Harness
     assert app._chat_ids_to_be_updated_in_persistence == set()
     assert app._user_ids_to_be_updated_in_persistence == set()
     assert (len(app.user_data), len(app.chat_data)) == (0, 0)
+
+
+async def test_a_menu_button_on_a_message_too_old_to_edit_sends_the_menu_anew(harness: Harness, engine: Engine) -> None:
+    send = only_send(await harness.send(harness.make.command("topics")))
+    inaccessible = {"chat": private_chat(), "message_id": 77, "date": 0}  # what Telegram sends for a message it no longer shows
+    calls = await harness.send(harness.make.callback(data_of(send, engine.kb.topics[0].title), message=inaccessible))
+    assert [c.method for c in calls] == ["answerCallbackQuery", "sendMessage"]
+    assert engine.kb.title(engine.kb.topics[0].intents[0]) in labels(calls[1])
+
+
+async def test_a_menu_button_whose_message_cannot_be_edited_any_more_sends_the_menu_anew(harness: Harness, engine: Engine) -> None:
+    send = only_send(await harness.send(harness.make.command("topics")))
+    harness.request.fail("editMessageReplyMarkup", BadRequest("Message to edit not found"))
+    calls = await harness.send(harness.make.callback(data_of(send, engine.kb.topics[0].title), message=message_of(send)))
+    assert [c.method for c in calls][-1] == "sendMessage"
+
+
+async def test_the_same_update_twice_in_one_answer_is_handled_once(harness: Harness) -> None:
+    from bot.telegram.app import delivery_of
+
+    update = harness.make.message("what is sql")
+    accepted = await delivery_of(harness.app).accept([update, update])
+    assert (accepted.started, accepted.skipped) == (1, 1)

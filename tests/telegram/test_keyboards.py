@@ -87,6 +87,12 @@ def test_arbitrary_data_only_ever_raises_expired_button(engine: Engine, data: st
         CODEC.decode(data, engine.kb)
 
 
+@pytest.mark.parametrize("data", ["\ud800abc", "1:a:gït:xxxxxxxx", "😀" * 16])
+def test_data_that_is_not_ascii_is_malformed(engine: Engine, data: str) -> None:
+    with pytest.raises(ExpiredButton, match="malformed"):
+        CODEC.decode(data, engine.kb)
+
+
 def test_valid_looking_data_with_bad_arguments_is_rejected(engine: Engine) -> None:
     for body in ("1:m:zzzzzz:0:0", "1:m:{gen}:x:0", "1:m:{gen}:99:0", "1:f:?:git", "1:q:git", "2:a:git", "1:a:git:extra"):
         body = body.format(gen=generation(engine.kb))

@@ -227,6 +227,13 @@ def test_mention_in_the_middle() -> None:
     assert addressed_text(message(data), BOT_ID, BOT_USERNAME) == "hey , what is git"
 
 
+def test_a_mention_in_text_that_is_not_valid_utf16_is_still_read() -> None:
+    make = Factory()
+    for text, expected in ((f"@{BOT_USERNAME} what is sql \ud800", "what is sql \ud800"), ("hey @someone look \ud800", None)):
+        data = make.message(text, chat=group_chat(), entities=[{"type": "mention", "offset": 0, "length": 5}])
+        assert addressed_text(message(data), BOT_ID, BOT_USERNAME) == expected
+
+
 def test_forum_topic_opened_by_the_bot_is_not_a_reply_to_it() -> None:
     make = Factory()
     opener = make.bot_message()
