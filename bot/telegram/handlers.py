@@ -276,13 +276,17 @@ class Handlers:
         user = update.effective_user
         reply = self.s.dialogue.respond(question, self.conversations.id(message.chat.id, user.id if user else None))
         record.intent, record.score, record.reply = reply.intent, reply.score, reply.kind
-        sent = await self._send_reply(
-            context,
-            message.chat.id,
-            reply,
-            reply_to=None if is_private(message) else message.message_id,
-            thread_id=message.message_thread_id if message.is_topic_message else None,
-        )
+        try:
+            sent = await self._send_reply(
+                context,
+                message.chat.id,
+                reply,
+                reply_to=None if is_private(message) else message.message_id,
+                thread_id=message.message_thread_id if message.is_topic_message else None,
+            )
+        except (BadRequest, Forbidden):  # refused for good (blocked, no rights, a closed topic): the question was still asked
+            await self._record_question(update, message.chat.type, question, reply, started, [])
+            raise
         await self._record_question(update, message.chat.type, question, reply, started, sent)
 
     async def _record_question(
@@ -589,12 +593,14 @@ class Handlers:
                 await update.callback_query.answer(plain(text)[:200])
             elif update.effective_message is not None and chat is not None:
                 message = update.effective_message
-                await send_chunks(
-                    context.bot,
-                    chat.id,
-                    render(text),
-                    reply_to=None if chat.type == ChatType.PRIVATE else message.message_id,
-                    thread_id=message.message_thread_id if message.is_topic_message else None,
-                )
+                thread_id = message.message_thread_id if message.is_topic_message else None
+                reply_to = None if chat.type == ChatType.PRIVATE else message.message_id
+                try:
+                    await send_chunks(context.bot, chat.id, render(text), reply_to=reply_to, thread_id=thread_id)
+                except BadRequest:
+                    if thread_id is None:
+                        raise
+                    # The topic may be what failed (closed or deleted): apologise in the chat itself.
+                    await send_chunks(context.bot, chat.id, render(text), reply_to=None, thread_id=None)
         except Exception as exc:
             _LOG.warning("could not send the apology: %s: %s", type(exc).__name__, exc)

@@ -600,3 +600,12 @@ async def test_the_same_update_twice_in_one_answer_is_handled_once(harness: Harn
     update = harness.make.message("what is sql")
     accepted = await delivery_of(harness.app).accept([update, update])
     assert (accepted.started, accepted.skipped) == (1, 1)
+
+
+async def test_a_reply_refused_in_a_closed_topic_is_logged_and_the_apology_goes_to_the_chat(harness: Harness) -> None:
+    harness.request.fail("sendMessage", BadRequest("Message thread not found"), BadRequest("Message thread not found"))
+    calls = await harness.send(harness.make.mention("what is git?", message_thread_id=77, is_topic_message=True))
+    sends = [c for c in calls if c.method == "sendMessage"]  # (the calls refused are not recorded)
+    assert [c.params.get("message_thread_id") for c in sends] == [None], "the apology reaches the chat, outside the topic"
+    assert len(harness.recorder.asked) == 1, "the question is in the log though no answer could be sent"
+    assert harness.recorder.asked[0].answer_id is None
