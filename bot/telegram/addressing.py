@@ -25,8 +25,10 @@ def replies_to_bot(message: Message, bot_id: int) -> bool:
 
 
 def addressed_text(message: Message, bot_id: int, username: str | None) -> str | None:
-    """The question in `message` if it is meant for the bot, with the bot's @mention removed; else None."""
-    text = message.text
+    """The question in `message` (its text, or the caption of a photo or document) if it is meant for the bot, with the
+    bot's @mention removed; else None."""
+    captioned = message.text is None
+    text = message.caption if captioned else message.text
     if text is None:
         return None
     if message.via_bot is not None and message.via_bot.id == bot_id:
@@ -36,7 +38,8 @@ def addressed_text(message: Message, bot_id: int, username: str | None) -> str |
     mentioned = False
     unreadable = False
     try:
-        mentions = message.parse_entities([MessageEntity.MENTION, MessageEntity.TEXT_MENTION])
+        types: list[str | None] = [MessageEntity.MENTION, MessageEntity.TEXT_MENTION]
+        mentions = message.parse_caption_entities(types) if captioned else message.parse_entities(types)
     except UnicodeError:  # text that is not valid UTF-16 (a lone surrogate): offsets cannot be read; the @username still can
         mentions, unreadable = {}, True
     for entity, value in mentions.items():

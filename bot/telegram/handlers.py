@@ -183,8 +183,10 @@ class Handlers:
         app.add_handler(CommandHandler("topics", pin(self.topics), filters=new))
         app.add_handler(CommandHandler("about", pin(self.about), filters=new))
         app.add_handler(CommandHandler("forgetme", pin(self.forgetme), filters=new))
-        app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & filters.UpdateType.MESSAGES, pin(self.text)))
-        app.add_handler(MessageHandler(~filters.TEXT & ~filters.COMMAND & ~filters.StatusUpdate.ALL & new, pin(self.non_text)))
+        # A photo or document with a caption is a question too ("what is this error?" under a screenshot): its caption is read.
+        written = filters.TEXT | filters.CAPTION
+        app.add_handler(MessageHandler(written & ~filters.COMMAND & filters.UpdateType.MESSAGES, pin(self.text)))
+        app.add_handler(MessageHandler(~written & ~filters.COMMAND & ~filters.StatusUpdate.ALL & new, pin(self.non_text)))
         app.add_handler(CallbackQueryHandler(pin(self.button)))
         app.add_handler(InlineQueryHandler(pin(self.inline_query)))
         app.add_error_handler(pin(self.error))
@@ -415,7 +417,7 @@ class Handlers:
     async def text(self, update: Update, context: Context) -> None:
         """Answer a question; an edited question is answered again as a new reply (e.g. a typo fixed after a fallback)."""
         message = update.effective_message
-        if message is None or message.text is None:
+        if message is None or (message.text is None and message.caption is None):
             return
         question = addressed_text(message, context.bot.id, context.bot.username)
         if question is None:

@@ -237,6 +237,21 @@ async def test_non_text_messages_get_a_friendly_note(harness: Harness, engine: E
         assert await harness.sent_texts(update) == [note]
 
 
+async def test_the_caption_of_a_photo_or_document_is_read_as_the_question(harness: Harness, engine: Engine) -> None:
+    question = "how much does a junior backend developer earn?"
+    salary = plain(Dialogue(lambda: engine).respond(question).text)[:40]
+    private = harness.make.photo(caption=question)
+    assert salary in only_send(await harness.send(private)).params["text"]
+    tag = f"@{BOT_USERNAME}"
+    in_group = harness.make.document(
+        caption=f"{tag} how much does a junior backend developer earn?",
+        caption_entities=[{"type": "mention", "offset": 0, "length": len(tag)}],
+        chat=group_chat(),
+    )
+    assert salary in only_send(await harness.send(in_group)).params["text"]
+    assert await harness.send(harness.make.photo(caption="how much does a junior backend developer earn?", chat=group_chat())) == []
+
+
 async def test_service_messages_are_ignored(harness: Harness) -> None:
     assert await harness.send(harness.make.new_member()) == []
 
