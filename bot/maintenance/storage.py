@@ -146,6 +146,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE questions ADD COLUMN reason TEXT",
         "ALTER TABLE questions ADD COLUMN candidates TEXT NOT NULL DEFAULT '[]'",
     ),
+    # 6: one row per user, answer and intent: a vote on a message that answered two questions rates both
+    # (with one row per user and answer, the second intent's row replaced the first's).
+    (
+        "DROP INDEX feedback_once",
+        "CREATE UNIQUE INDEX feedback_once ON feedback(user_hash, answer_id, COALESCE(intent, ''))",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -155,7 +161,7 @@ _INSERT_QUESTION = (
 )
 _INSERT_FEEDBACK = (
     "INSERT INTO feedback (at, user_hash, answer_id, intent, helpful) VALUES (?, ?, ?, ?, ?) "
-    "ON CONFLICT (user_hash, answer_id) DO UPDATE SET at = excluded.at, intent = excluded.intent, helpful = excluded.helpful"
+    "ON CONFLICT (user_hash, answer_id, COALESCE(intent, '')) DO UPDATE SET at = excluded.at, helpful = excluded.helpful"
 )
 _SALT_KEY = "salt_fingerprint"
 _RETRYABLE = ("locked", "busy", "disk is full", "disk i/o error")

@@ -395,6 +395,14 @@ async def test_feedback_is_one_row_per_user_and_answer(store: Store) -> None:
     assert [(c.helpful, c.unhelpful) for c in counts] == [(2, 1)]
 
 
+async def test_a_vote_on_an_answer_to_two_questions_rates_both_once(store: Store) -> None:
+    for helpful in (True, False):  # a change of mind replaces both ratings
+        for intent in ("salary", "git"):
+            await store.feedback(fb(answer_id="7:1", intent=intent, helpful=helpful))
+    counts = await store.feedback_counts(0, NOW + 1)
+    assert sorted((c.intent, c.helpful, c.unhelpful) for c in counts) == [("git", 0, 1), ("salary", 0, 1)]
+
+
 async def test_upgrade_keeps_the_latest_of_duplicate_feedback(tmp_path: Path) -> None:
     path = tmp_path / "log.sqlite3"
     with sqlite3.connect(path) as conn:
