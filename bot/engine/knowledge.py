@@ -219,6 +219,13 @@ class _Reader:
             mark = getattr(exc, "problem_mark", None)
             line = mark.line + 1 if mark is not None else None
             reason = getattr(exc, "problem", None) or str(exc)
+            position = getattr(exc, "position", None)  # a character YAML refuses (a control character) has a position only
+            if line is None and isinstance(position, int):
+                line = path.read_text(encoding="utf-8", errors="replace").count("\n", 0, position) + 1
+                character = getattr(exc, "character", None)
+                code = ord(character) if isinstance(character, str) and len(character) == 1 else character
+                shown = f"U+{code:04X}" if isinstance(code, int) else "?"
+                reason = f"{getattr(exc, 'reason', reason)} (the invisible character {shown}): delete it"
             self.problem(path, f"YAML syntax error: {reason}", line=line)
             return None
         except (OSError, UnicodeDecodeError) as exc:
@@ -423,6 +430,9 @@ def _load_intents(
     intents: dict[str, Intent] = {}
     sources: dict[str, _Source] = {}
     claimed: set[str] = set()
+    listed = sorted(intents_dir.iterdir()) if intents_dir.is_dir() else []
+    for path in (p for p in listed if p.suffix.lower() in (".yaml", ".yml") and p.suffix not in (".yaml", ".yml")):
+        reader.problem(path, f"not read: intent files end in .yaml (lower case): rename it to {path.stem}.yaml", warning=True)
     for path in sorted(intents_dir.glob("*.yaml")) + sorted(intents_dir.glob("*.yml")):
         if path.name.startswith("_"):
             continue

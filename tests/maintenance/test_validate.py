@@ -414,3 +414,16 @@ def test_an_intent_in_no_menu_group_is_a_warning_and_loads(kb_copy: Path, vector
     assert warning.warning
     assert "no topic group" in warning.message
     assert warning in validate(kb_copy, vectors)
+
+
+def test_an_invisible_control_character_is_named_with_its_line(kb_copy: Path, vectors: Vectors) -> None:
+    _edit(kb_copy / "intents" / "cto.yaml", "title:", "# a comment\x07\ntitle:")
+    [problem] = [p for p in validate(kb_copy, vectors) if p.file == "intents/cto.yaml"]
+    assert problem.line is not None
+    assert "U+0007" in problem.message
+
+
+def test_an_intent_file_with_an_upper_case_extension_is_named(kb_copy: Path, vectors: Vectors) -> None:
+    (kb_copy / "intents" / "cto.yaml").rename(kb_copy / "intents" / "cto.YAML")
+    problems = validate(kb_copy, vectors)
+    assert any(p.file == "intents/cto.YAML" and "rename it to cto.yaml" in p.message for p in problems)

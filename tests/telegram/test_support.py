@@ -234,6 +234,12 @@ def test_a_mention_in_text_that_is_not_valid_utf16_is_still_read() -> None:
         assert addressed_text(message(data), BOT_ID, BOT_USERNAME) == expected
 
 
+def test_a_mention_of_the_bot_is_not_part_of_a_private_question() -> None:
+    make = Factory()
+    assert addressed_text(message(make.message(f"@{BOT_USERNAME} what is SQL?")), BOT_ID, BOT_USERNAME) == "what is SQL?"
+    assert addressed_text(message(make.message(f"@{BOT_USERNAME}")), BOT_ID, BOT_USERNAME) == ""
+
+
 def test_forum_topic_opened_by_the_bot_is_not_a_reply_to_it() -> None:
     make = Factory()
     opener = make.bot_message()
