@@ -19,7 +19,7 @@ from bot.engine.core import Engine
 from bot.engine.language import other_language
 from bot.engine.models import Match, Reason, Reply, ReplyKind, Suggestion
 from bot.engine.policy import Decision, decide, missing_variant
-from bot.engine.text import Question, fill, is_question, split_questions
+from bot.engine.text import Question, compatible_letters, fill, is_question, split_questions
 
 _BACK_REFERENCE = re.compile(r"\b(?:it|its|that|this|them|those|these|they|their|which one|that one|this one)\b", re.IGNORECASE)
 _CONTINUATION = re.compile(r"^\W*(?:ok(?:ay)?\W+|so\W+)?(?:and|what about|how about|same for|also|for|but|with)\b", re.IGNORECASE)
@@ -75,7 +75,7 @@ def respond(text: str, context: Context, engine: Engine, now: float | None = Non
     now = time.monotonic() if now is None else now
     tuning = engine.tuning
     context.expire(now, tuning.context_ttl)
-    text = text or ""
+    text = compatible_letters(text or "")
     too_long = len(text) > tuning.max_input_chars
     parts = _questions(split_questions(text[: tuning.max_input_chars]), tuning.max_questions)
     joined = " ".join(part.text for part in parts)

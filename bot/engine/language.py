@@ -85,7 +85,7 @@ def other_language(text: str) -> Language | None:
 
 def _mostly_other_script(text: str) -> bool:
     """True when at least two letters, and most of them, are not Latin ("Сколько зарабатывает бэкенд-разработчик?")."""
-    letters = [c for c in text if c.isalpha()]
+    letters = [c for c in unicodedata.normalize("NFKC", text) if c.isalpha()]  # full-width and styled letters are Latin ones
     if len(letters) < 2 or all(c.isascii() for c in letters):
         return False
     other = sum(not c.isascii() and not unicodedata.name(c, "").startswith("LATIN") for c in letters)

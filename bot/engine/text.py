@@ -139,3 +139,11 @@ _SURROGATES = re.compile("[\ud800-\udfff]")
 def clean(text: str | None) -> str | None:
     """`text` with every lone surrogate (which cannot be written as UTF-8: to a pipe, SQLite, Telegram) made U+FFFD."""
     return text if text is None or text.isascii() else _SURROGATES.sub("\ufffd", text)
+
+
+def compatible_letters(text: str) -> str:
+    """`text` with full-width and styled letters and digits ("ｓａｌａｒｙ", "𝐬𝐚𝐥𝐚𝐫𝐲") made plain, as NFKC does; other
+    characters ("…", quotes) are kept, so that sentences split where they did."""
+    if text.isascii():
+        return text
+    return "".join(unicodedata.normalize("NFKC", c) if c.isalnum() and not c.isascii() else c for c in text)

@@ -244,3 +244,6 @@ def test_a_question_in_another_script_is_told_the_bot_reads_english(dialogue: Di
 def test_a_few_foreign_letters_in_an_english_question_do_not_make_it_foreign(dialogue: Dialogue) -> None:
     assert dialogue.respond("how much does a backend developer earn in Zürich or in Łódź?").reason is not Reason.OTHER_LANGUAGE
     assert dialogue.respond("🙂🙂🙂").reason is Reason.EMPTY
+    full_width = dialogue.respond("ｈｏｗ ｍｕｃｈ ｄｏ ｂａｃｋｅｎｄ ｄｅｖｅｌｏｐｅｒｓ ｅａｒｎ?")
+    plain_reply = dialogue.respond("how much do backend developers earn?")
+    assert (full_width.reason, full_width.intent, full_width.text) == (plain_reply.reason, plain_reply.intent, plain_reply.text)

@@ -1,6 +1,6 @@
 import pytest
 
-from bot.engine.text import fill, normalise, split_questions, split_sentences
+from bot.engine.text import compatible_letters, fill, normalise, split_questions, split_sentences
 
 
 @pytest.mark.parametrize(
@@ -94,3 +94,7 @@ def test_noun_phrases_asked_under_one_head(text: str, reads: list[str]) -> None:
 def test_fill_replaces_known_placeholders_and_keeps_every_other_brace() -> None:
     template = "I don't know about **{value}** {here} { {0} {"
     assert fill(template, {"value": "Rust"}) == "I don't know about **Rust** {here} { {0} {"
+
+
+def test_full_width_and_styled_letters_are_made_plain_and_punctuation_is_kept() -> None:
+    assert compatible_letters("ｓａｌａｒｙ 𝐨𝐟 ａ ｊｕｎｉｏｒ… “dev” café") == "salary of a junior… “dev” café"
