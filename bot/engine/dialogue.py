@@ -200,6 +200,7 @@ def offered_topics(text: str, engine: Engine, limit: int = 10) -> tuple[list[str
     Answered: the topic first, then the other answer topics above the suggestion bar; unsure or
     ambiguous: the topics the policy offers; off-topic, task requests and the like: none.
     """
+    text = compatible_letters(text)
     analysis = engine.matcher.analyzer.analyse(text)
     if not analysis.words or _is_task_request(analysis, engine):
         return [], dict(analysis.entities)
