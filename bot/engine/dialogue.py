@@ -75,9 +75,9 @@ def respond(text: str, context: Context, engine: Engine, now: float | None = Non
     now = time.monotonic() if now is None else now
     tuning = engine.tuning
     context.expire(now, tuning.context_ttl)
-    text = compatible_letters(text or "")
+    text = text or ""
     too_long = len(text) > tuning.max_input_chars
-    parts = _questions(split_questions(text[: tuning.max_input_chars]), tuning.max_questions)
+    parts = _questions(split_questions(compatible_letters(text[: tuning.max_input_chars])), tuning.max_questions)
     joined = " ".join(part.text for part in parts)
     language = other_language(joined)
     if language is not None:

@@ -33,8 +33,8 @@ def addressed_text(message: Message, bot_id: int, username: str | None) -> str |
         return None
     if message.via_bot is not None and message.via_bot.id == bot_id:
         return None  # one of our own inline answers, posted by a user
-    if is_private(message):  # everything is for the bot; a mention of it is not part of the question
-        return " ".join(re.sub(rf"@{re.escape(username)}\b", " ", text, flags=re.IGNORECASE).split()) if username else text
+    if is_private(message):  # everything is for the bot; a mention of it is not part of the question (line breaks are)
+        return re.sub(rf"[ \t]*@{re.escape(username)}\b[ \t]*", " ", text, flags=re.IGNORECASE).strip() if username else text
     mentioned = False
     unreadable = False
     try:

@@ -238,6 +238,8 @@ def test_a_mention_of_the_bot_is_not_part_of_a_private_question() -> None:
     make = Factory()
     assert addressed_text(message(make.message(f"@{BOT_USERNAME} what is SQL?")), BOT_ID, BOT_USERNAME) == "what is SQL?"
     assert addressed_text(message(make.message(f"@{BOT_USERNAME}")), BOT_ID, BOT_USERNAME) == ""
+    story = "I am a student.\nWhat do juniors earn?"
+    assert addressed_text(message(make.message(story)), BOT_ID, BOT_USERNAME) == story, "line breaks still split sentences"
 
 
 def test_forum_topic_opened_by_the_bot_is_not_a_reply_to_it() -> None:
