@@ -201,10 +201,10 @@ class _Reader:
             loader = _LOADER(path.read_text(encoding="utf-8"))
             try:
                 node = loader.get_single_node()
-                problems = _structure_problems(node)
+                problems, aliased = _structure_problems(node)
                 for message, at in problems:
                     self.problem(path, message, line=at)
-                if any(message.startswith("anchors") for message, _at in problems):
+                if aliased:
                     return None  # never expanded: nine nested aliases of nine can take minutes and gigabytes
                 try:
                     data = loader.construct_document(node) if node is not None else None
@@ -361,18 +361,20 @@ def _load_lexicon(reader: _Reader, folder: Path) -> tuple[Lexicon, dict[str, dic
     return lexicon_out, entities
 
 
-def _structure_problems(node: yaml.Node | None) -> list[tuple[str, int]]:
-    """What YAML would silently get wrong in a document: a key given twice in one mapping (the last one wins,
-    the first list of examples is lost) and anchors/aliases (`&name`, `*name`: not needed here, and a few
-    nested ones expand to millions of values)."""
+def _structure_problems(node: yaml.Node | None) -> tuple[list[tuple[str, int]], bool]:
+    """What YAML would silently get wrong in a document, as (message, line) pairs, and whether it uses an alias: a key
+    given twice in one mapping (the last one wins, the first list of examples is lost) and anchors/aliases (`&name`,
+    `*name`: not needed here, and a few nested ones expand to millions of values; the document must not be built)."""
     problems: list[tuple[str, int]] = []
     seen: set[int] = set()
+    aliased = False
     pending = [node] if node is not None else []
     while pending:
         current = pending.pop()
         if id(current) in seen:
             line = current.start_mark.line + 1
             problems.append(("anchors and aliases (&name, *name) are not supported (one is defined here): write the value out", line))
+            aliased = True
             break
         seen.add(id(current))
         if isinstance(current, yaml.MappingNode):
@@ -389,7 +391,7 @@ def _structure_problems(node: yaml.Node | None) -> list[tuple[str, int]]:
                 pending.extend((key, value))
         elif isinstance(current, yaml.SequenceNode):
             pending.extend(current.value)
-    return sorted(set(problems), key=lambda p: p[1])
+    return sorted(set(problems), key=lambda p: p[1]), aliased
 
 
 def _unbuildable(node: yaml.Node | None) -> int | None:

@@ -61,7 +61,8 @@ _GREETINGS: dict[str, Language] = {
 
 def other_language(text: str) -> Language | None:
     """ "fr" or "es" when `text` is clearly French or Spanish, "other" when most of its letters are not Latin ones,
-    else None (English, or too little to tell)."""
+    else None (English, or too little to tell). `text` has its full-width letters made plain (`compatible_letters`),
+    as the dialogue does on entry."""
     if _mostly_other_script(text):
         return "other"
     words = [w.strip("'") for w in _WORD.findall(text.casefold())]
@@ -85,7 +86,7 @@ def other_language(text: str) -> Language | None:
 
 def _mostly_other_script(text: str) -> bool:
     """True when at least two letters, and most of them, are not Latin ("Сколько зарабатывает бэкенд-разработчик?")."""
-    letters = [c for c in unicodedata.normalize("NFKC", text) if c.isalpha()]  # full-width and styled letters are Latin ones
+    letters = [c for c in text if c.isalpha()]  # (full-width and styled Latin letters were made plain: `text.compatible_letters`)
     if len(letters) < 2 or all(c.isascii() for c in letters):
         return False
     other = sum(not c.isascii() and not unicodedata.name(c, "").startswith("LATIN") for c in letters)
