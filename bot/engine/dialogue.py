@@ -181,13 +181,18 @@ def _join(answered: list[_Part], context: Context, engine: Engine, now: float) -
     )
 
 
+_BUTTON_REASONS = {"smalltalk": Reason.SMALLTALK, "uncovered": Reason.TOPIC_NOT_COVERED}
+"""A tapped topic is replied to as if it had been asked: a topic the sources do not cover says so."""
+
+
 def answer_intent(intent_id: str, context: Context, engine: Engine, entity: str | None = None, now: float | None = None) -> Reply | None:
     """Answer an intent directly (a tapped button); None if it no longer exists."""
     intent = engine.kb.intents.get(intent_id)
     if intent is None:
         return None
     entities = {intent.entity: entity} if intent.entity and entity else {}
-    decision = Decision(Reason.SMALLTALK if intent.kind == "smalltalk" else Reason.ANSWERED, intent_id)
+    reason = _BUTTON_REASONS.get(intent.kind, Reason.ANSWERED)
+    decision = Decision(reason, intent_id)
     reply = _reply(engine, decision, None, 1.0, entities, context)
     if reply.kind != "fallback":
         context.remember(intent_id, reply.entities, time.monotonic() if now is None else now, engine.tuning.history)

@@ -81,9 +81,15 @@ def missing_variant(intent: Intent, entities: Mapping[str, str]) -> tuple[str, s
     return (intent.entity, value) if intent.entity and value is not None and value not in intent.variants else None
 
 
+OFFERED_KINDS = frozenset({"answer", "uncovered"})
+"""Topics a "did you mean" button may lead to. A topic the sources do not cover is offered too: "how long will it
+take?" is closest to how long learning takes, and the button's honest "my sources don't say, here is what they do
+cover" helps more than a topic the question is not about."""
+
+
 def _options(candidates: tuple[Candidate, ...], kb: KnowledgeBase, suggest: float) -> tuple[str, ...]:
-    """Topics close enough to offer as "did you mean" buttons (answer topics only), at most three."""
-    return tuple(c.intent for c in candidates if c.score >= suggest and kb.intents[c.intent].kind == "answer")[:3]
+    """Topics close enough to offer as "did you mean" buttons (no small talk), at most three."""
+    return tuple(c.intent for c in candidates if c.score >= suggest and kb.intents[c.intent].kind in OFFERED_KINDS)[:3]
 
 
 def _popular(kb: KnowledgeBase) -> tuple[str, ...]:

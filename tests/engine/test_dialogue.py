@@ -143,6 +143,16 @@ def test_answer_intent_answers_a_tapped_button(dialogue: Dialogue, engine: Engin
     assert dialogue.answer_intent("no_such_intent", "c") is None
 
 
+def test_a_tapped_topic_the_sources_do_not_cover_says_so(dialogue: Dialogue, engine: Engine) -> None:
+    uncovered = next(i for i in engine.kb.intents.values() if i.kind == "uncovered")
+    reply = dialogue.answer_intent(uncovered.id, "c")
+    assert reply is not None
+    assert (reply.kind, reply.reason, reply.intent) == ("fallback", Reason.TOPIC_NOT_COVERED, uncovered.id)
+    asked = dialogue.respond(uncovered.examples[0], "d")  # tapping it gives what asking it gives
+    assert (asked.reason, asked.intent, asked.text) == (reply.reason, reply.intent, reply.text)
+    assert dialogue.context("c").history == ()
+
+
 def test_respond_is_usable_without_dialogue(engine: Engine) -> None:
     context = Context()
     reply = respond("which frameworks for ruby", context, engine, now=0.0)

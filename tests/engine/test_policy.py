@@ -43,6 +43,13 @@ def test_unsure_offers_only_answer_topics_above_the_suggestion_bar(fixture_kb: K
     assert decision.options == ("salary", "git")
 
 
+def test_unsure_offers_a_topic_the_sources_do_not_cover(fixture_kb: KnowledgeBase) -> None:
+    # "how long will it take?": the closest topic is one the article is silent on; its button says so.
+    decision = decide(match(("maths", 0.45), ("salary", 0.31)), fixture_kb, TUNING, False)
+    assert decision.reason is Reason.UNSURE
+    assert decision.options == ("maths", "salary")
+
+
 def test_small_talk_needs_its_own_bar(fixture_kb: KnowledgeBase) -> None:
     strict = replace(TUNING, smalltalk_threshold=0.8)
     assert decide(match(("greeting", 0.7)), fixture_kb, strict, False).reason is Reason.OFF_TOPIC
