@@ -107,6 +107,9 @@ def respond(text: str, context: Context, engine: Engine, now: float | None = Non
     if len(asked) > 1 and any(p.asks for p in answered):
         # "I'm a student. What do backend devs earn?": answer the question, not the statement around it.
         answered = [p for p in answered if p.asks]
+    # "...How long does it take and what's the pay?": a question the sources are silent on, beside answered ones,
+    # gets its note after the answers instead of silence.
+    silent_on = [p.reply for p in asked if answered and p.asks and p.reply.reason in _NOTES]
     if not answered:
         # Small talk only when the message is small talk on its own ("hi! thanks"), never beside a question.
         social = [p for p in asked if p.reply.reason is Reason.SMALLTALK]
@@ -116,7 +119,7 @@ def respond(text: str, context: Context, engine: Engine, now: float | None = Non
         if too_long and best.reason in (Reason.OFF_TOPIC, Reason.UNSURE):
             return _message(engine, "too_long", Reason.TOO_LONG, best.suggestions)
         return best
-    return _join(answered, context, engine, now)
+    return _join(answered, silent_on, context, engine, now)
 
 
 def _questions(parts: list[Question], limit: int) -> list[Question]:
@@ -138,12 +141,17 @@ def _best_unanswered(asked: list[_Part]) -> Reply:
     return min((p.reply for p in asked), key=lambda r: (rank.get(r.reason, 4), -r.score))
 
 
-def _join(answered: list[_Part], context: Context, engine: Engine, now: float) -> Reply:
-    """One reply for the answered questions: the first in full, the others after it while they fit, then as buttons."""
+_NOTES = (Reason.TOPIC_NOT_COVERED, Reason.VALUE_NOT_COVERED)
+"""Replies that say what the sources lack: beside answers, they are joined to them (`_join`)."""
+
+
+def _join(answered: list[_Part], notes: list[Reply], context: Context, engine: Engine, now: float) -> Reply:
+    """One reply for the answered questions: the first in full, the others after it while they fit, then as buttons;
+    then the notes on what the sources lack (`notes`), which fit the same way."""
     replies: list[Reply] = []
-    for part in answered:
-        if part.reply.intent not in {r.intent for r in replies}:
-            replies.append(part.reply)
+    for reply in (*(part.reply for part in answered), *(_note(note, engine) for note in notes)):
+        if reply.intent not in {r.intent for r in replies}:
+            replies.append(reply)
     primary = replies[0]
     text_out = primary.text
     overflow: list[Suggestion] = []
@@ -183,6 +191,15 @@ def _join(answered: list[_Part], context: Context, engine: Engine, now: float) -
 
 _BUTTON_REASONS = {"smalltalk": Reason.SMALLTALK, "uncovered": Reason.TOPIC_NOT_COVERED}
 """A tapped topic is replied to as if it had been asked: a topic the sources do not cover says so."""
+
+
+def _note(reply: Reply, engine: Engine) -> Reply:
+    """A not-covered reply as it reads beside answers: a topic's note alone, without the "here is what my sources do
+    cover nearby" that leads to its buttons."""
+    intent = engine.kb.intents.get(reply.intent) if reply.intent is not None else None
+    if reply.reason is Reason.TOPIC_NOT_COVERED and intent is not None:
+        return replace(reply, text=intent.answer.strip())
+    return reply
 
 
 def answer_intent(intent_id: str, context: Context, engine: Engine, entity: str | None = None, now: float | None = None) -> Reply | None:

@@ -8,6 +8,7 @@ from bot.engine.core import Engine
 from bot.engine.dialogue import Context, Dialogue, respond
 from bot.engine.models import Reason
 from bot.engine.render import plain
+from bot.engine.text import fill
 from tests.helpers import retuned
 
 
@@ -134,6 +135,18 @@ def test_very_long_message_gets_a_reply(dialogue: Dialogue) -> None:
 def test_long_message_with_a_real_question_is_answered(dialogue: Dialogue) -> None:
     reply = dialogue.respond("what is the salary of a junior backend developer? " + "filler text. " * 500)
     assert reply.intent == "salary"
+
+
+def test_a_question_the_sources_are_silent_on_gets_its_note_beside_the_answers(dialogue: Dialogue, engine: Engine) -> None:
+    note = engine.kb.intents["maths"].answer.strip()
+    lead_to_buttons = fill(engine.kb.messages["topic_not_covered"], {"topic": "", "note": ""}).strip()
+    reply = dialogue.respond("How much does a backend developer earn? Do I need to be good at maths?")
+    assert (reply.kind, reply.intent, reply.reason) == ("answer", "salary", Reason.ANSWERED)
+    assert reply.text.startswith(engine.kb.intents["salary"].answer.strip()[:40])
+    assert reply.text.endswith(note)
+    assert lead_to_buttons not in reply.text
+    # A statement is not a question: "I hate maths." beside one gets no note.
+    assert note not in dialogue.respond("I hate maths. How much does a backend developer earn?").text
 
 
 def test_answer_intent_answers_a_tapped_button(dialogue: Dialogue, engine: Engine) -> None:
