@@ -220,7 +220,7 @@ def offered_topics(text: str, engine: Engine, limit: int = 10) -> tuple[list[str
     """The topics to list for `text` (inline mode), decided by the same policy as an answer, and the entities it names.
 
     Answered: the topic first, then the other answer topics above the suggestion bar; unsure or
-    ambiguous: the topics the policy offers; off-topic, task requests and the like: none.
+    ambiguous: the answer topics the policy offers; off-topic, task requests and the like: none.
     """
     text = compatible_letters(text)
     analysis = engine.matcher.analyzer.analyse(text)
@@ -232,7 +232,8 @@ def offered_topics(text: str, engine: Engine, limit: int = 10) -> tuple[list[str
     if decision.reason in (Reason.ANSWERED, Reason.VALUE_NOT_COVERED) and decision.intent is not None:
         others = [c.intent for c in match.runners_up if c.score >= tuning.suggest and kb.intents[c.intent].kind == "answer"]
         return [decision.intent, *others][:limit], dict(match.entities)
-    return list(decision.options), dict(match.entities)
+    # Results are answers to send into a chat: a topic the sources are silent on is no such answer.
+    return [i for i in decision.options if kb.intents[i].kind == "answer"], dict(match.entities)
 
 
 def _is_task_request(analysis: Analysis, engine: Engine) -> bool:

@@ -5,8 +5,9 @@ from collections.abc import Callable
 import pytest
 
 from bot.engine.core import Engine
-from bot.engine.dialogue import Context, Dialogue, respond
+from bot.engine.dialogue import Context, Dialogue, offered_topics, respond
 from bot.engine.models import Reason
+from bot.engine.policy import decide
 from bot.engine.render import plain
 from bot.engine.text import fill
 from tests.helpers import retuned
@@ -147,6 +148,17 @@ def test_a_question_the_sources_are_silent_on_gets_its_note_beside_the_answers(d
     assert lead_to_buttons not in reply.text
     # A statement is not a question: "I hate maths." beside one gets no note.
     assert note not in dialogue.respond("I hate maths. How much does a backend developer earn?").text
+
+
+def test_inline_mode_lists_answers_only_where_did_you_mean_also_offers_silent_topics(engine: Engine) -> None:
+    unsure = retuned(engine, threshold=0.99, suggest=0.0)  # every question unsure: "did you mean" for all
+    question = "do I need maths for this job"
+    match = unsure.matcher.match(question)
+    offered = decide(match, unsure.kb, unsure.tuning, in_conversation=False, asks=True).options
+    assert "maths" in offered
+    listed, _ = offered_topics(question, unsure)
+    assert listed
+    assert all(unsure.kb.intents[i].kind == "answer" for i in listed)
 
 
 def test_answer_intent_answers_a_tapped_button(dialogue: Dialogue, engine: Engine) -> None:
