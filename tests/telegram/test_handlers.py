@@ -219,6 +219,18 @@ async def test_did_you_mean_buttons_answer_the_intent(engine: Engine, settings: 
         assert harness.recorder.asked[-1].intent == reply.suggestions[0].intent
 
 
+async def test_a_did_you_mean_button_for_a_topic_the_sources_are_silent_on_says_so(engine: Engine, settings: Settings) -> None:
+    unsure = retuned(engine, threshold=0.99)
+    maths = engine.kb.intents["maths"]
+    async with started(unsure, settings) as harness:
+        send = only_send(await harness.send(harness.make.message("is maths needed for backend work?")))
+        assert maths.title in labels(send)
+        answer = only_send(await harness.send(harness.make.callback(data_of(send, maths.title), message=message_of(send))))
+        assert plain(maths.answer).strip() in answer.params["text"]
+        assert [engine.kb.title(i) for i in maths.follow_ups] == labels(answer)[: len(maths.follow_ups)]
+        assert harness.recorder.asked[-1].reason == Reason.TOPIC_NOT_COVERED.value
+
+
 async def test_an_edited_question_is_answered_again(harness: Harness) -> None:
     texts = await harness.sent_texts(harness.make.edited("how much does a senior backend dev make?"))
     assert len(texts) == 1
