@@ -38,7 +38,8 @@ class Tuning:
     (`other_professions` in _lexicon.yaml). Fitted by benchmarks/fit_scoring.py."""
     entity_bonus: float = 0.05
     """Added to an intent whose answer has a variant for the language or seniority the question names:
-    "is PHP still worth learning" wants PHP's answer, not the generic one."""
+    "is PHP still worth learning" wants PHP's answer, not the generic one; also when the value is one the sources
+    do not cover ("is Rust good for backend?"), so that the topic says which values it covers."""
 
     context_bonus: float = 0.1
     """Added to the related topics of the conversation's last answer, only when the question refers back to it

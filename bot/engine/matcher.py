@@ -147,7 +147,10 @@ class Matcher:
         if slot is None:
             return 0.0
         value = analysis.entities.get(slot[0])
-        return self.tuning.entity_bonus if value is not None and value in slot[1] else 0.0
+        # A value the sources do not cover ("is Rust good for backend?") steers the same way: to the topic that can
+        # say which values it does cover (`Reason.VALUE_NOT_COVERED`), not to whichever topic its other words resemble.
+        known = value is not None and (value in slot[1] or value in self.kb.lexicon.uncovered)
+        return self.tuning.entity_bonus if known else 0.0
 
 
 Scores = npt.NDArray[np.float64] | float

@@ -74,6 +74,15 @@ def test_a_named_value_with_its_own_answer_gets_the_entity_bonus(engine: Engine)
     assert frameworks.parts.bonus == engine.tuning.entity_bonus
 
 
+def test_a_named_value_the_sources_do_not_cover_steers_like_a_covered_one(engine: Engine) -> None:
+    uncovered = sorted(engine.kb.lexicon.uncovered & set(engine.kb.entities["language"]))[0]
+    label = engine.kb.entities["language"][uncovered].label
+    match = engine.matcher.match(f"which frameworks go with {label}")
+    assert match.entities["language"] == uncovered
+    frameworks = next(c for c in match.candidates if c.intent == "frameworks")
+    assert frameworks.parts.bonus == engine.tuning.entity_bonus
+
+
 def test_runners_up_are_sorted_and_distinct(engine: Engine) -> None:
     match = engine.matcher.match("what should I study to become a backend developer")
     scores = [match.score, *(c.score for c in match.runners_up)]
