@@ -1,6 +1,6 @@
 """Fit the scoring model's weight and the decision thresholds on data, and print the values for `bot/engine/config.py`.
 
-    .venv/bin/python -m benchmarks.fit_scoring [--holdout-check]
+    .venv/bin/python -m benchmarks.fit_scoring [--top N]
 
 The data (never the real-question holdout):
 - the intents' own examples, each left out of the index in turn (it must still get its intent);
@@ -8,9 +8,9 @@ The data (never the real-question holdout):
 - tests/eval/cases.jsonl, tests/eval/real-tune.jsonl and the real-extra sets (single
   messages; the cases that are part of a conversation are left to the dialogue).
 
-For every message the two signals are computed once (`Matcher.signals`); each candidate
-configuration then only recombines them (`Matcher.score`) and asks the decision policy
-(`policy.decide`), so a grid of a few thousand configurations takes seconds. A message counts
+For every message the two signals are computed once per entity bonus tried (`Matcher.signals`); each
+candidate configuration then only recombines them (`Matcher.score`) and asks the decision policy
+(`policy.decide`), so a grid of a few thousand configurations takes about three minutes. A message counts
 as right when the decision is to answer and the intent's answer passes the case's `expect`
 and `forbid` (for the examples: the intent itself), or when a case to decline is not answered.
 The objective is the mean of two means: that of the answered and declined halves of the
@@ -125,11 +125,15 @@ def main() -> None:
     args = parser.parse_args()
     settings = Settings()
     vectors = load_vectors(settings.faqbot_cache_dir)
-    engine = build(PROJECT, vectors)
-    save_vectors(vectors, settings.faqbot_cache_dir)
-    data = samples(engine)
     base = Tuning()
+    # The entity bonus is part of each sample's signals: one engine (and one set of samples) per value tried.
+    bonuses = sorted({0.0, 0.05, 0.1, base.entity_bonus})
+    engines = {bonus: build(PROJECT, vectors, replace(base, entity_bonus=bonus)) for bonus in bonuses}
+    save_vectors(vectors, settings.faqbot_cache_dir)
+    data = {bonus: samples(engine) for bonus, engine in engines.items()}
+    engine = engines[base.entity_bonus]
     grid = itertools.product(
+        bonuses,  # entity_bonus
         (0.5, 0.6, 0.7, 0.8, 0.9),  # semantic_weight
         (0.1, 0.2, 0.3),  # semantic_floor
         [round(0.30 + 0.02 * i, 2) for i in range(12)],  # threshold
@@ -138,9 +142,10 @@ def main() -> None:
         (0.5, 0.75),  # other_subject_share (1.0 never won)
     )
     results = []
-    for weight, floor, threshold, smalltalk, margin, other in grid:
+    for bonus, weight, floor, threshold, smalltalk, margin, other in grid:
         tuning = replace(
             base,
+            entity_bonus=bonus,
             semantic_weight=weight,
             semantic_floor=floor,
             threshold=threshold,
@@ -148,19 +153,20 @@ def main() -> None:
             off_topic_margin=margin,
             other_subject_share=other,
         )
-        result = evaluate(engine, data, tuning)
+        result = evaluate(engines[bonus], data[bonus], tuning)
         results.append((objective(result), tuning, result))
     results.sort(key=lambda item: -item[0])
-    print(f"{len(data)} messages, {len(results)} configurations; objective = mean pass rate over the set halves")
+    print(f"{len(data[base.entity_bonus])} messages, {len(results)} configurations; objective = mean pass rate over the set halves")
     for score, tuning, result in results[: args.top]:
         print(
-            f"\n{score:.4f}  semantic_weight={tuning.semantic_weight} semantic_floor={tuning.semantic_floor}"
+            f"\n{score:.4f}  entity_bonus={tuning.entity_bonus} semantic_weight={tuning.semantic_weight}"
+            f" semantic_floor={tuning.semantic_floor}"
             f" threshold={tuning.threshold} smalltalk_threshold={tuning.smalltalk_threshold}"
             f" off_topic_margin={tuning.off_topic_margin} other_subject_share={tuning.other_subject_share}"
         )
         for (source, half), (passed, total) in sorted(result.items()):
             print(f"    {source:22s} {half:9s} {passed:4d}/{total:<4d} {passed / total:6.1%}")
-    current = evaluate(engine, data, base)
+    current = evaluate(engine, data[base.entity_bonus], base)
     print(f"\ncurrent config.py: {objective(current):.4f}")
     for (source, half), (passed, total) in sorted(current.items()):
         print(f"    {source:22s} {half:9s} {passed:4d}/{total:<4d} {passed / total:6.1%}")

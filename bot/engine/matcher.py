@@ -12,8 +12,10 @@ For each intent, in 0..1:
   all-MiniLM-L6-v2's sentence space, rescaled so that `Tuning.semantic_floor` (no shared
   meaning) is 0 and 1 is 1. It understands paraphrases and ordinary words the lexical
   side has never seen; it is weaker on typos and on what a specific word rules out.
-- `bonus` (`Tuning.entity_bonus`) goes to an intent whose answer has a variant for the
-  language or seniority the question names.
+- `bonus` (`Tuning.entity_bonus`, fitted to 0) goes to an intent whose answer has a variant for
+  the language or seniority the question names; `Tuning.uncovered_value_bonus` to an intent that
+  answers per language when the question names one the sources do not cover ("is Rust good for
+  backend?"), so that it says which languages it does cover.
 - A question that names another profession and not the domain ("what does a devops
   engineer earn?") keeps `Tuning.other_subject_share` of its combined score: the semantic
   side hears "earn" and would answer with our salary.
@@ -147,10 +149,11 @@ class Matcher:
         if slot is None:
             return 0.0
         value = analysis.entities.get(slot[0])
-        # A value the sources do not cover ("is Rust good for backend?") steers the same way: to the topic that can
-        # say which values it does cover (`Reason.VALUE_NOT_COVERED`), not to whichever topic its other words resemble.
-        known = value is not None and (value in slot[1] or value in self.kb.lexicon.uncovered)
-        return self.tuning.entity_bonus if known else 0.0
+        if value is None:
+            return 0.0
+        if value in slot[1]:
+            return self.tuning.entity_bonus
+        return self.tuning.uncovered_value_bonus if value in self.kb.lexicon.uncovered else 0.0
 
 
 Scores = npt.NDArray[np.float64] | float

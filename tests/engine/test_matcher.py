@@ -4,6 +4,7 @@ import pytest
 
 from bot.engine.core import Engine
 from bot.engine.policy import decide
+from tests.helpers import retuned
 
 IN_SCOPE = [
     ("what does a backend developer do", "definition"),
@@ -69,18 +70,21 @@ def test_the_combined_score_is_the_documented_blend(engine: Engine) -> None:
 
 
 def test_a_named_value_with_its_own_answer_gets_the_entity_bonus(engine: Engine) -> None:
-    match = engine.matcher.match("which frameworks go with php")
+    tuned = retuned(engine, entity_bonus=0.07, uncovered_value_bonus=0.03)  # the test's own values, not today's
+    match = tuned.matcher.match("which frameworks go with php")
     frameworks = next(c for c in match.candidates if c.intent == "frameworks")
-    assert frameworks.parts.bonus == engine.tuning.entity_bonus
+    assert frameworks.parts.bonus == 0.07
+    assert all(c.parts.bonus == 0 for c in match.candidates if not tuned.kb.intents[c.intent].variants)
 
 
-def test_a_named_value_the_sources_do_not_cover_steers_like_a_covered_one(engine: Engine) -> None:
-    uncovered = sorted(engine.kb.lexicon.uncovered & set(engine.kb.entities["language"]))[0]
-    label = engine.kb.entities["language"][uncovered].label
-    match = engine.matcher.match(f"which frameworks go with {label}")
+def test_a_named_value_the_sources_do_not_cover_steers_to_the_topics_that_answer_per_value(engine: Engine) -> None:
+    tuned = retuned(engine, entity_bonus=0.07, uncovered_value_bonus=0.03)
+    uncovered = sorted(tuned.kb.lexicon.uncovered & set(tuned.kb.entities["language"]))[0]
+    label = tuned.kb.entities["language"][uncovered].label
+    match = tuned.matcher.match(f"which frameworks go with {label}")
     assert match.entities["language"] == uncovered
     frameworks = next(c for c in match.candidates if c.intent == "frameworks")
-    assert frameworks.parts.bonus == engine.tuning.entity_bonus
+    assert frameworks.parts.bonus == 0.03
 
 
 def test_runners_up_are_sorted_and_distinct(engine: Engine) -> None:
