@@ -48,6 +48,7 @@ import json
 import logging
 import sqlite3
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -286,7 +287,12 @@ class Store:
         if self._conn is not None:
             return self
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(self.path, isolation_level=None, timeout=self._busy_timeout)
+        connecting = aiosqlite.connect(self.path, isolation_level=None, timeout=self._busy_timeout)
+        try:
+            conn = await connecting
+        except BaseException:
+            await _worker_stopped(connecting)
+            raise
         try:
             await conn.execute("PRAGMA journal_mode=WAL")
             await conn.execute("PRAGMA synchronous=NORMAL")
@@ -726,3 +732,17 @@ async def migrate(conn: aiosqlite.Connection) -> int:
             raise
         log.info("database schema upgraded to version %d", version)
     return SCHEMA_VERSION
+
+
+WORKER_STOP_S = 5.0
+"""How long to wait for the worker thread of a connection that failed to open (it has nothing to close: milliseconds)."""
+
+
+async def _worker_stopped(connection: aiosqlite.Connection) -> None:
+    """Wait for the worker thread of a connection that failed to open. aiosqlite queues its stop without waiting for
+    it, and the thread then posts to the event loop: if the caller closed the loop first (the console commands close
+    theirs at once), the thread dies with "Event loop is closed", printed over the caller's clean error."""
+    thread = getattr(connection, "_thread", None)  # aiosqlite keeps it private; without it there is nothing to wait for
+    if isinstance(thread, threading.Thread) and thread.is_alive():
+        await asyncio.to_thread(thread.join, WORKER_STOP_S)
+    await asyncio.sleep(0)  # run what the thread posted while the loop is still open

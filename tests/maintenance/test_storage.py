@@ -9,6 +9,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -608,3 +609,14 @@ async def test_every_closing_attempt_waits_less_even_for_a_batch_retried_for_lon
         blocker.execute("COMMIT")
         blocker.close()
     assert store.dropped == 50
+
+
+def test_a_log_that_cannot_be_opened_leaves_no_thread_behind_to_post_to_a_closed_loop(tmp_path: Path) -> None:
+    # aiosqlite queues the stop of its worker thread without waiting for it when the connection fails; if the caller's
+    # event loop is closed first (the console commands close theirs at once), the thread dies with "Event loop is closed".
+    folder = tmp_path / "log.sqlite3"
+    folder.mkdir()
+    before = set(threading.enumerate())
+    with pytest.raises(sqlite3.Error):
+        asyncio.run(Store(folder, "salt").open())
+    assert not [t for t in set(threading.enumerate()) - before if t.is_alive()]
