@@ -56,7 +56,7 @@ class Tuning:
     # --- the decision policy (bot.engine.policy) -------------------------------------------------
     threshold: float = 0.44
     """Answer when the best combined score reaches this. Fitted by benchmarks/fit_scoring.py with every real-question
-    set and the entity bonus (2026-11-30, eighth session: 0.8993 on its objective, the grid's best 0.8995 with
+    set and the entity bonus (2026-11-30, eighth session: 0.8995 on its objective, the grid's best 0.8997 with
     smalltalk_threshold 0.25, a difference of under one question out of 2,947)."""
     off_topic_margin: float = 0.05
     """Decline when the closest negative example scores within this of the best intent."""
