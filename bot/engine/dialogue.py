@@ -107,9 +107,6 @@ def respond(text: str, context: Context, engine: Engine, now: float | None = Non
     if len(asked) > 1 and any(p.asks for p in answered):
         # "I'm a student. What do backend devs earn?": answer the question, not the statement around it.
         answered = [p for p in answered if p.asks]
-    # "...How long does it take and what's the pay?": a question the sources are silent on, beside answered ones,
-    # gets its note after the answers instead of silence.
-    silent_on = [p.reply for p in asked if answered and p.asks and p.reply.reason in _NOTES]
     if not answered:
         # Small talk only when the message is small talk on its own ("hi! thanks"), never beside a question.
         social = [p for p in asked if p.reply.reason is Reason.SMALLTALK]
@@ -119,6 +116,9 @@ def respond(text: str, context: Context, engine: Engine, now: float | None = Non
         if too_long and best.reason in (Reason.OFF_TOPIC, Reason.UNSURE):
             return _message(engine, "too_long", Reason.TOO_LONG, best.suggestions)
         return best
+    # "...How long does it take and what's the pay?": a question the sources are silent on, beside answered ones,
+    # gets its note after the answers instead of silence.
+    silent_on = [p.reply for p in asked if p.asks and p.reply.reason in _NOTES]
     return _join(answered, silent_on, context, engine, now)
 
 
