@@ -62,6 +62,7 @@ def explain(reply: Reply) -> dict[str, object]:
         "reason": reply.reason.value,
         "entities": dict(match.entities),
         "other_subject": match.other_subject,
+        "about_answerer": match.about_answerer,
         "candidates": [
             {
                 "intent": c.intent,
@@ -151,6 +152,8 @@ def _print_explain(reply: Reply, console: Console) -> None:
     console.print(table)
     if match.other_subject:
         console.print("every score cut (other_subject_share): the question names another profession, not the domain")
+    if match.about_answerer:
+        console.print("answer topics' scores cut (other_subject_share): the question asks the answerer about their own life")
 
 
 def _ms(started: float) -> float:

@@ -69,6 +69,8 @@ class Lexicon:
     """(entity type, value, from, below): the value a number of years of experience stands for."""
     numbers: Mapping[str, int] = field(default_factory=dict)
     """Number words (normalised) -> amount, for "a few years"."""
+    answerer: frozenset[str] = frozenset()
+    """Canonical words that ask the person answering about their own life (`answerer_phrases`)."""
 
 
 @dataclass(frozen=True)

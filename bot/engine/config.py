@@ -35,7 +35,8 @@ class Tuning:
     sit around 0-0.2 with all-MiniLM-L6-v2); cosines are rescaled from here to 1. Fitted with the weight."""
     other_subject_share: float = 0.5
     """Share of the combined score kept by a question that names another profession and not the domain
-    (`other_professions` in _lexicon.yaml). Fitted by benchmarks/fit_scoring.py."""
+    (`other_professions` in _lexicon.yaml), and by the answer topics when a question asks the person answering
+    about their own life (`answerer_phrases`). Fitted by benchmarks/fit_scoring.py."""
     entity_bonus: float = 0.0
     """Added to an intent whose answer has a variant for the language or seniority the question names. Fitted by
     benchmarks/fit_scoring.py to 0 (0.05 until 2026-11-30: 753 of 893 real tune questions against 761 without it):

@@ -60,6 +60,8 @@ MESSAGES_FILE = "_messages.yaml"
 TOPICS_FILE = "_topics.yaml"
 OTHER_PROFESSION = "otherprofession"
 """The canonical word every phrase of `other_professions` in `_lexicon.yaml` maps to."""
+ANSWERER = "youyourself"
+"""The canonical word every phrase of `answerer_phrases` in `_lexicon.yaml` maps to."""
 
 M = TypeVar("M", bound=BaseModel)
 Loc = tuple[str | int, ...]
@@ -354,9 +356,12 @@ def _load_lexicon(reader: _Reader, folder: Path) -> tuple[Lexicon, dict[str, dic
     anchors = frozenset(synonyms.get(normalise(w), normalise(w)) for w in (lexicon.anchors if lexicon else ()))
     for phrase in lexicon.other_professions if lexicon else ():
         synonyms[normalise(phrase)] = OTHER_PROFESSION
+    for phrase in lexicon.answerer_phrases if lexicon else ():
+        synonyms[normalise(phrase)] = ANSWERER
     numbers = {normalise(word): amount for word, amount in (lexicon.numbers if lexicon else {}).items()}
     lexicon_out = Lexicon(
-        stopwords, synonyms, symbols, aliases, anchors, frozenset(uncovered), frozenset({OTHER_PROFESSION}), tuple(years), numbers
+        stopwords, synonyms, symbols, aliases, anchors, frozenset(uncovered), frozenset({OTHER_PROFESSION}), tuple(years), numbers,
+        answerer=frozenset({ANSWERER}),
     )
     return lexicon_out, entities
 

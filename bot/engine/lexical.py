@@ -70,6 +70,8 @@ class LexicalScores:
     """True when the question names the domain ("backend")."""
     other_subject: bool = False
     """True when the question names another profession ("devops engineer") and not the domain."""
+    about_answerer: bool = False
+    """True when the question asks the person answering about their own life ("did you study CS?")."""
 
 
 @dataclass(frozen=True)
@@ -205,7 +207,8 @@ class LexicalIndex:
                     best[entry.intent] = score
         out_of_scope = best.pop(OUT_OF_SCOPE, 0.0)
         anchored = bool(lexicon.anchors.intersection(analysis.content))
-        return LexicalScores(best, out_of_scope, anchored, bool(foreign.intersection(analysis.content)))
+        other_subject = bool(foreign.intersection(analysis.content))
+        return LexicalScores(best, out_of_scope, anchored, other_subject, bool(lexicon.answerer.intersection(analysis.content)))
 
     def _intent_scores(
         self, content: tuple[str, ...], tokens: tuple[str, ...], query_weight: float, discount: float, leave_out: str | None, limit: int

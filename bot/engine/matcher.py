@@ -19,6 +19,9 @@ For each intent, in 0..1:
 - A question that names another profession and not the domain ("what does a devops
   engineer earn?") keeps `Tuning.other_subject_share` of its combined score: the semantic
   side hears "earn" and would answer with our salary.
+- A question that asks the person answering about their own life ("did you study CS?", "what does
+  your typical day look like?", `answerer_phrases` in _lexicon.yaml) keeps the same share on every
+  answer topic: the article tells no one's story, and `personal_experience` says so.
 - `w` is `Tuning.semantic_weight`, fitted with the thresholds on data by
   `benchmarks/fit_scoring.py` (the intents' own examples left out one at a time, the
   negative examples, tests/eval/cases.jsonl and the real-question tune and extra sets).
@@ -65,6 +68,7 @@ class Matcher:
         # between equal scores go to the first intent id, as before), and the semantic side's order maps onto it.
         self._names: tuple[str, ...] = tuple(sorted(kb.intents))
         self._index = {name: i for i, name in enumerate(self._names)}
+        self._answers = np.array([kb.intents[name].kind == "answer" for name in self._names], dtype=np.bool_)
         if self.semantic is not None:
             semantic_names = self.semantic.names
             self._oos_row = semantic_names.index(OUT_OF_SCOPE) if OUT_OF_SCOPE in semantic_names else -1
@@ -104,7 +108,7 @@ class Matcher:
         oos = Parts(lexical.out_of_scope, semantic_oos)
         return Signals(
             self._names, lexical_scores, semantic, bonus, present, oos, dict(analysis.entities), lexical.anchored,
-            lexical.other_subject, dict(analysis.lacking),
+            lexical.other_subject, dict(analysis.lacking), lexical.about_answerer,
         )
 
     def prepare(self, questions: Sequence[str]) -> None:
@@ -125,6 +129,9 @@ class Matcher:
         keep = tuning.other_subject_share if signals.other_subject else 1.0
         combined = np.round(keep * _combine(signals.lexical, signals.semantic, signals.bonus, weight, tuning.semantic_floor), 4)
         combined[~signals.present] = 0.0
+        if signals.about_answerer:
+            # Asked of the answerer ("did you study CS?"): the article answers no one's own life, whatever the words share.
+            combined[self._answers] *= tuning.other_subject_share
         best = np.lexsort((np.arange(len(combined)), -combined))[:limit]  # best first, ties by intent id (names are sorted)
         return Match(
             candidates=tuple(
@@ -142,6 +149,7 @@ class Matcher:
             anchored=signals.anchored,
             lacking=signals.lacking,
             other_subject=signals.other_subject,
+            about_answerer=signals.about_answerer,
         )
 
     def _bonus(self, intent: str, analysis: Analysis) -> float:
@@ -182,6 +190,7 @@ class Signals:
     anchored: bool
     other_subject: bool = False
     lacking: dict[str, str] = field(default_factory=dict)
+    about_answerer: bool = False
 
 
 __all__ = ["OUT_OF_SCOPE", "Matcher", "Signals"]

@@ -121,6 +121,8 @@ class Match:
     """Entity type -> a value the sources do not cover, named without any value of that type they do cover."""
     other_subject: bool = False
     """The question names another profession and not the domain: every score was cut (`Tuning.other_subject_share`)."""
+    about_answerer: bool = False
+    """The question asks the person answering about their own life: every answer topic's score was cut (same share)."""
 
     @property
     def intent(self) -> str | None:

@@ -265,11 +265,13 @@ def _symbols(value: object) -> object:
 
 
 class LexiconFile(_File):
-    """`intents/_lexicon.yaml`: stop words, anchors, other professions, synonyms and symbols."""
+    """`intents/_lexicon.yaml`: stop words, anchors, other professions, phrases asking the answerer, synonyms and symbols."""
 
     stopwords: Texts = ()
     anchors: Texts = ()
     other_professions: Texts = ()
+    answerer_phrases: Texts = ()
+    """Phrases that ask the person answering about their own life ("did you", "your typical day")."""
     synonyms: Annotated[
         dict[str, tuple[str, ...]],
         BeforeValidator(_variants),

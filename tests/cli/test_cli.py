@@ -126,6 +126,13 @@ def test_explain_says_when_another_profession_cut_every_score(dialogue: Dialogue
         assert c["score"] == pytest.approx(tuning.other_subject_share * min(1.0, whole), abs=1e-3)
 
 
+def test_explain_says_when_the_question_asks_the_answerer(dialogue: Dialogue, engine: Engine) -> None:
+    lexicon = engine.matcher.analyzer.lexicon
+    phrase = next(p for p, canonical in sorted(lexicon.synonyms.items()) if canonical in lexicon.answerer and " " in p)
+    assert _explained(dialogue, f"{phrase} learn sql for backend work?")["explain"]["about_answerer"] is True
+    assert _explained(dialogue, "should I learn sql for backend work?")["explain"]["about_answerer"] is False
+
+
 def test_ask_explain_prints_the_decision_and_the_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["ask", "--explain", "junior backend salary"]) == 0
     out = capsys.readouterr().out

@@ -3,6 +3,7 @@
 import pytest
 
 from bot.engine.core import Engine
+from bot.engine.models import Parts
 from bot.engine.policy import decide
 from tests.helpers import retuned
 
@@ -85,6 +86,26 @@ def test_a_named_value_the_sources_do_not_cover_steers_to_the_topics_that_answer
     assert match.entities["language"] == uncovered
     frameworks = next(c for c in match.candidates if c.intent == "frameworks")
     assert frameworks.parts.bonus == 0.03
+
+
+def _blend(engine: Engine, parts: Parts) -> float:
+    tuning = engine.tuning
+    rescaled = max(0.0, (parts.semantic - tuning.semantic_floor) / (1 - tuning.semantic_floor))
+    return min(1.0, (1 - tuning.semantic_weight) * parts.lexical + tuning.semantic_weight * rescaled + parts.bonus)
+
+
+def test_a_question_asked_of_the_answerer_cuts_the_answer_topics_only(engine: Engine) -> None:
+    tuned = retuned(engine, other_subject_share=0.37)  # the test's own share, not today's
+    lexicon = tuned.matcher.analyzer.lexicon
+    phrase = next(p for p, canonical in sorted(lexicon.synonyms.items()) if canonical in lexicon.answerer and " " in p)
+    asked = tuned.matcher.match(f"{phrase} study computer science to become a backend developer", limit=200)
+    assert asked.about_answerer
+    assert not tuned.matcher.match("should I study computer science to become a backend developer").about_answerer
+    kinds = {c.intent: tuned.kb.intents[c.intent].kind for c in asked.candidates}
+    assert "answer" in kinds.values()
+    for c in asked.candidates:
+        share = 0.37 if kinds[c.intent] == "answer" else 1.0
+        assert c.score == pytest.approx(round(share * _blend(tuned, c.parts), 4), abs=1e-3)
 
 
 def test_runners_up_are_sorted_and_distinct(engine: Engine) -> None:
