@@ -102,8 +102,10 @@ class Analysis:
 class Analyzer:
     """Analyse texts against a lexicon and a vocabulary of known words."""
 
-    def __init__(self, lexicon: Lexicon, vocabulary: Mapping[str, int] | Iterable[str] = ()) -> None:
-        """`vocabulary`: the knowledge base's words, with how often each is used if known (for spelling ties)."""
+    def __init__(self, lexicon: Lexicon, vocabulary: Mapping[str, int] | Iterable[str] = (), english: Iterable[str] = ()) -> None:
+        """`vocabulary`: the knowledge base's words, with how often each is used if known (for spelling ties);
+        `english`: real words, which spelling correction changes only by one edit ("sever" -> "server", not "finance" -> "france")."""
+        self._english = frozenset(english)
         self._frequency: Mapping[str, int] = vocabulary if isinstance(vocabulary, Mapping) else {}
         self.lexicon = lexicon
         phrases = {**lexicon.synonyms, **{k: f"{ENTITY_MARK}{k}" for k in lexicon.entity_aliases}}
@@ -237,7 +239,8 @@ class Analyzer:
     def _correct(self, word: str) -> str | None:
         """Return the known word `word` most likely stands for, or None.
 
-        Words of five letters or more may be one edit away (two from seven letters on);
+        Words of five letters or more may be one edit away (two from seven letters on, unless the word is an
+        English word of its own);
         four-letter words only a swap of two adjacent letters ("wiht" -> "with") or a
         doubled letter ("phpp" -> "php"), as short words have too many one-edit neighbours. Ties go to the word the
         knowledge base uses most, then alphabetical order, so the result never
@@ -255,4 +258,6 @@ class Analyzer:
         if not found:
             return None
         best = min(found, key=lambda item: (item[1], -self._frequency.get(item[0], 0), item[0]))
+        if best[1] > 1 and word in self._english:
+            return None  # a real word two edits from ours is another word, not a typo ("thought" is not "taught")
         return str(best[0])

@@ -51,6 +51,7 @@ from bot.engine.config import Tuning
 from bot.engine.knowledge import KnowledgeBase
 from bot.engine.models import OUT_OF_SCOPE
 from bot.engine.text import normalise
+from bot.engine.wordpiece import whole_words
 
 SHORTLIST_BUDGET = 2000
 BOUNDS_FROM = 3000
@@ -99,7 +100,7 @@ class LexicalIndex:
                 phrasings.append((spec.id, text))
         phrasings.extend((OUT_OF_SCOPE, text) for text in kb.out_of_scope)
         vocabulary = Counter(w for _, text in phrasings for w in normalise(text, kb.lexicon.symbols).split())
-        self.analyzer = Analyzer(kb.lexicon, vocabulary)
+        self.analyzer = Analyzer(kb.lexicon, vocabulary, whole_words())
         analysed = [(intent, self.analyzer.analyse(text)) for intent, text in phrasings]
         # Words only the negative examples use are not the domain's: they still count as unknown.
         self.domain = frozenset(w for intent, a in analysed if intent != OUT_OF_SCOPE for w in a.content)

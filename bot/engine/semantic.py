@@ -21,7 +21,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from bot.engine.wordpiece import WordPiece
+from bot.engine.wordpiece import VOCABULARY, WordPiece
 
 Matrix = npt.NDArray[np.float32]
 
@@ -67,7 +67,7 @@ def _package_dir(name: str) -> Path:
 
 def packaged_vocabulary() -> Path:
     """The model's WordPiece vocabulary (bert-base-uncased's), shipped in this package."""
-    return Path(__file__).resolve().parent / "data" / "vocab.txt"
+    return VOCABULARY
 
 
 def packaged_model() -> Path:

@@ -16,7 +16,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
+from functools import cache
 from pathlib import Path
+
+VOCABULARY = Path(__file__).resolve().parent / "data" / "vocab.txt"
+"""The model's WordPiece vocabulary (bert-base-uncased's), shipped in this package."""
 
 _CJK = (
     (0x4E00, 0x9FFF), (0x3400, 0x4DBF), (0x20000, 0x2A6DF), (0x2A700, 0x2B73F),
@@ -144,3 +148,9 @@ class WordPiece:
                 return
             start = end
         ids.extend(pieces)
+
+
+@cache
+def whole_words(path: Path = VOCABULARY) -> frozenset[str]:
+    """The vocabulary's whole words of letters (no "##" pieces, no special tokens): about 22,000 common English words."""
+    return frozenset(token for token in path.read_text(encoding="utf-8").splitlines() if token.isalpha())

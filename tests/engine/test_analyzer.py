@@ -3,7 +3,7 @@ import string
 
 import pytest
 
-from bot.engine.analyzer import ENTITY_MARK, stem
+from bot.engine.analyzer import ENTITY_MARK, Analyzer, Lexicon, stem
 from bot.engine.core import Engine
 
 
@@ -91,3 +91,25 @@ def test_short_words_are_not_spell_corrected(engine: Engine) -> None:
     unknown = [word for word in (f"lan{c}" for c in "abcdefhijklmnopqrstuvwxyz") if analyzer.correct(word) != word]
     assert len(unknown) > 10  # most of them are not words of the knowledge base
     assert all(analyzer.correct(word) is None for word in unknown)
+
+
+def _analyzer(words: list[str], english: list[str]) -> Analyzer:
+    return Analyzer(Lexicon(frozenset({"the", "is"}), {}, {}, {}), words, english)
+
+
+def test_a_real_word_two_edits_from_a_known_word_is_not_corrected_into_it() -> None:
+    analyzer = _analyzer(["france", "technology", "server"], english=["finance", "france", "sever", "technology", "server"])
+    assert analyzer.correct("finance") is None  # an English word of its own
+    assert analyzer.correct("techonolgy") == "technology"  # two edits, but no word: a typo
+    assert analyzer.correct("sever") == "server"  # one edit: a slip of the keyboard, even between two real words
+
+
+def test_without_an_english_word_list_two_edits_are_corrected() -> None:
+    assert _analyzer(["france"], english=[]).correct("finance") == "france"
+
+
+def test_the_shipped_analyzer_knows_english_words(engine: Engine) -> None:
+    analyzer = engine.matcher.analyzer
+    far = [w for w in ("finance", "thought", "weather", "instance") if w not in analyzer.vocabulary]
+    assert far
+    assert all(analyzer.correct(word) is None for word in far)
