@@ -16,6 +16,7 @@ IN_SCOPE = [
     ("is SQL important", "sql"),
     ("mysql or sql server?", "databases"),
     ("gitlab or github", "git"),
+    ("do backend devs have to know drupal", "cms"),
     ("what languages do backend devs code in", "languages"),
     ("best language to learn first for backend", "first_language"),
     ("laravel", "frameworks"),
