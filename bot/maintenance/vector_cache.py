@@ -1,6 +1,7 @@
 """The embedding cache on disk: the vector of every example text, so start-up and reloads skip the model.
 
-One `.npz` file per model (`<folder>/vectors-<model id>.npz`): the texts and their vectors.
+One `.npz` file per model (`<folder>/vectors-<model id>.npz`): the texts and their vectors. A save removes the
+files of older models but one (`KEEP_FILES`).
 A missing, unreadable or foreign file is simply rebuilt; a write goes to a temporary file
 first and is renamed over the old one, so a crash never leaves half a cache.
 """
@@ -62,6 +63,7 @@ def save_vectors(vectors: Vectors, folder: Path | None) -> None:
             temporary = handle.name
             np.savez(handle, texts=np.array(texts, dtype=str), vectors=np.stack([known[t] for t in texts]))
         os.replace(temporary, path)
+        _prune(folder, keep=path)
     except OSError as exc:
         log.warning("could not write the embedding cache %s: %s", path, exc)
         if temporary is not None:  # a full disk: leave no half-written file behind
@@ -71,6 +73,23 @@ def save_vectors(vectors: Vectors, folder: Path | None) -> None:
 
 STALE_TEMPORARY_S = 600
 """A temporary cache file this old was left by a process killed while writing (a write takes under a second)."""
+
+
+KEEP_FILES = 2
+"""Cache files kept in a folder, newest first: one per model id, so a file left by an earlier model (another
+onnxruntime version or recipe) goes, while two versions of the bot sharing the folder keep theirs."""
+
+
+def _prune(folder: Path, keep: Path) -> None:
+    def age(path: Path) -> float:
+        with contextlib.suppress(OSError):
+            return -path.stat().st_mtime
+        return 0.0  # gone meanwhile
+
+    files = sorted(folder.glob("vectors-*.npz"), key=lambda p: (p != keep, age(p)))
+    for stale in files[KEEP_FILES:]:
+        with contextlib.suppress(OSError):
+            stale.unlink()
 
 
 def _remove_stale_temporaries(folder: Path) -> None:

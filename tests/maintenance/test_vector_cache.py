@@ -67,3 +67,19 @@ def test_temporary_files_left_by_a_killed_writer_are_removed_at_the_next_save(tm
     assert not stale.exists()
     assert fresh.exists()
     assert cache_path(tmp_path, CountingEmbedder.model_id).exists()
+
+
+def test_a_save_removes_the_files_of_older_models_but_the_newest(tmp_path: Path) -> None:
+    older = [tmp_path / f"vectors-model-{n}.npz" for n in range(3)]
+    for age, path in enumerate(older, start=1):
+        path.write_bytes(b"vectors of an earlier model")
+        then = time.time() - age * 3600
+        os.utime(path, (then, then))
+    unrelated = tmp_path / "model-something.onnx"
+    unrelated.write_bytes(b"a model copy")
+    vectors = load_vectors(tmp_path, CountingEmbedder())
+    vectors.examples(["alpha"])
+    save_vectors(vectors, tmp_path)
+    assert cache_path(tmp_path, CountingEmbedder.model_id).exists()
+    assert [p.exists() for p in older] == [True, False, False]  # the newest earlier one stays: another version may run
+    assert unrelated.exists()
