@@ -97,6 +97,10 @@ def respond(text: str, context: Context, engine: Engine, now: float | None = Non
         # (An antecedent read twice weighs twice in the whole message's vector: it is what the message is about.)
         engine.matcher.compose(whole_analysis.corrected or joined, embedded)
         asks = any(p.asks for p in parts)
+        if asks:
+            # "I like SQL databases a lot. Who won the world cup in 2018?": the statements are the question's context,
+            # carried by the whole message; answered on their own, they would answer what nobody asked.
+            asked = [p for p in asked if p.asks]
         whole = _Part(asks, _respond_one(joined, whole_analysis, asks, context, engine))
         # The whole message wins when no part could be answered, or when it is clearly closer
         # than any part ("My English is weak. Is that a problem?": the parts lose the subject).
@@ -104,9 +108,6 @@ def respond(text: str, context: Context, engine: Engine, now: float | None = Non
         if best_part is None or (whole.answers and whole.reply.score > best_part + tuning.whole_margin):
             asked = [whole]
     answered = [p for p in asked if p.answers]
-    if len(asked) > 1 and any(p.asks for p in answered):
-        # "I'm a student. What do backend devs earn?": answer the question, not the statement around it.
-        answered = [p for p in answered if p.asks]
     if not answered:
         # Small talk only when the message is small talk on its own ("hi! thanks"), never beside a question.
         social = [p for p in asked if p.reply.reason is Reason.SMALLTALK]

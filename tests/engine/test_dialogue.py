@@ -233,6 +233,16 @@ def test_each_part_of_a_message_is_answered_on_its_own_merits(dialogue: Dialogue
     assert plain(reply.text).startswith(plain(engine.kb.intents["salary"].answer)[:40])
 
 
+def test_a_statement_is_not_answered_in_place_of_the_question_beside_it(dialogue: Dialogue) -> None:
+    statement, question = "I like SQL databases a lot.", "Who won the world cup in 2018?"
+    said = dialogue.respond(statement)
+    assert said.reason is Reason.ANSWERED  # on its own, the statement has an answer;
+    assert dialogue.respond(question).reason is not Reason.ANSWERED  # the question has none.
+    reply = dialogue.respond(f"{statement} {question}")
+    assert reply.intent != said.intent
+    assert plain(said.text)[:40] not in plain(reply.text)
+
+
 def test_a_greeting_inside_a_question_is_not_small_talk(dialogue: Dialogue) -> None:
     reply = dialogue.respond("hello, I want to know which languages backend developers use")
     assert reply.kind == "answer"
