@@ -93,14 +93,16 @@ def respond(text: str, context: Context, engine: Engine, now: float | None = Non
         analyses = [engine.matcher.analyzer.analyse(part.read) for part in parts]
         embedded = [a.corrected or p.read for p, a in zip(parts, analyses, strict=True)]  # what the semantic side reads
         engine.matcher.prepare([text for text, a in zip(embedded, analyses, strict=True) if a.words])
-        asked = [_Part(p.asks, _respond_one(p.read, a, p.asks, context, engine)) for p, a in zip(parts, analyses, strict=True)]
+        asks = any(p.asks for p in parts)
+        # "I like SQL databases a lot. Who won the world cup in 2018?": when the message asks, its statements are the
+        # question's context, carried by the whole message; answered on their own, they would answer what nobody asked.
+        asked = [
+            _Part(p.asks, _respond_one(p.read, a, p.asks, context, engine))
+            for p, a in zip(parts, analyses, strict=True)
+            if p.asks or not asks
+        ]
         # (An antecedent read twice weighs twice in the whole message's vector: it is what the message is about.)
         engine.matcher.compose(whole_analysis.corrected or joined, embedded)
-        asks = any(p.asks for p in parts)
-        if asks:
-            # "I like SQL databases a lot. Who won the world cup in 2018?": the statements are the question's context,
-            # carried by the whole message; answered on their own, they would answer what nobody asked.
-            asked = [p for p in asked if p.asks]
         whole = _Part(asks, _respond_one(joined, whole_analysis, asks, context, engine))
         # The whole message wins when no part could be answered, or when it is clearly closer
         # than any part ("My English is weak. Is that a problem?": the parts lose the subject).
