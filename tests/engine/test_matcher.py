@@ -17,7 +17,7 @@ IN_SCOPE = [
     ("mysql or sql server?", "databases"),
     ("gitlab or github", "git"),
     ("do backend devs have to know drupal", "cms"),
-    ("will copilot take the jobs of backend devs", "future"),
+    ("will chatgpt replace backend developers", "future"),
     ("what languages do backend devs code in", "languages"),
     ("best language to learn first for backend", "first_language"),
     ("laravel", "frameworks"),
