@@ -126,12 +126,12 @@ class Matcher:
         weight = tuning.semantic_weight if self.semantic is not None else 0.0
         oos = signals.out_of_scope
         # Another profession named: the question is about someone else, whatever its words share with ours.
-        keep = tuning.other_subject_share if signals.other_subject else 1.0
-        combined = np.round(keep * _combine(signals.lexical, signals.semantic, signals.bonus, weight, tuning.semantic_floor), 4)
-        combined[~signals.present] = 0.0
+        keep = np.full(len(signals.names), tuning.other_subject_share if signals.other_subject else 1.0)
         if signals.about_answerer:
             # Asked of the answerer ("did you study CS?"): the article answers no one's own life, whatever the words share.
-            combined[self._answers] *= tuning.other_subject_share
+            keep[self._answers] *= tuning.other_subject_share
+        combined = np.round(keep * _combine(signals.lexical, signals.semantic, signals.bonus, weight, tuning.semantic_floor), 4)
+        combined[~signals.present] = 0.0
         best = np.lexsort((np.arange(len(combined)), -combined))[:limit]  # best first, ties by intent id (names are sorted)
         return Match(
             candidates=tuple(

@@ -81,12 +81,12 @@ onnxruntime version or recipe) goes, while two versions of the bot sharing the f
 
 
 def _prune(folder: Path, keep: Path) -> None:
-    def age(path: Path) -> float:
+    def modified(path: Path) -> float:
         with contextlib.suppress(OSError):
-            return -path.stat().st_mtime
-        return 0.0  # gone meanwhile
+            return path.stat().st_mtime
+        return 0.0  # removed meanwhile
 
-    files = sorted(folder.glob("vectors-*.npz"), key=lambda p: (p != keep, age(p)))
+    files = sorted(folder.glob("vectors-*.npz"), key=lambda p: (p != keep, -modified(p)))
     for stale in files[KEEP_FILES:]:
         with contextlib.suppress(OSError):
             stale.unlink()
