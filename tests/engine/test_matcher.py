@@ -110,6 +110,20 @@ def test_a_question_asked_of_the_answerer_cuts_the_answer_topics_only(engine: En
         assert c.score == pytest.approx(round(share * _blend(tuned, c.parts), 4), abs=1e-3)
 
 
+@pytest.mark.parametrize(
+    ("question", "asked_of_the_answerer"),
+    [
+        ("how did you become a developer?", True),
+        ("what does your typical day look like?", True),
+        ("did you know backend developers need sql?", False),  # rhetorical: asks about the job
+        ("have you ever wondered what a backend developer does?", False),
+        ("how do I become a backend developer?", False),
+    ],
+)
+def test_questions_asked_of_the_answerer_are_told_from_rhetorical_ones(engine: Engine, question: str, asked_of_the_answerer: bool) -> None:
+    assert engine.matcher.match(question).about_answerer is asked_of_the_answerer
+
+
 def test_runners_up_are_sorted_and_distinct(engine: Engine) -> None:
     match = engine.matcher.match("what should I study to become a backend developer")
     scores = [match.score, *(c.score for c in match.runners_up)]
