@@ -112,11 +112,9 @@ class Analyzer:
         self._phrases: dict[str, list[tuple[str, ...]]] = {}
         for phrase in sorted((tuple(p.split()) for p in phrases if " " in p), key=len, reverse=True):
             self._phrases.setdefault(phrase[0], []).append(phrase)
-        self._phrase_words = {w for group in self._phrases.values() for p in group for w in p}
-        # Words the lexicon maps or produces are already canonical: stemming them would break the mapping.
-        self._unstemmed = (
-            lexicon.stopwords | set(lexicon.synonyms) | set(lexicon.synonyms.values()) | set(lexicon.entity_aliases) | self._phrase_words
-        )
+        # Words the lexicon maps or produces are already canonical: stemming them would break the mapping. (The
+        # words of a phrase are not: phrases are found before stemming, so "your path" leaves "paths" alone.)
+        self._unstemmed = lexicon.stopwords | set(lexicon.synonyms) | set(lexicon.synonyms.values()) | set(lexicon.entity_aliases)
         self.vocabulary = (
             frozenset(vocabulary)
             | set(lexicon.synonyms.values())
@@ -149,18 +147,21 @@ class Analyzer:
     def analyse(self, text: str) -> Analysis:
         """Return the canonical analysis of `text` (never raises; empty text gives empty tuples)."""
         normalised = tuple(normalise(text, self.lexicon.symbols).split())
-        words: list[str] = []
+        known: list[str] = []  # each word as the knowledge base writes it, where phrases are found
+        words: list[str] = []  # ... and its canonical form
         unknown: list[str] = []
         spelled: list[str] = []
         for word in normalised:
-            words.append(self._canonical_spelling(word, unknown, spelled))
+            written, canonical = self._canonical_spelling(word, unknown, spelled)
+            known.append(written)
+            words.append(canonical)
         tokens: list[str] = []
         entities: dict[str, str] = {}
         lacking: dict[str, str] = {}
         covered: set[str] = set()
         i = 0
         while i < len(words):
-            phrase = self._phrase_at(words, i)
+            phrase = self._phrase_at(known, i)
             raw = " ".join(phrase) if phrase else words[i]
             i += len(phrase) if phrase else 1
             entity = self.lexicon.entity_aliases.get(raw)
@@ -216,9 +217,9 @@ class Analyzer:
                 return phrase
         return None
 
-    def _canonical_spelling(self, word: str, unknown: list[str], spelled: list[str]) -> str:
-        """`word` corrected if unknown, then stemmed unless the lexicon maps it; hopeless words go to `unknown`.
-        `spelled` gets the word as it should be written (the correction, or the word itself)."""
+    def _canonical_spelling(self, word: str, unknown: list[str], spelled: list[str]) -> tuple[str, str]:
+        """`word` as the knowledge base writes it (corrected if unknown), and that stemmed unless the lexicon maps it;
+        hopeless words go to `unknown`. `spelled` gets the word as it should be written (the correction, or the word itself)."""
         if word not in self.vocabulary and stem(word) in self._by_stem and len(word) > len(stem(word)):
             # An inflected form of a known word ("studys"); an uninflected one ("sever") is a typo to correct.
             spelled.append(word)
@@ -228,13 +229,11 @@ class Analyzer:
             spelled.append(corrected or word)
             if corrected is None:
                 unknown.append(stem(word))
-                return stem(word)
+                return word, stem(word)
             word = corrected
         else:
             spelled.append(word)
-        if word in self._unstemmed:
-            return word
-        return stem(word)
+        return word, word if word in self._unstemmed else stem(word)
 
     def _correct(self, word: str) -> str | None:
         """Return the known word `word` most likely stands for, or None.

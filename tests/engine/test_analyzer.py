@@ -113,3 +113,10 @@ def test_the_shipped_analyzer_knows_english_words(engine: Engine) -> None:
     far = [w for w in ("finance", "thought", "weather", "instance") if w not in analyzer.vocabulary]
     assert far
     assert all(analyzer.correct(word) is None for word in far)
+
+
+def test_the_words_of_a_phrase_are_stemmed_outside_it() -> None:
+    synonyms = {"database management systems": "dbms", "dbms": "dbms"}
+    analyzer = Analyzer(Lexicon(frozenset({"the", "is", "what"}), synonyms, {}, {}), ["database", "management", "systems", "system"])
+    assert "dbms" in analyzer.analyse("what is the database management systems").tokens  # the phrase, as before
+    assert analyzer.analyse("operating systems").tokens[-1] == analyzer.analyse("operating system").tokens[-1] == stem("system")
