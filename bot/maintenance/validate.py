@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
+from bot.engine.analyzer import Analysis
 from bot.engine.config import Tuning
 from bot.engine.core import Engine
 from bot.engine.knowledge import KnowledgeBase, KnowledgeBaseError, Problem, load
@@ -49,17 +51,20 @@ def confusions(kb: KnowledgeBase, matcher: Matcher) -> list[Problem]:
     confusions that change the answer, naming the example that wins.
     """
     problems: list[Problem] = []
+    analysed = {example: matcher.analyzer.analyse(example) for intent in kb.intents.values() for example in intent.examples}
     for intent in kb.intents.values():
         if intent.kind == "continue":
             continue
         for example in intent.examples:
-            match = matcher.match_analysis(example, matcher.analyzer.analyse(example), limit=len(kb.intents), leave_out=example)
+            # The candidates the dialogue itself weighs (the matcher's default); all of them only to report a confusion.
+            match = matcher.match_analysis(example, analysed[example], leave_out=example)
             decision = decide(match, kb, matcher.tuning, in_conversation=True, asks=is_question(example))
             if decision.intent == intent.id or (decision.reason in (Reason.UNSURE, Reason.CLARIFY) and intent.id in decision.options):
                 continue
-            own = next((c.score for c in match.candidates if c.intent == intent.id), 0.0)
+            every = matcher.match_analysis(example, analysed[example], limit=len(kb.intents), leave_out=example)
+            own = next((c.score for c in every.candidates if c.intent == intent.id), 0.0)
             if decision.intent is not None and decision.intent != intent.id:
-                winner = _closest_example(matcher, example, decision.intent)
+                winner = _closest_example(matcher, analysed, example, decision.intent)
                 clear = match.score - own > CLEAR_CONFUSION
                 message = (
                     f"example {example!r} would be answered with intent {decision.intent!r} ({match.score:.2f}, its example {winner!r})"
@@ -81,13 +86,13 @@ def confusions(kb: KnowledgeBase, matcher: Matcher) -> list[Problem]:
     return problems
 
 
-def _closest_example(matcher: Matcher, example: str, intent_id: str) -> str:
-    """The example of `intent_id` most like `example` (to name both sides of a confusion)."""
+def _closest_example(matcher: Matcher, analysed: Mapping[str, Analysis], example: str, intent_id: str) -> str:
+    """The example of `intent_id` most like `example` (to name both sides of a confusion); `analysed`: every example's analysis."""
     examples = [e for e in matcher.kb.intents[intent_id].examples if e != example]
     if not examples:
         return ""
-    words = set(matcher.analyzer.analyse(example).content)
-    return max(examples, key=lambda e: len(words & set(matcher.analyzer.analyse(e).content)))
+    words = set(analysed[example].content)
+    return max(examples, key=lambda e: len(words & set(analysed[e].content)))
 
 
 def _rel(kb: KnowledgeBase, path: Path) -> str:
