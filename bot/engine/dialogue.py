@@ -90,7 +90,7 @@ def respond(text: str, context: Context, engine: Engine, now: float | None = Non
         asked = [_Part(parts[0].asks, _respond_one(joined, whole_analysis, parts[0].asks, context, engine))]
     else:
         # A part that points back is read with its antecedent ("Lead dev vs tech lead? What's the difference between both?").
-        analyses = [engine.matcher.analyzer.analyse(part.read) for part in parts]
+        analyses = _addressed_alike(parts, [engine.matcher.analyzer.analyse(part.read) for part in parts], engine)
         embedded = [a.corrected or p.read for p, a in zip(parts, analyses, strict=True)]  # what the semantic side reads
         engine.matcher.prepare([text for text, a in zip(embedded, analyses, strict=True) if a.words])
         asks = any(p.asks for p in parts)
@@ -123,6 +123,15 @@ def respond(text: str, context: Context, engine: Engine, now: float | None = Non
     # gets its note after the answers instead of silence.
     silent_on = [p.reply for p in asked if p.asks and p.reply.reason in _NOTES]
     return _join(answered, silent_on, context, engine, now)
+
+
+def _addressed_alike(parts: list[Question], analyses: list[Analysis], engine: Engine) -> list[Analysis]:
+    """The parts' analyses, each asking the bot about its own life when one question of the message does ("How long
+    have you been coding? And which language do you find most helpful?": the second asks the bot's favourite too)."""
+    addressee = engine.matcher.analyzer.lexicon.answerer
+    if not any(addressee.intersection(a.content) for p, a in zip(parts, analyses, strict=True) if p.asks):
+        return analyses
+    return [a if addressee.intersection(a.content) else replace(a, content=(*a.content, *sorted(addressee))) for a in analyses]
 
 
 def _questions(parts: list[Question], limit: int) -> list[Question]:

@@ -243,6 +243,16 @@ def test_a_statement_is_not_answered_in_place_of_the_question_beside_it(dialogue
     assert plain(said.text)[:40] not in plain(reply.text)
 
 
+def test_a_message_that_asks_the_bot_about_its_own_life_does_so_in_every_question(engine: Engine) -> None:
+    cut = retuned(engine, other_subject_share=0.0)  # the test's own share: an answer topic asked of the bot scores 0
+    lexicon = cut.matcher.analyzer.lexicon
+    phrase = next(p for p, canonical in sorted(lexicon.synonyms.items()) if canonical in lexicon.answerer and " " in p)
+    question = "which languages do backend developers use?"
+    assert Dialogue(lambda: cut).respond(question).reason is Reason.ANSWERED
+    reply = Dialogue(lambda: cut).respond(f"{phrase} learn to code? And {question}")
+    assert reply.reason is not Reason.ANSWERED
+
+
 def test_a_greeting_inside_a_question_is_not_small_talk(dialogue: Dialogue) -> None:
     reply = dialogue.respond("hello, I want to know which languages backend developers use")
     assert reply.kind == "answer"
