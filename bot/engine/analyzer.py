@@ -112,8 +112,9 @@ class Analyzer:
         self._phrases: dict[str, list[tuple[str, ...]]] = {}
         for phrase in sorted((tuple(p.split()) for p in phrases if " " in p), key=len, reverse=True):
             self._phrases.setdefault(phrase[0], []).append(phrase)
-        # Words the lexicon maps or produces are already canonical: stemming them would break the mapping. (The
-        # words of a phrase are not: phrases are found before stemming, so "your path" leaves "paths" alone.)
+        # Words the lexicon maps or produces are already canonical: stemming them would break the mapping. The words
+        # inside a phrase are not among them: phrases are found before stemming, so "database management systems"
+        # leaves "systems" elsewhere to be stemmed like any word.
         self._unstemmed = lexicon.stopwords | set(lexicon.synonyms) | set(lexicon.synonyms.values()) | set(lexicon.entity_aliases)
         self.vocabulary = (
             frozenset(vocabulary)
