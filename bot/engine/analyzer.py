@@ -13,7 +13,7 @@ canonical word; an entity mention records its value and becomes a placeholder
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import Stemmer
@@ -186,6 +186,16 @@ class Analyzer:
         corrected = " ".join(spelled) if tuple(spelled) != normalised else None
         lacking = {etype: value for etype, value in lacking.items() if etype not in covered}
         return Analysis(tuple(tokens), content, tuple(unknown), entities, normalised, corrected, lacking)
+
+    def asks_the_answerer(self, analysis: Analysis) -> bool:
+        """True when `analysis` asks the person answering about their own life (`answerer_phrases`: "did you study CS?")."""
+        return bool(self.lexicon.answerer.intersection(analysis.content))
+
+    def asked_of_the_answerer(self, analysis: Analysis) -> Analysis:
+        """`analysis` read as asked of the person answering, as if it said "did you..." itself."""
+        if self.asks_the_answerer(analysis):
+            return analysis
+        return replace(analysis, content=(*analysis.content, *sorted(self.lexicon.answerer)))
 
     def _experience(self, words: tuple[str, ...]) -> list[tuple[str, str]]:
         """The values a stated experience stands for: "5 years", "a few years' experience" -> (seniority, ...)."""

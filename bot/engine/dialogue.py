@@ -128,10 +128,10 @@ def respond(text: str, context: Context, engine: Engine, now: float | None = Non
 def _addressed_alike(parts: list[Question], analyses: list[Analysis], engine: Engine) -> list[Analysis]:
     """The parts' analyses, each asking the bot about its own life when one question of the message does ("How long
     have you been coding? And which language do you find most helpful?": the second asks the bot's favourite too)."""
-    addressee = engine.matcher.analyzer.lexicon.answerer
-    if not any(addressee.intersection(a.content) for p, a in zip(parts, analyses, strict=True) if p.asks):
+    analyzer = engine.matcher.analyzer
+    if not any(analyzer.asks_the_answerer(a) for p, a in zip(parts, analyses, strict=True) if p.asks):
         return analyses
-    return [a if addressee.intersection(a.content) else replace(a, content=(*a.content, *sorted(addressee))) for a in analyses]
+    return [analyzer.asked_of_the_answerer(a) for a in analyses]
 
 
 def _questions(parts: list[Question], limit: int) -> list[Question]:

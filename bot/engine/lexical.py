@@ -209,7 +209,7 @@ class LexicalIndex:
         out_of_scope = best.pop(OUT_OF_SCOPE, 0.0)
         anchored = bool(lexicon.anchors.intersection(analysis.content))
         other_subject = bool(foreign.intersection(analysis.content))
-        return LexicalScores(best, out_of_scope, anchored, other_subject, bool(lexicon.answerer.intersection(analysis.content)))
+        return LexicalScores(best, out_of_scope, anchored, other_subject, self.analyzer.asks_the_answerer(analysis))
 
     def _intent_scores(
         self, content: tuple[str, ...], tokens: tuple[str, ...], query_weight: float, discount: float, leave_out: str | None, limit: int
