@@ -18,6 +18,7 @@ onnxruntime/onnx versions.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import logging
@@ -142,7 +143,7 @@ def quantized_model(cache_dir: Path | None) -> Path | bytes:
                 _build(source, built)
                 os.replace(built, target)
             log.info("built the quantised embedding model %s", target)
-            _prune(cache_dir, keep=target)
+            keep_newest(cache_dir, f"model-{MODEL_ID}-*.onnx", target, KEEP_COPIES)
             return target
         except OSError as exc:
             log.warning("cannot keep the quantised model in %s (%s): building it in memory", cache_dir, exc)
@@ -157,10 +158,18 @@ KEEP_COPIES = 2
 nobody reads; two, so that two versions of the bot sharing the folder (an upgrade) do not delete each other's."""
 
 
-def _prune(cache_dir: Path, keep: Path) -> None:
-    copies = sorted(cache_dir.glob(f"model-{MODEL_ID}-*.onnx"), key=lambda p: (p != keep, -p.stat().st_mtime))
-    for stale in copies[KEEP_COPIES:]:
-        stale.unlink(missing_ok=True)
+def keep_newest(folder: Path, pattern: str, keep: Path, count: int) -> None:
+    """Delete the files of `folder` matching `pattern` but `keep` and the newest others, `count` in all. A file another
+    process removes or cannot be removed meanwhile is left as it is: pruning never fails the caller."""
+
+    def modified(path: Path) -> float:
+        with contextlib.suppress(OSError):
+            return path.stat().st_mtime
+        return 0.0
+
+    for stale in sorted(folder.glob(pattern), key=lambda p: (p != keep, -modified(p)))[count:]:
+        with contextlib.suppress(OSError):
+            stale.unlink()
 
 
 def _build(source: Path, target: Path) -> None:

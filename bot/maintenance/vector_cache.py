@@ -20,7 +20,7 @@ import numpy as np
 from bot.engine.config import Tuning
 from bot.engine.core import Engine, build
 from bot.engine.semantic import Embedder, Vectors
-from bot.maintenance.model_cache import load_model
+from bot.maintenance.model_cache import keep_newest, load_model
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ def save_vectors(vectors: Vectors, folder: Path | None) -> None:
             temporary = handle.name
             np.savez(handle, texts=np.array(texts, dtype=str), vectors=np.stack([known[t] for t in texts]))
         os.replace(temporary, path)
-        _prune(folder, keep=path)
+        keep_newest(folder, "vectors-*.npz", path, KEEP_FILES)
     except OSError as exc:
         log.warning("could not write the embedding cache %s: %s", path, exc)
         if temporary is not None:  # a full disk: leave no half-written file behind
@@ -78,18 +78,6 @@ STALE_TEMPORARY_S = 600
 KEEP_FILES = 2
 """Cache files kept in a folder, newest first: one per model id, so a file left by an earlier model (another
 onnxruntime version or recipe) goes, while two versions of the bot sharing the folder keep theirs."""
-
-
-def _prune(folder: Path, keep: Path) -> None:
-    def modified(path: Path) -> float:
-        with contextlib.suppress(OSError):
-            return path.stat().st_mtime
-        return 0.0  # removed meanwhile
-
-    files = sorted(folder.glob("vectors-*.npz"), key=lambda p: (p != keep, -modified(p)))
-    for stale in files[KEEP_FILES:]:
-        with contextlib.suppress(OSError):
-            stale.unlink()
 
 
 def _remove_stale_temporaries(folder: Path) -> None:
