@@ -253,6 +253,15 @@ def test_a_message_that_asks_the_bot_about_its_own_life_does_so_in_every_questio
     assert reply.reason is not Reason.ANSWERED
 
 
+def test_asking_who_the_bot_is_keeps_the_question_beside_it(dialogue: Dialogue) -> None:
+    question = "how much does a backend developer earn?"
+    alone = dialogue.respond(question)
+    assert alone.reason is Reason.ANSWERED
+    reply = dialogue.respond(f"are you a bot? {question}")
+    assert reply.reason is Reason.ANSWERED
+    assert reply.intent == alone.intent
+
+
 def test_a_greeting_inside_a_question_is_not_small_talk(dialogue: Dialogue) -> None:
     reply = dialogue.respond("hello, I want to know which languages backend developers use")
     assert reply.kind == "answer"

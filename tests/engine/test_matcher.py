@@ -118,6 +118,9 @@ def test_a_question_asked_of_the_answerer_cuts_the_answer_topics_only(engine: En
         ("did you know backend developers need sql?", False),  # rhetorical: asks about the job
         ("have you ever wondered what a backend developer does?", False),
         ("how do I become a backend developer?", False),
+        ("do you have a degree in computer science?", True),
+        ("do I need a degree to become a backend developer?", False),
+        ("are you a bot?", False),  # who the bot is, small talk: a question beside it is still answered
     ],
 )
 def test_questions_asked_of_the_answerer_are_told_from_rhetorical_ones(engine: Engine, question: str, asked_of_the_answerer: bool) -> None:
