@@ -28,8 +28,8 @@ Matrix = npt.NDArray[np.float32]
 MAX_TOKENS = 64
 """Longer texts are truncated: the model was trained on sentences, and cost grows with length (about 0.055 ms a
 token here). 64 rather than the model's 128 (2026-11-30): no reply of any evaluation set changed, and the p99 of
-`Dialogue.respond` on the real holdout's questions fell from 8.0 to 5.3 ms (a long part is what the slowest wait
-for). The longest example is 29 tokens."""
+`Dialogue.respond` on the real holdout's questions fell from 8.57 to 7.1-8.4 ms over the runs since (a long part
+is what the slowest wait for). The longest example is 29 tokens."""
 BATCH = 1
 """Texts run through the model one at a time: with activations quantised per call (the quantised copy), a
 text's vector would otherwise depend on the texts beside it (cosine 0.99), and padding costs more than batching saves."""
