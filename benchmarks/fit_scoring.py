@@ -39,8 +39,8 @@ from bot.settings import Settings
 
 PROJECT = Path(__file__).resolve().parents[1]
 ANSWERING = ("answered", "smalltalk")
-REAL = ("real-tune.jsonl", *(f"real-extra{n}.jsonl" for n in ("", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14")))
-"""The real-question sets the fit may use (never the holdout): all of them (real-extra4 to 14 added on 2026-11-30)."""
+REAL = ("real-tune.jsonl", *sorted(path.name for path in (PROJECT / "tests" / "eval").glob("real-extra*.jsonl")))
+"""The real-question sets the fit may use (never the holdout): the tune set and every real-extra set there is."""
 
 
 @dataclass(frozen=True)
