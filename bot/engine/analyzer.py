@@ -84,7 +84,9 @@ class Analysis:
     unknown: tuple[str, ...]
     """Content words the knowledge base does not know, even after spelling correction."""
     entities: Mapping[str, str]
-    """Entity type -> canonical value, first mention wins."""
+    """Entity type -> canonical value, first mention wins; left out when the question names several values of that
+    type that the sources cover ("Django or Laravel?", "junior vs senior pay"): it compares them, and the topic's
+    general answer, which covers every value, answers it better than the first value's."""
     words: tuple[str, ...] = ()
     """The normalised words of the text, before any canonicalisation."""
     corrected: str | None = None
@@ -159,7 +161,7 @@ class Analyzer:
         tokens: list[str] = []
         entities: dict[str, str] = {}
         lacking: dict[str, str] = {}
-        covered: set[str] = set()
+        covered: dict[str, set[str]] = {}
         i = 0
         while i < len(words):
             phrase = self._phrase_at(known, i)
@@ -169,7 +171,7 @@ class Analyzer:
             if entity is not None:
                 entities.setdefault(entity[0], entity[1])
                 if entity[1] not in self.lexicon.uncovered:
-                    covered.add(entity[0])
+                    covered.setdefault(entity[0], set()).add(entity[1])
                 else:
                     lacking.setdefault(entity[0], entity[1])
                     unknown.append(entity[1])
@@ -183,8 +185,10 @@ class Analyzer:
         content = tuple(dict.fromkeys(t for t in tokens if t not in stop))
         for etype, value in self._experience(normalised):
             entities.setdefault(etype, value)
+            covered.setdefault(etype, set()).add(value)
         corrected = " ".join(spelled) if tuple(spelled) != normalised else None
         lacking = {etype: value for etype, value in lacking.items() if etype not in covered}
+        entities = {etype: value for etype, value in entities.items() if len(covered.get(etype, ())) < 2}
         return Analysis(tuple(tokens), content, tuple(unknown), entities, normalised, corrected, lacking)
 
     def asks_the_answerer(self, analysis: Analysis) -> bool:

@@ -72,6 +72,20 @@ def test_values_the_sources_lack_are_reported_only_when_no_covered_value_is_name
     assert dict(engine.matcher.analyzer.analyse(question).lacking) == lacking
 
 
+@pytest.mark.parametrize(
+    ("question", "entities"),
+    [
+        ("django or flask?", {"language": "python"}),  # one language, two of its frameworks
+        ("django or laravel?", {}),  # two languages compared: no single one
+        ("rust or python?", {"language": "rust"}),  # one covered value: nothing is compared
+        ("junior or senior pay?", {}),
+        ("a senior with 10 years", {"seniority": "senior"}),
+    ],
+)
+def test_an_entity_type_naming_several_covered_values_is_left_out(engine: Engine, question: str, entities: dict[str, str]) -> None:
+    assert dict(engine.matcher.analyzer.analyse(question).entities) == entities
+
+
 def test_crafted_long_words_are_not_cached(engine: Engine) -> None:
     analyzer = engine.matcher.analyzer
     analyzer.analyse("what is x and y")

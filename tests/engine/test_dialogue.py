@@ -27,6 +27,23 @@ def test_entity_selects_the_variant_answer(dialogue: Dialogue, engine: Engine) -
     assert reply.entities == {"language": "php"}
 
 
+@pytest.mark.parametrize(
+    ("question", "intent"),
+    [
+        ("django or laravel?", "frameworks"),  # frameworks imply their languages: Python and PHP
+        ("which frameworks should I learn, spring or rails?", "frameworks"),
+        ("how much does a junior earn compared with a senior?", "salary"),
+    ],
+)
+def test_a_question_comparing_two_values_gets_the_general_answer_that_covers_both(
+    dialogue: Dialogue, engine: Engine, question: str, intent: str
+) -> None:
+    reply = dialogue.respond(question)
+    assert reply.intent == intent
+    assert reply.text == engine.kb.intents[intent].answer
+    assert engine.kb.intents[intent].entity not in reply.entities
+
+
 def test_follow_up_reuses_the_previous_intent_with_a_new_entity(dialogue: Dialogue, engine: Engine) -> None:
     dialogue.respond("Which frameworks for Java?", "c1")
     reply = dialogue.respond("and for Python?", "c1")
