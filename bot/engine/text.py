@@ -116,7 +116,9 @@ def _noun_phrases(clauses: Iterable[str]) -> Iterator[tuple[str, str]]:
             yield phrase, head.group(0).strip()
 
 
-_QUESTION_START = re.compile(rf"^\W*(?:and\s+|so\s+|but\s+)?(?:{_QUESTION_WORDS}|any|tell|explain|list)\b", re.IGNORECASE)
+_LEAD_INS = r"and|so|but|also|plus|btw|then|ok|okay|oh|well|hi|hey|hello"
+"""Words a chat message puts before its question ("also do I need a degree", "hey, how much do they earn")."""
+_QUESTION_START = re.compile(rf"^\W*(?:(?:{_LEAD_INS})\W+)*(?:{_QUESTION_WORDS}|any|tell|explain|list)\b", re.IGNORECASE)
 
 
 def is_question(sentence: str) -> bool:

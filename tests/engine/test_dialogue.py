@@ -44,6 +44,12 @@ def test_a_question_comparing_two_values_gets_the_general_answer_that_covers_bot
     assert engine.kb.intents[intent].entity not in reply.entities
 
 
+def test_a_question_after_a_chat_lead_in_is_answered_beside_the_others(dialogue: Dialogue) -> None:
+    # The last part has no question mark; "also" must not hide that it asks.
+    reply = dialogue.respond("how much do backend developers earn? also do I need a degree")
+    assert set(reply.answers) == {"salary", "studies"}
+
+
 def test_follow_up_reuses_the_previous_intent_with_a_new_entity(dialogue: Dialogue, engine: Engine) -> None:
     dialogue.respond("Which frameworks for Java?", "c1")
     reply = dialogue.respond("and for Python?", "c1")

@@ -1,6 +1,6 @@
 import pytest
 
-from bot.engine.text import compatible_letters, fill, normalise, split_questions, split_sentences
+from bot.engine.text import compatible_letters, fill, is_question, normalise, split_questions, split_sentences
 
 
 @pytest.mark.parametrize(
@@ -89,6 +89,22 @@ def test_noun_phrases_asked_under_one_head(text: str, reads: list[str]) -> None:
     questions = split_questions(text)
     assert [q.read for q in questions] == reads
     assert all(q.asks for q in questions)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "asks"),
+    [
+        ("do I need a degree", True),
+        ("also do I need a degree", True),
+        ("hey, how much do they earn", True),
+        ("oh and btw which language first", True),
+        ("ok thanks", False),
+        ("also I work in retail", False),
+        ("I studied biology", False),
+    ],
+)
+def test_a_question_is_told_by_its_mark_or_its_opening_chat_lead_ins_aside(sentence: str, asks: bool) -> None:
+    assert is_question(sentence) is asks
 
 
 def test_fill_replaces_known_placeholders_and_keeps_every_other_brace() -> None:
