@@ -28,6 +28,8 @@ _SENTENCE_END = re.compile(rf"(?<=[?!;])\s*|(?<=\.){_NOT_AFTER}\s+|\n+", re.IGNO
 _QUESTION_WORDS = r"what|which|how|who|where|why|when|do|does|did|is|are|can|could|should|will|would|am"
 _POINTS_BACK = re.compile(r"\b(?:it|its|this|that|them|both)\b|\bone\W*$", re.IGNORECASE)
 """A thing named before ("it", "become one"); not "they", which in these questions means the developers, named or not."""
+_DUMMY_IT = re.compile(r"\b(?:worth|make)\s+it\b", re.IGNORECASE)
+"""Idioms whose "it" names nothing ("is a master's worth it?", "will I make it?"): no pointing back."""
 _AND_QUESTION = re.compile(rf",?\s+(?:and|also|plus)\s+(?=(?:{_QUESTION_WORDS})\b)", re.IGNORECASE)
 
 
@@ -89,7 +91,7 @@ def split_questions(text: str) -> list[Question]:
         for n, (clause, head) in enumerate(_noun_phrases(piece.strip() for piece in _AND_QUESTION.split(sentence))):
             if not any(ch.isalnum() for ch in clause):
                 continue
-            before = questions[-1].text if questions and _POINTS_BACK.search(clause) else ""
+            before = questions[-1].text if questions and _POINTS_BACK.search(_DUMMY_IT.sub(" ", clause)) else ""
             questions.append(Question(clause, f"{before} and" if before and n else before, head))
     if questions:
         return questions

@@ -68,6 +68,10 @@ def test_split_questions(text: str, expected: list[str]) -> None:
         ("what is a dba and is one language enough", ["what is a dba", "is one language enough"]),
         # "they" means the developers, named or not: it does not point back.
         ("what do backend devs do and how much do they earn", ["what do backend devs do", "how much do they earn"]),
+        # The "it" of "worth it" and "make it" names nothing; another "it" still points back.
+        ("should I learn java? is a master's worth it", ["should I learn java?", "is a master's worth it"]),
+        ("what is docker? is it worth it", ["what is docker?", "what is docker? is it worth it"]),
+        ("I am 40. will I make it", ["I am 40.", "will I make it"]),
     ],
 )
 def test_a_clause_that_points_back_is_read_with_its_antecedent(text: str, reads: list[str]) -> None:
