@@ -24,7 +24,9 @@ _REPEATS = re.compile(r"([a-z])\1{2,}")
 _ABBREVIATIONS = ("vs", "v/s", "e.g", "i.e", "sr", "jr", "dr", "mr", "mrs")
 """A full stop after these ends a word, not a sentence ("Tech Lead vs. Dev Lead", "hiring Sr. Java developers")."""
 _NOT_AFTER = "".join(rf"(?<!\b{re.escape(a)}\.)" for a in _ABBREVIATIONS)
-_SENTENCE_END = re.compile(rf"(?<=[?!;])\s*|(?<=\.){_NOT_AFTER}\s+|\n+", re.IGNORECASE)
+_SENTENCE_END = re.compile(rf"(?<=[?!;])\s*|(?<=\.){_NOT_AFTER}\s+|\n+|\s+(?=\(?\d{{1,2}}\)\s)", re.IGNORECASE)
+_LIST_MARKER = re.compile(r"^\(?\d{1,2}[.)]\s*")
+"""A list's number before its item ("1) what languages 2) which frameworks", "1. do I need a degree")."""
 _QUESTION_WORDS = r"what|which|how|who|where|why|when|do|does|did|is|are|can|could|should|will|would|am"
 _POINTS_BACK = re.compile(r"\b(?:it|its|this|that|them|both)\b|\bone\W*$", re.IGNORECASE)
 """A thing named before ("it", "become one"); not "they", which in these questions means the developers, named or not."""
@@ -55,8 +57,10 @@ def normalise(text: str, symbols: Mapping[str, str] | None = None) -> str:
 
 
 def split_sentences(text: str) -> list[str]:
-    """Split a message into sentences (after ? ! ; a full stop and a space unless it ends an abbreviation, line breaks)."""
-    return [part.strip() for part in _SENTENCE_END.split(text) if part and part.strip()]
+    """Split a message into sentences (after ? ! ; a full stop and a space unless it ends an abbreviation, line breaks,
+    before a numbered item "2)"), without their list numbers."""
+    parts = (_LIST_MARKER.sub("", part.strip()) for part in _SENTENCE_END.split(text) if part)
+    return [part for part in parts if part]
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,10 @@ def test_normalise_applies_symbols_before_punctuation() -> None:
         ("Hiring a Sr. Java dev, e.g. at a bank. Why?", ["Hiring a Sr. Java dev, e.g. at a bank.", "Why?"]),
         ("I tried Go. Should I stay?", ["I tried Go.", "Should I stay?"]),
         ("   ", []),
+        # Numbered items, on one line or on several, without their numbers
+        ("1) what languages 2) which frameworks", ["what languages", "which frameworks"]),
+        ("1. do I need a degree\n2. what skills?", ["do I need a degree", "what skills?"]),
+        ("I earn 40k. Is that 2 much?", ["I earn 40k.", "Is that 2 much?"]),
     ],
 )
 def test_split_sentences(text: str, expected: list[str]) -> None:
