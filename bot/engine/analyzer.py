@@ -71,6 +71,8 @@ class Lexicon:
     """Number words (normalised) -> amount, for "a few years"."""
     answerer: frozenset[str] = frozenset()
     """Canonical words that ask the person answering about their own life (`answerer_phrases`)."""
+    spellings: Mapping[str, str] = field(default_factory=dict)
+    """Misspelling (normalised) -> the word it stands for (`spellings`): read as that word, by both sides."""
 
 
 @dataclass(frozen=True)
@@ -155,7 +157,7 @@ class Analyzer:
         unknown: list[str] = []
         spelled: list[str] = []
         for word in normalised:
-            written, canonical = self._canonical_spelling(word, unknown, spelled)
+            written, canonical = self._canonical_spelling(self.lexicon.spellings.get(word, word), unknown, spelled)
             known.append(written)
             words.append(canonical)
         tokens: list[str] = []

@@ -328,6 +328,7 @@ def _load_lexicon(reader: _Reader, folder: Path) -> tuple[Lexicon, dict[str, dic
                     folder / LEXICON_FILE, f"{variant!r} is listed under both {synonyms[key]!r} and {canonical!r}", None, "synonyms", line
                 )
             synonyms[key] = normalise(canonical)
+    spellings = _spellings(reader, folder, lexicon, source, synonyms)
 
     read_entities = reader.read(folder / ENTITIES_FILE, EntitiesFile, where=_entity_where)
     entities: dict[str, dict[str, EntityValue]] | None = None
@@ -362,8 +363,32 @@ def _load_lexicon(reader: _Reader, folder: Path) -> tuple[Lexicon, dict[str, dic
     lexicon_out = Lexicon(
         stopwords, synonyms, symbols, aliases, anchors, frozenset(uncovered), frozenset({OTHER_PROFESSION}), tuple(years), numbers,
         answerer=frozenset({ANSWERER}),
+        spellings=spellings,
     )
     return lexicon_out, entities
+
+
+def _spellings(
+    reader: _Reader, folder: Path, lexicon: LexiconFile | None, source: _Source | None, synonyms: Mapping[str, str]
+) -> dict[str, str]:
+    """`spellings` as misspelling -> word (normalised), each a single word, none also a synonym or listed twice."""
+    spellings: dict[str, str] = {}
+    for word, variants in (lexicon.spellings if lexicon else {}).items():
+        target = normalise(word)
+        for position, variant in enumerate(variants):
+            key = normalise(variant)
+            line = source.line("spellings", word, position) if source else None
+            if " " in key or " " in target or not key:
+                problem = f"{variant!r} -> {word!r}: a spelling maps one word to one word; put phrases under synonyms"
+            elif key in synonyms:
+                problem = f"{variant!r} is both a spelling of {word!r} and a synonym of {synonyms[key]!r}: keep one"
+            elif key in spellings and spellings[key] != target:
+                problem = f"{variant!r} is listed as a spelling of both {spellings[key]!r} and {word!r}"
+            else:
+                spellings[key] = target
+                continue
+            reader.problem(folder / LEXICON_FILE, problem, None, "spellings", line)
+    return spellings
 
 
 def _structure_problems(node: yaml.Node | None) -> tuple[list[tuple[str, int]], bool]:

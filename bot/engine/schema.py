@@ -265,7 +265,8 @@ def _symbols(value: object) -> object:
 
 
 class LexiconFile(_File):
-    """`intents/_lexicon.yaml`: stop words, anchors, other professions, phrases asking the answerer, synonyms and symbols."""
+    """`intents/_lexicon.yaml`: stop words, anchors, other professions, phrases asking the answerer, synonyms, spellings
+    and symbols."""
 
     stopwords: Texts = ()
     anchors: Texts = ()
@@ -277,6 +278,13 @@ class LexiconFile(_File):
         BeforeValidator(_variants),
         _mapping("must map a canonical word to a list of variants"),
     ] = {}
+    spellings: Annotated[
+        dict[str, tuple[str, ...]],
+        BeforeValidator(_variants),
+        _mapping("must map a word to the ways people misspell it, e.g. {should: [shud, shld]}"),
+    ] = {}
+    """Misspellings and chat spellings too far from the word to be corrected ("shud" -> should): unlike synonyms,
+    the semantic side reads the word itself."""
     symbols: Annotated[dict[str, str], BeforeValidator(_symbols), _mapping("must map a symbol to its replacement")] = {}
     numbers: Annotated[dict[str, int], _mapping("must map a number word to a whole number, e.g. {a few: 3}")] = {}
     """Words for amounts ("a few", "two"), for "a few years' experience" -> a seniority with `years:`."""

@@ -86,6 +86,12 @@ def test_an_entity_type_naming_several_covered_values_is_left_out(engine: Engine
     assert dict(engine.matcher.analyzer.analyse(question).entities) == entities
 
 
+def test_listed_spellings_are_read_as_their_word_by_both_sides(engine: Engine) -> None:
+    analysis = engine.matcher.analyzer.analyse("wht skils shud i lern")
+    assert analysis.corrected == "what skills should i learn"  # the sentence model reads this
+    assert "learn" in analysis.content
+
+
 def test_crafted_long_words_are_not_cached(engine: Engine) -> None:
     analyzer = engine.matcher.analyzer
     analyzer.analyse("what is x and y")
