@@ -340,7 +340,9 @@ def _reply(engine: Engine, decision: Decision, match: Match | None, score: float
         values = kb.entities[etype]
         offered = intent.variants if etype == intent.entity and intent.variants else [v for v in values if v not in kb.lexicon.uncovered]
         known = ", ".join(values[v].label for v in offered)
-        note = fill(kb.messages["not_covered"], {"value": values[missing].label, "topic": intent.title, "known": known})
+        # A value the sources cover elsewhere ("C#" for frameworks: a language they name, with no framework) is not unknown.
+        key = "not_covered" if missing in kb.lexicon.uncovered or etype != intent.entity else "not_covered_here"
+        note = fill(kb.messages[key], {"value": values[missing].label, "topic": intent.title, "known": known})
         suggestion = (Suggestion(intent.id, intent.title),)
         return Reply(note, "fallback", intent_id, score, suggestion, (), {etype: missing}, Reason.VALUE_NOT_COVERED, match)
     text, used = intent.answer, {}

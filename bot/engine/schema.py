@@ -36,6 +36,7 @@ MESSAGE_KEYS = (
     "fallback_topics",
     "clarify",
     "not_covered",
+    "not_covered_here",
     "empty",
     "too_long",
     "also_asked",
@@ -77,6 +78,7 @@ MESSAGE_KEYS = (
 
 MESSAGE_PLACEHOLDERS: dict[str, frozenset[str]] = {
     "not_covered": frozenset({"value", "topic", "known"}),
+    "not_covered_here": frozenset({"value", "topic", "known"}),
     "topic_not_covered": frozenset({"topic", "note"}),
     "help": frozenset({"bot"}),
     "help_inline": frozenset({"bot"}),

@@ -100,6 +100,20 @@ def test_language_the_article_does_not_cover_is_declined_politely(dialogue: Dial
     assert [s.intent for s in reply.suggestions] == ["frameworks"]
 
 
+def test_a_value_the_sources_name_but_not_for_this_topic_is_not_called_unknown(dialogue: Dialogue, engine: Engine) -> None:
+    # The article names C# among the languages, and no framework for it.
+    assert "csharp" not in engine.kb.intents["frameworks"].variants
+    assert "csharp" not in engine.kb.lexicon.uncovered
+    reply = dialogue.respond("c# frameworks")
+    assert reply.reason is Reason.VALUE_NOT_COVERED
+    labels = {v: engine.kb.entities["language"][v].label for v in engine.kb.intents["frameworks"].variants}
+    expected = fill(
+        engine.kb.messages["not_covered_here"],
+        {"value": "C#", "topic": engine.kb.intents["frameworks"].title, "known": ", ".join(labels.values())},
+    )
+    assert reply.text == expected
+
+
 def test_a_language_the_article_does_not_cover_in_a_topic_about_languages(dialogue: Dialogue, engine: Engine) -> None:
     reply = dialogue.respond("is kotlin a good first language for backend?")
     assert reply.reason is Reason.VALUE_NOT_COVERED
