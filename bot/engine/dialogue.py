@@ -88,11 +88,13 @@ def respond(text: str, context: Context, engine: Engine, now: float | None = Non
 
     if len(parts) == 1:
         asked = [_Part(parts[0].asks, _respond_one(joined, whole_analysis, parts[0].asks, context, engine))]
+        statements = asked if not parts[0].asks else []
     else:
         # A part that points back is read with its antecedent ("Lead dev vs tech lead? What's the difference between both?").
         analyses = _addressed_alike(parts, [engine.matcher.analyzer.analyse(part.read) for part in parts], engine)
         embedded = [a.corrected or p.read for p, a in zip(parts, analyses, strict=True)]  # what the semantic side reads
-        engine.matcher.prepare([text for text, a in zip(embedded, analyses, strict=True) if a.words])
+        whole_text = whole_analysis.corrected or joined
+        engine.matcher.prepare([text for text, a in zip(embedded, analyses, strict=True) if a.words], whole_text)
         asks = any(p.asks for p in parts)
         # "I like SQL databases a lot. Who won the world cup in 2018?": when the message asks, its statements are the
         # question's context, carried by the whole message; answered on their own, they would answer what nobody asked.
@@ -102,17 +104,24 @@ def respond(text: str, context: Context, engine: Engine, now: float | None = Non
             if p.asks or not asks
         ]
         # (An antecedent read twice weighs twice in the whole message's vector: it is what the message is about.)
-        engine.matcher.compose(whole_analysis.corrected or joined, embedded)
+        engine.matcher.compose(whole_text, embedded)
         whole = _Part(asks, _respond_one(joined, whole_analysis, asks, context, engine))
         # The whole message wins when no part could be answered, or when it is clearly closer
         # than any part ("My English is weak. Is that a problem?": the parts lose the subject).
         best_part = max((p.reply.score for p in asked if p.answers), default=None)
+        statements = asked if not asks else []
         if best_part is None or (whole.answers and whole.reply.score > best_part + tuning.whole_margin):
             asked = [whole]
     answered = [p for p in asked if p.answers]
     if not answered:
-        # Small talk only when the message is small talk on its own ("hi! thanks"), never beside a question.
+        # Small talk only when the message is small talk on its own ("hi! thanks"), never beside a question, nor beside
+        # a statement close to a topic ("I'd like to know the learning path... thanks"): a message that asks nothing is
+        # small talk when one of its sentences is and the others are about nothing we know ("Until soon, I'll drop by!
+        # Until then, all the best!").
         social = [p for p in asked if p.reply.reason is Reason.SMALLTALK]
+        if not social and statements and all(p.reply.reason in (Reason.SMALLTALK, Reason.OFF_TOPIC) for p in statements):
+            social = [p for p in statements if p.reply.reason is Reason.SMALLTALK]
+            asked = social or asked
         if social and len(social) == len(asked):
             return social[0].reply
         best = _best_unanswered(asked)

@@ -111,10 +111,10 @@ class Matcher:
             lexical.other_subject, dict(analysis.lacking), lexical.about_answerer,
         )
 
-    def prepare(self, questions: Sequence[str]) -> None:
-        """Let the semantic side embed several questions at once (see `Vectors.prepare`)."""
+    def prepare(self, questions: Sequence[str], whole: str | None = None) -> None:
+        """Let the semantic side embed several questions at once, and the message they make up (see `Vectors.prepare`)."""
         if self.semantic is not None:
-            self.semantic.vectors.prepare(questions)
+            self.semantic.vectors.prepare(questions, whole)
 
     def compose(self, whole: str, parts: Sequence[str]) -> None:
         """Let the semantic side derive the vector of a message from its parts' (see `Vectors.compose`)."""

@@ -50,6 +50,24 @@ def test_a_question_after_a_chat_lead_in_is_answered_beside_the_others(dialogue:
     assert set(reply.answers) == {"salary", "studies"}
 
 
+@pytest.mark.parametrize(
+    "message", ["My flight leaves in an hour so I have to run. Cheers!", "It was raining all day here in London. Anyway, thanks a lot!"]
+)
+def test_a_message_that_asks_nothing_is_small_talk_when_a_sentence_is_and_the_rest_is_about_nothing_we_know(
+    dialogue: Dialogue, message: str
+) -> None:
+    assert dialogue.respond(message).reason is Reason.SMALLTALK
+
+
+def test_a_statement_close_to_a_topic_beside_thanks_is_not_small_talk(dialogue: Dialogue) -> None:
+    assert dialogue.respond("I would like to know the path to become a backend developer. thanks").reason is not Reason.SMALLTALK
+
+
+def test_a_short_message_is_read_whole_by_the_model_not_as_a_mean_of_its_sentences(dialogue: Dialogue) -> None:
+    # The mean of "Django vs Flask." and "What should I learn in 2022" is dragged away from frameworks by the second.
+    assert dialogue.respond("Django vs Flask. What should I learn in 2022").intent == "frameworks"
+
+
 def test_follow_up_reuses_the_previous_intent_with_a_new_entity(dialogue: Dialogue, engine: Engine) -> None:
     dialogue.respond("Which frameworks for Java?", "c1")
     reply = dialogue.respond("and for Python?", "c1")

@@ -24,6 +24,12 @@ class CountingEmbedder:
         self.seen.extend(texts)
         return _unit_vectors(texts)
 
+    def fits(self, text: str) -> bool:
+        return len(text.split()) <= self.input_words
+
+    input_words = 0
+    """Texts up to this many words are read whole (0: every text is cut, as a long message is)."""
+
 
 def _unit_vectors(texts: Sequence[str]) -> Matrix:
     """A deterministic unit vector per text."""
@@ -137,6 +143,31 @@ def test_a_message_made_of_parts_is_placed_between_them_without_running_the_mode
     assert np.linalg.norm(whole) == pytest.approx(1.0, abs=1e-5)
     to_short, to_long = float(whole @ vectors.question(short)), float(whole @ vectors.question(long))
     assert to_long > to_short > 0.0  # the longer part weighs more
+
+
+def test_a_message_the_model_reads_whole_is_left_to_the_model() -> None:
+    model = CountingEmbedder()
+    model.input_words = 64
+    vectors = Vectors(model)
+    short, long = "what is git", "and which database should a beginner learn first"
+    vectors.compose(f"{short} {long}", [short, long])
+    vectors.question(f"{short} {long}")
+    assert model.seen == [f"{short} {long}"]  # the model's own vector, not a mean of the parts' vectors
+
+
+@pytest.mark.parametrize(("input_words", "whole_embedded"), [(64, True), (3, False)])
+def test_a_message_is_embedded_beside_its_parts_only_when_the_model_reads_it_whole(input_words: int, whole_embedded: bool) -> None:
+    model = CountingEmbedder()
+    model.input_words = input_words
+    short, long = "what is git", "and which database should a beginner learn first"
+    Vectors(model).prepare([short, long], f"{short} {long}")
+    assert (f"{short} {long}" in model.seen) is whole_embedded
+    assert {short, long} <= set(model.seen)
+
+
+def test_the_packaged_model_says_which_texts_it_reads_whole(vectors: Vectors) -> None:
+    assert vectors.embedder.fits("how much does a backend developer earn?")
+    assert not vectors.embedder.fits("how much does a backend developer earn? " * 20)
 
 
 def test_a_very_long_question_is_cut_before_it_is_embedded() -> None:
