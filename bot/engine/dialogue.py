@@ -19,7 +19,7 @@ from bot.engine.core import Engine
 from bot.engine.language import other_language
 from bot.engine.models import Match, Reason, Reply, ReplyKind, Suggestion
 from bot.engine.policy import Decision, decide, missing_variant
-from bot.engine.text import Question, compatible_letters, fill, is_question, split_questions
+from bot.engine.text import Question, compatible_letters, fill, is_question, points_back, split_questions
 
 _BACK_REFERENCE = re.compile(r"\b(?:it|its|that|this|them|those|these|they|their|which one|that one|this one)\b", re.IGNORECASE)
 _CONTINUATION = re.compile(r"^\W*(?:ok(?:ay)?\W+|so\W+)?(?:and|what about|how about|same for|also|for|but|with)\b", re.IGNORECASE)
@@ -40,6 +40,8 @@ class Context:
     entities: Mapping[str, str] = field(default_factory=lambda: _NO_ENTITIES)
     shown: tuple[str, ...] = ()
     """Topics already answered in this conversation ("tell me more" moves on to one not yet shown)."""
+    said: str = ""
+    """The start of the last message that was answered: what a next question's "it" may point back at."""
     updated: float = 0.0
 
     def remember(self, intent: str, entities: Mapping[str, str], now: float, size: int) -> None:
@@ -50,7 +52,7 @@ class Context:
     def expire(self, now: float, ttl: float) -> None:
         """Forget everything when the conversation has been quiet for longer than `ttl` seconds."""
         if self.history and now - self.updated > ttl:
-            self.history, self.entities, self.shown = (), _NO_ENTITIES, ()
+            self.history, self.entities, self.shown, self.said = (), _NO_ENTITIES, (), ""
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,8 @@ class _Part:
         return self.reply.reason in (Reason.ANSWERED, Reason.FOLLOW_UP, Reason.CONTINUED)
 
 
+SAID_CHARS = 120
+"""The start of an answered message kept for the next one's "it" (bounded: up to `max_conversations` contexts)."""
 MULTI_FOLLOW_UPS = 4
 """Related-topic buttons under an answer to several questions (the related topics of each, in turn)."""
 
@@ -131,7 +135,9 @@ def respond(text: str, context: Context, engine: Engine, now: float | None = Non
     # "...How long does it take and what's the pay?": a question the sources are silent on, beside answered ones,
     # gets its note after the answers instead of silence.
     silent_on = [p.reply for p in asked if p.asks and p.reply.reason in _NOTES]
-    return _join(answered, silent_on, context, engine, now)
+    reply = _join(answered, silent_on, context, engine, now)
+    context.said = joined[:SAID_CHARS]
+    return reply
 
 
 def _addressed_alike(parts: list[Question], analyses: list[Analysis], engine: Engine) -> list[Analysis]:
@@ -278,6 +284,14 @@ def _respond_one(sentence: str, analysis: Analysis, asks: bool, context: Context
     if context.history and _BACK_REFERENCE.search(sentence):
         match = _in_context(match, context, engine)
     decision = decide(match, engine.kb, engine.tuning, bool(context.history), asks)
+    if decision.reason in (Reason.UNSURE, Reason.OFF_TOPIC) and context.said and points_back(sentence):
+        # "what's a CMS?" ... "do I need to know it?": on its own the question is about nothing; read with the
+        # message it points back at, as a clause is read with the one before it in the same message.
+        joined = f"{context.said} {sentence}"
+        again = engine.matcher.match_analysis(joined, engine.matcher.analyzer.analyse(joined))
+        retried = decide(again, engine.kb, engine.tuning, True, asks)
+        if retried.reason is Reason.ANSWERED:
+            match, decision = again, retried
     entities = dict(match.entities)
     intent = engine.kb.intents.get(decision.intent) if decision.intent else None
     slot = intent.entity if intent is not None else None

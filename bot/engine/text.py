@@ -56,6 +56,11 @@ def normalise(text: str, symbols: Mapping[str, str] | None = None) -> str:
     return " ".join(text.split())
 
 
+def points_back(clause: str) -> bool:
+    """True when `clause` points back at a thing named before it ("why do we use it?", "how do I become one?")."""
+    return bool(_POINTS_BACK.search(_DUMMY_IT.sub(" ", clause)))
+
+
 def split_sentences(text: str) -> list[str]:
     """Split a message into sentences (after ? ! ; a full stop and a space unless it ends an abbreviation, line breaks,
     before a numbered item "2)"), without their list numbers."""
@@ -95,7 +100,7 @@ def split_questions(text: str) -> list[Question]:
         for n, (clause, head) in enumerate(_noun_phrases(piece.strip() for piece in _AND_QUESTION.split(sentence))):
             if not any(ch.isalnum() for ch in clause):
                 continue
-            before = questions[-1].text if questions and _POINTS_BACK.search(_DUMMY_IT.sub(" ", clause)) else ""
+            before = questions[-1].text if questions and points_back(clause) else ""
             questions.append(Question(clause, f"{before} and" if before and n else before, head))
     if questions:
         return questions
