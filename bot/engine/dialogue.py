@@ -41,7 +41,7 @@ class Context:
     shown: tuple[str, ...] = ()
     """Topics already answered in this conversation ("tell me more" moves on to one not yet shown)."""
     said: str = ""
-    """The start of the last message that was answered: what a next question's "it" may point back at."""
+    """The start of the last question answered: what a next question's "it" may point back at."""
     updated: float = 0.0
 
     def remember(self, intent: str, entities: Mapping[str, str], now: float, size: int) -> None:
@@ -62,6 +62,8 @@ class _Part:
     asks: bool
     """It asks something (a question, not a statement around one)."""
     reply: Reply
+    text: str = ""
+    """The words it was read as."""
 
     @property
     def answers(self) -> bool:
@@ -69,7 +71,7 @@ class _Part:
 
 
 SAID_CHARS = 120
-"""The start of an answered message kept for the next one's "it" (bounded: up to `max_conversations` contexts)."""
+"""The start of an answered question kept for the next one's "it" (bounded: up to `max_conversations` contexts)."""
 MULTI_FOLLOW_UPS = 4
 """Related-topic buttons under an answer to several questions (the related topics of each, in turn)."""
 
@@ -91,7 +93,7 @@ def respond(text: str, context: Context, engine: Engine, now: float | None = Non
         return _message(engine, "empty", Reason.EMPTY, _popular(engine))
 
     if len(parts) == 1:
-        asked = [_Part(parts[0].asks, _respond_one(joined, whole_analysis, parts[0].asks, context, engine))]
+        asked = [_Part(parts[0].asks, _respond_one(joined, whole_analysis, parts[0].asks, context, engine), joined)]
         statements = asked if not parts[0].asks else []
     else:
         # A part that points back is read with its antecedent ("Lead dev vs tech lead? What's the difference between both?").
@@ -103,13 +105,13 @@ def respond(text: str, context: Context, engine: Engine, now: float | None = Non
         # "I like SQL databases a lot. Who won the world cup in 2018?": when the message asks, its statements are the
         # question's context, carried by the whole message; answered on their own, they would answer what nobody asked.
         asked = [
-            _Part(p.asks, _respond_one(p.read, a, p.asks, context, engine))
+            _Part(p.asks, _respond_one(p.read, a, p.asks, context, engine), p.read)
             for p, a in zip(parts, analyses, strict=True)
             if p.asks or not asks
         ]
         # (An antecedent read twice weighs twice in the whole message's vector: it is what the message is about.)
         engine.matcher.compose(whole_text, embedded)
-        whole = _Part(asks, _respond_one(joined, whole_analysis, asks, context, engine))
+        whole = _Part(asks, _respond_one(joined, whole_analysis, asks, context, engine), joined)
         # The whole message wins when no part could be answered, or when it is clearly closer
         # than any part ("My English is weak. Is that a problem?": the parts lose the subject).
         best_part = max((p.reply.score for p in asked if p.answers), default=None)
@@ -136,7 +138,7 @@ def respond(text: str, context: Context, engine: Engine, now: float | None = Non
     # gets its note after the answers instead of silence.
     silent_on = [p.reply for p in asked if p.asks and p.reply.reason in _NOTES]
     reply = _join(answered, silent_on, context, engine, now)
-    context.said = joined[:SAID_CHARS]
+    context.said = answered[-1].text[:SAID_CHARS]
     return reply
 
 

@@ -25,7 +25,7 @@ _ABBREVIATIONS = ("vs", "v/s", "e.g", "i.e", "sr", "jr", "dr", "mr", "mrs")
 """A full stop after these ends a word, not a sentence ("Tech Lead vs. Dev Lead", "hiring Sr. Java developers")."""
 _NOT_AFTER = "".join(rf"(?<!\b{re.escape(a)}\.)" for a in _ABBREVIATIONS)
 _SENTENCE_END = re.compile(rf"(?<=[?!;])\s*|(?<=\.){_NOT_AFTER}\s+|\n+|\s+(?=\(?\d{{1,2}}\)\s)", re.IGNORECASE)
-_LIST_MARKER = re.compile(r"^\(?\d{1,2}[.)]\s*")
+_LIST_MARKER = re.compile(r"^\(?\d{1,2}[.)](?:\s+|$)")
 """A list's number before its item ("1) what languages 2) which frameworks", "1. do I need a degree")."""
 _QUESTION_WORDS = r"what|which|how|who|where|why|when|do|does|did|is|are|can|could|should|will|would|am"
 _POINTS_BACK = re.compile(r"\b(?:it|its|this|that|them|both)\b|\bone\W*$", re.IGNORECASE)

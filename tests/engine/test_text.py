@@ -37,6 +37,7 @@ def test_normalise_applies_symbols_before_punctuation() -> None:
         ("1) what languages 2) which frameworks", ["what languages", "which frameworks"]),
         ("1. do I need a degree\n2. what skills?", ["do I need a degree", "what skills?"]),
         ("I earn 40k. Is that 2 much?", ["I earn 40k.", "Is that 2 much?"]),
+        ("3.5 years of experience, is that senior?", ["3.5 years of experience, is that senior?"]),
     ],
 )
 def test_split_sentences(text: str, expected: list[str]) -> None:
