@@ -104,11 +104,10 @@ def respond(text: str, context: Context, engine: Engine, now: float | None = Non
         asks = any(p.asks for p in parts)
         # "I like SQL databases a lot. Who won the world cup in 2018?": when the message asks, its statements are the
         # question's context, carried by the whole message; answered on their own, they would answer what nobody asked.
-        asked = [
-            _Part(p.asks, _respond_one(p.read, a, p.asks, context, engine), p.read)
-            for p, a in zip(parts, analyses, strict=True)
-            if p.asks or not asks
-        ]
+        asked = []
+        for p, a in zip(parts, analyses, strict=True):
+            if p.asks or not asks:
+                asked.append(_Part(p.asks, _respond_in_message(p.read, a, p.asks, asked, context, engine), p.read))
         # (An antecedent read twice weighs twice in the whole message's vector: it is what the message is about.)
         engine.matcher.compose(whole_text, embedded)
         whole = _Part(asks, _respond_one(joined, whole_analysis, asks, context, engine), joined)
@@ -174,12 +173,20 @@ _NOTES = (Reason.TOPIC_NOT_COVERED, Reason.VALUE_NOT_COVERED)
 """Replies that say what the sources lack: beside answers, they are joined to them (`_join`)."""
 
 
+def _variant(reply: Reply, engine: Engine) -> str | None:
+    """The value whose variant answer `reply` gives (None: its topic's general answer, or a topic without variants)."""
+    intent = engine.kb.intents.get(reply.intent) if reply.intent is not None else None
+    return reply.entities.get(intent.entity) if intent is not None and intent.entity and intent.variants else None
+
+
 def _join(answered: list[_Part], notes: list[Reply], context: Context, engine: Engine, now: float) -> Reply:
     """One reply for the answered questions: the first in full, the others after it while they fit, then as buttons;
     then the notes on what the sources lack (`notes`), which fit the same way."""
     replies: list[Reply] = []
     for reply in (*(part.reply for part in answered), *(_note(note, engine) for note in notes)):
-        if reply.intent not in {r.intent for r in replies}:
+        # The same topic twice is said once; two of its variants ("for Python? and for Java?") are both said.
+        said = [_variant(r, engine) for r in replies if r.intent == reply.intent]
+        if not said or (None not in said and _variant(reply, engine) not in (None, *said)):
             replies.append(reply)
     primary = replies[0]
     text_out = primary.text
@@ -272,6 +279,17 @@ def _is_task_request(analysis: Analysis, engine: Engine) -> bool:
         if word not in kb.politeness:
             return word in kb.task_verbs
     return False
+
+
+def _respond_in_message(sentence: str, analysis: Analysis, asks: bool, before: list[_Part], context: Context, engine: Engine) -> Reply:
+    """`_respond_one` for a part of a message, where a part that only names a new value follows the topic of a part
+    before it ("Which frameworks for Python? And for Java?", "How much do seniors earn? And juniors?"), as a next
+    message would follow the last answer."""
+    earlier = tuple(dict.fromkeys(p.reply.intent for p in before if p.answers and p.reply.intent is not None))
+    follow_up = _follow_up(sentence, analysis, Context(history=earlier), engine) if earlier else None
+    if follow_up is not None:
+        return _reply(engine, Decision(Reason.FOLLOW_UP, follow_up), None, 1.0, dict(analysis.entities), context)
+    return _respond_one(sentence, analysis, asks, context, engine)
 
 
 def _respond_one(sentence: str, analysis: Analysis, asks: bool, context: Context, engine: Engine) -> Reply:

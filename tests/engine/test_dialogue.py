@@ -68,6 +68,22 @@ def test_a_short_message_is_read_whole_by_the_model_not_as_a_mean_of_its_sentenc
     assert dialogue.respond("Django vs Flask. What should I learn in 2022").intent == "frameworks"
 
 
+@pytest.mark.parametrize(
+    ("message", "intent", "values"),
+    [
+        ("Which frameworks for Python? And for Java?", "frameworks", ["python", "java"]),
+        ("How much do seniors earn? And juniors?", "salary", ["senior", "junior"]),
+    ],
+)
+def test_a_part_naming_only_a_new_value_follows_the_topic_of_the_part_before(
+    dialogue: Dialogue, engine: Engine, message: str, intent: str, values: list[str]
+) -> None:
+    reply = dialogue.respond(message)
+    for value in values:
+        assert engine.kb.intents[intent].variants[value].strip() in reply.text
+    assert reply.text.count(engine.kb.intents[intent].answer.strip()) == 0  # not the general answer beside them
+
+
 def test_follow_up_reuses_the_previous_intent_with_a_new_entity(dialogue: Dialogue, engine: Engine) -> None:
     dialogue.respond("Which frameworks for Java?", "c1")
     reply = dialogue.respond("and for Python?", "c1")
