@@ -13,6 +13,7 @@ canonical word; an entity mention records its value and becomes a placeholder
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
@@ -109,7 +110,7 @@ class Analyzer:
     def __init__(self, lexicon: Lexicon, vocabulary: Mapping[str, int] | Iterable[str] = (), english: Iterable[str] = ()) -> None:
         """`vocabulary`: the knowledge base's words, with how often each is used if known (for spelling ties);
         `english`: real words, which spelling correction changes only by one edit ("sever" -> "server", not "finance" -> "france")."""
-        self._english = frozenset(english)
+        self._english = english if isinstance(english, AbstractSet) else frozenset(english)
         self._frequency: Mapping[str, int] = vocabulary if isinstance(vocabulary, Mapping) else {}
         self.lexicon = lexicon
         phrases = {**lexicon.synonyms, **{k: f"{ENTITY_MARK}{k}" for k in lexicon.entity_aliases}}

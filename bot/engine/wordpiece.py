@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from functools import cache
 from pathlib import Path
 
@@ -97,7 +98,7 @@ class WordPiece:
         missing = [token for token in self.SPECIAL if token not in vocabulary]
         if missing:
             raise ValueError(f"the vocabulary has no {', '.join(missing)}")
-        self._vocabulary = dict(vocabulary)
+        self._vocabulary = vocabulary
         self._room = max_tokens - 2
         self._unknown = vocabulary["[UNK]"]
         self._first, self._last = vocabulary["[CLS]"], vocabulary["[SEP]"]
@@ -106,8 +107,7 @@ class WordPiece:
     @classmethod
     def from_file(cls, path: Path, max_tokens: int) -> WordPiece:
         """Read a `vocab.txt`: one token a line, its id the line's number (from 0)."""
-        tokens = path.read_text(encoding="utf-8").splitlines()
-        return cls({token: i for i, token in enumerate(tokens)}, max_tokens)
+        return cls(_ids(path), max_tokens)
 
     def encode(self, text: str) -> list[int]:
         """The token ids of `text`, special tokens included, truncated to `max_tokens`."""
@@ -150,7 +150,15 @@ class WordPiece:
         ids.extend(pieces)
 
 
+def whole_words(path: Path = VOCABULARY) -> AbstractSet[str]:
+    """The vocabulary's tokens, as a set shared with the tokenizer (no copy of its 30,000 strings): the whole words
+    of letters among them are about 22,000 common English words, and no normalised word is a "##" piece or a
+    special token."""
+    return _ids(path).keys()
+
+
 @cache
-def whole_words(path: Path = VOCABULARY) -> frozenset[str]:
-    """The vocabulary's whole words of letters (no "##" pieces, no special tokens): about 22,000 common English words."""
-    return frozenset(token for token in path.read_text(encoding="utf-8").splitlines() if token.isalpha())
+def _ids(path: Path) -> Mapping[str, int]:
+    """A `vocab.txt`'s token -> id (its line number from 0), read once for the tokenizer and `whole_words`
+    (read apart, they held a second copy of the strings and a set of the words, about 3 MB)."""
+    return {token: i for i, token in enumerate(path.read_text(encoding="utf-8").splitlines())}
