@@ -240,9 +240,12 @@ class Vectors:
         own vector is truer ("Laravel vs Symfony. What to learn in 2020": 0.85 to the frameworks' closest example,
         against 0.46 for the mean, which the bare "what to learn in 2020" drags down); it costs one more run of
         at most MAX_TOKENS tokens (2-3 ms)."""
-        if self.embedder.fits(whole):
-            return
         key = whole[:MAX_KEY_CHARS]
+        with self._lock:
+            known = key in self._questions or whole in self._examples
+        # Known: `prepare` embedded it beside its parts (or it was asked before), so it was not tokenised again here.
+        if known or self.embedder.fits(whole):
+            return
         vectors = [self.question(part) for part in parts]
         weights = np.array([max(len(part.split()), 1) for part in parts], dtype=np.float32)
         mean = (np.stack(vectors) * weights[:, None]).sum(axis=0)
