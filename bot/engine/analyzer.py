@@ -73,7 +73,8 @@ class Lexicon:
     answerer: frozenset[str] = frozenset()
     """Canonical words that ask the person answering about their own life (`answerer_phrases`)."""
     spellings: Mapping[str, str] = field(default_factory=dict)
-    """Misspelling (normalised) -> the word it stands for (`spellings`): read as that word, by both sides."""
+    """Misspelling, abbreviation or glued words (normalised) -> the word or words it stands for (`spellings`): read as
+    those, by both sides."""
 
 
 @dataclass(frozen=True)
@@ -93,8 +94,9 @@ class Analysis:
     words: tuple[str, ...] = ()
     """The normalised words of the text, before any canonicalisation."""
     corrected: str | None = None
-    """The normalised text with misspelt words corrected ("who manages the server"), when any was; the semantic
-    signal embeds it, as the model reads "servr" as noise."""
+    """The normalised text with misspelt, shortened or glued words replaced by what they stand for ("who manages the
+    server"), when any was; the semantic signal embeds it, as the model reads "servr" or "ror" as noise. (Keeping the text
+    as written, with only those words replaced, answered 3 fewer real questions of the tune sets.)"""
     lacking: Mapping[str, str] = field(default_factory=dict)
     """Entity type -> the first value named that the sources do not cover ("Rust vs Go?"), for the types of which
     the question names no value they do cover ("Go or Python?" lacks nothing)."""
@@ -157,10 +159,11 @@ class Analyzer:
         words: list[str] = []  # ... and its canonical form
         unknown: list[str] = []
         spelled: list[str] = []
-        for word in normalised:
-            written, canonical = self._canonical_spelling(self.lexicon.spellings.get(word, word), unknown, spelled)
-            known.append(written)
-            words.append(canonical)
+        for typed in normalised:
+            for word in self.lexicon.spellings.get(typed, typed).split():  # "ror" -> ruby on rails
+                written, canonical = self._canonical_spelling(word, unknown, spelled)
+                known.append(written)
+                words.append(canonical)
         tokens: list[str] = []
         entities: dict[str, str] = {}
         lacking: dict[str, str] = {}

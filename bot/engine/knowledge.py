@@ -371,15 +371,16 @@ def _load_lexicon(reader: _Reader, folder: Path) -> tuple[Lexicon, dict[str, dic
 def _spellings(
     reader: _Reader, folder: Path, lexicon: LexiconFile | None, source: _Source | None, synonyms: Mapping[str, str]
 ) -> dict[str, str]:
-    """`spellings` as misspelling -> word (normalised), each a single word, none also a synonym or listed twice."""
+    """`spellings` as way of writing -> the word or words it stands for (normalised): each a single word as people type it
+    ("shud", "ror", "softskills"), none also a synonym or listed twice."""
     spellings: dict[str, str] = {}
     for word, variants in (lexicon.spellings if lexicon else {}).items():
         target = normalise(word)
         for position, variant in enumerate(variants):
             key = normalise(variant)
             line = source.line("spellings", word, position) if source else None
-            if " " in key or " " in target or not key:
-                problem = f"{variant!r} -> {word!r}: a spelling maps one word to one word; put phrases under synonyms"
+            if " " in key or not key or not target:
+                problem = f"{variant!r} -> {word!r}: a spelling is one word as people type it; put phrases under synonyms"
             elif key in synonyms:
                 problem = f"{variant!r} is both a spelling of {word!r} and a synonym of {synonyms[key]!r}: keep one"
             elif key in spellings and spellings[key] != target:

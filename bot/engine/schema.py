@@ -283,10 +283,10 @@ class LexiconFile(_File):
     spellings: Annotated[
         dict[str, tuple[str, ...]],
         BeforeValidator(_variants),
-        _mapping("must map a word to the ways people misspell it, e.g. {should: [shud, shld]}"),
+        _mapping("must map a word to the ways people misspell or shorten it, e.g. {should: [shud, shld]}"),
     ] = {}
-    """Misspellings and chat spellings too far from the word to be corrected ("shud" -> should): unlike synonyms,
-    the semantic side reads the word itself."""
+    """Misspellings, chat spellings, abbreviations and glued words too far from the words to be corrected ("shud" ->
+    should, "ror" -> ruby on rails, "softskills" -> soft skills): unlike synonyms, the semantic side reads the words."""
     symbols: Annotated[dict[str, str], BeforeValidator(_symbols), _mapping("must map a symbol to its replacement")] = {}
     numbers: Annotated[dict[str, int], _mapping("must map a number word to a whole number, e.g. {a few: 3}")] = {}
     """Words for amounts ("a few", "two"), for "a few years' experience" -> a seniority with `years:`."""

@@ -92,6 +92,13 @@ def test_listed_spellings_are_read_as_their_word_by_both_sides(engine: Engine) -
     assert "learn" in analysis.content
 
 
+def test_a_spelling_may_stand_for_several_words(engine: Engine) -> None:
+    analysis = engine.matcher.analyzer.analyse("is ror worth it")
+    assert analysis.corrected == "is ruby on rails worth it"
+    assert analysis.entities == {"language": "ruby"}  # "ruby on rails" names its language, as written out
+    assert "framework" in analysis.content
+
+
 def test_crafted_long_words_are_not_cached(engine: Engine) -> None:
     analyzer = engine.matcher.analyzer
     analyzer.analyse("what is x and y")

@@ -239,12 +239,12 @@ MUTATIONS: list[tuple[str, Callable[[Path], object], str, str | None, str | None
         "empty symbol",
     ),
     (
-        "a spelling of a phrase",
-        lambda kb: _edit(kb / "intents" / "_lexicon.yaml", "spellings:", "spellings:\n  back end: [bakkend]"),
+        "a spelling of several words",
+        lambda kb: _edit(kb / "intents" / "_lexicon.yaml", "spellings:", "spellings:\n  server: [sevr er]"),
         "intents/_lexicon.yaml",
         None,
         "spellings",
-        "one word to one word",
+        "one word as people type it",
     ),
     (
         "a spelling that is also a synonym",
