@@ -23,8 +23,11 @@ _NON_WORD = re.compile(r"[^0-9a-z]+")
 _REPEATS = re.compile(r"([a-z])\1{2,}")
 _ABBREVIATIONS = ("vs", "v/s", "e.g", "i.e", "sr", "jr", "dr", "mr", "mrs")
 """A full stop after these ends a word, not a sentence ("Tech Lead vs. Dev Lead", "hiring Sr. Java developers")."""
-_NOT_AFTER = "".join(rf"(?<!\b{re.escape(a)}\.)" for a in _ABBREVIATIONS)
-_SENTENCE_END = re.compile(rf"(?<=[?!;])\s*|(?<=\.){_NOT_AFTER}\s+|\n+|\s+(?=\(?\d{{1,2}}\)\s)", re.IGNORECASE)
+_NOT_AFTER = "".join(rf"(?<!\b(?i:{re.escape(a)})\.)" for a in _ABBREVIATIONS)
+_GLUED = r"(?<=[a-z]{2}\.)(?=[A-Z][a-z]{2})|(?<=\.\.)(?=[A-Za-z])"
+"""A full stop typed without its space ("...for web dev.What if I..."), an ellipsis too ("so...is it worth it"); not
+"Node.js", "B.Tech" or "Ph.D" (a capital before the stop, or none after it)."""
+_SENTENCE_END = re.compile(rf"(?<=[?!;])\s*|(?<=\.){_NOT_AFTER}\s+|{_GLUED}|\n+|\s+(?=\(?\d{{1,2}}\)\s)")
 _LIST_MARKER = re.compile(r"^\(?\d{1,2}[.)](?:\s+|$)")
 """A list's number before its item ("1) what languages 2) which frameworks", "1. do I need a degree")."""
 _QUESTION_WORDS = r"what|which|how|who|where|why|when|do|does|did|is|are|can|could|should|will|would|am"
@@ -62,8 +65,8 @@ def points_back(clause: str) -> bool:
 
 
 def split_sentences(text: str) -> list[str]:
-    """Split a message into sentences (after ? ! ; a full stop and a space unless it ends an abbreviation, line breaks,
-    before a numbered item "2)"), without their list numbers."""
+    """Split a message into sentences (after ? ! ; a full stop and a space unless it ends an abbreviation, a full stop
+    glued to the next sentence, line breaks, before a numbered item "2)"), without their list numbers."""
     parts = (_LIST_MARKER.sub("", part.strip()) for part in _SENTENCE_END.split(text) if part)
     return [part for part in parts if part]
 

@@ -38,6 +38,11 @@ def test_normalise_applies_symbols_before_punctuation() -> None:
         ("1. do I need a degree\n2. what skills?", ["do I need a degree", "what skills?"]),
         ("I earn 40k. Is that 2 much?", ["I earn 40k.", "Is that 2 much?"]),
         ("3.5 years of experience, is that senior?", ["3.5 years of experience, is that senior?"]),
+        # A full stop or an ellipsis typed without its space; names and degrees with a full stop inside stay whole
+        ("I know some web dev.What should I learn next?", ["I know some web dev.", "What should I learn next?"]),
+        ("so...is it worth it", ["so...", "is it worth it"]),
+        ("Is Node.js enough? Or React.Js? A B.Tech or a Ph.D?", ["Is Node.js enough?", "Or React.Js?", "A B.Tech or a Ph.D?"]),
+        ("HIRING SR. DEVS. Apply now", ["HIRING SR. DEVS.", "Apply now"]),
     ],
 )
 def test_split_sentences(text: str, expected: list[str]) -> None:
