@@ -26,7 +26,7 @@ _ABBREVIATIONS = ("vs", "v/s", "e.g", "i.e", "sr", "jr", "dr", "mr", "mrs")
 _NOT_AFTER = "".join(rf"(?<!\b(?i:{re.escape(a)})\.)" for a in _ABBREVIATIONS)
 _GLUED = r"(?<=[a-z]{2}\.)(?=[A-Z][a-z]{2})|(?<=\.\.)(?=[A-Za-z])"
 """A full stop typed without its space ("...for web dev.What if I..."), an ellipsis too ("so...is it worth it"); not
-"Node.js", "B.Tech" or "Ph.D" (a capital before the stop, or none after it)."""
+"Node.js", "B.Tech" or "Ph.D" (fewer than two small letters before the stop, or no capitalised word after it)."""
 _SENTENCE_END = re.compile(rf"(?<=[?!;])\s*|(?<=\.){_NOT_AFTER}\s+|{_GLUED}|\n+|\s+(?=\(?\d{{1,2}}\)\s)")
 _LIST_MARKER = re.compile(r"^\(?\d{1,2}[.)](?:\s+|$)")
 """A list's number before its item ("1) what languages 2) which frameworks", "1. do I need a degree")."""
