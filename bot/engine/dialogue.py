@@ -304,7 +304,7 @@ def _respond_one(sentence: str, analysis: Analysis, asks: bool, context: Context
     if context.history and _BACK_REFERENCE.search(sentence):
         match = _in_context(match, context, engine)
     decision = decide(match, engine.kb, engine.tuning, bool(context.history), asks)
-    if decision.reason in (Reason.UNSURE, Reason.OFF_TOPIC) and context.said and points_back(sentence):
+    if decision.reason in (Reason.UNSURE, Reason.OFF_TOPIC) and context.said and _elliptic(sentence, analysis, match):
         # "what's a CMS?" ... "do I need to know it?": on its own the question is about nothing; read with the
         # message it points back at, as a clause is read with the one before it in the same message.
         joined = f"{context.said} {sentence}"
@@ -319,6 +319,15 @@ def _respond_one(sentence: str, analysis: Analysis, asks: bool, context: Context
         # "which language first?" -> Python; "ok, what frameworks for it?" -> Python's frameworks.
         entities[slot] = context.entities[slot]
     return _reply(engine, decision, match, match.score, entities, context)
+
+
+def _elliptic(sentence: str, analysis: Analysis, match: Match) -> bool:
+    """True when a sentence that is about nothing alone may lean on the last question: it points back at a thing ("do
+    I need to know it?", "which ones?"), or it continues the last question about nothing it names that the sources
+    do not know ("and in Europe?", not "and for plumbers?" nor "what about pizza?")."""
+    if points_back(sentence):
+        return True
+    return bool(_CONTINUATION.match(sentence)) and not analysis.unknown and not match.other_subject
 
 
 def _in_context(match: Match, context: Context, engine: Engine) -> Match:

@@ -31,8 +31,9 @@ _SENTENCE_END = re.compile(rf"(?<=[?!;])\s*|(?<=\.){_NOT_AFTER}\s+|{_GLUED}|\n+|
 _LIST_MARKER = re.compile(r"^\(?\d{1,2}[.)](?:\s+|$)")
 """A list's number before its item ("1) what languages 2) which frameworks", "1. do I need a degree")."""
 _QUESTION_WORDS = r"what|which|how|who|where|why|when|do|does|did|is|are|can|could|should|will|would|am"
-_POINTS_BACK = re.compile(r"\b(?:it|its|this|that|them|both)\b|\bone\W*$", re.IGNORECASE)
-"""A thing named before ("it", "become one"); not "they", which in these questions means the developers, named or not."""
+_POINTS_BACK = re.compile(r"\b(?:it|its|this|that|them|both|ones)\b|\bone\W*$", re.IGNORECASE)
+"""A thing named before ("it", "become one", "which ones?"); not "they", which in these questions means the developers,
+named or not."""
 _DUMMY_IT = re.compile(r"\b(?:worth|make)\s+it\b", re.IGNORECASE)
 """Idioms whose "it" names nothing ("is a master's worth it?", "will I make it?"): no pointing back."""
 _AND_QUESTION = re.compile(rf",?\s+(?:and|also|plus)\s+(?=(?:{_QUESTION_WORDS})\b)", re.IGNORECASE)
