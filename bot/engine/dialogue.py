@@ -304,7 +304,7 @@ def _respond_one(sentence: str, analysis: Analysis, asks: bool, context: Context
     if context.history and _BACK_REFERENCE.search(sentence):
         match = _in_context(match, context, engine)
     decision = decide(match, engine.kb, engine.tuning, bool(context.history), asks)
-    if decision.reason in (Reason.UNSURE, Reason.OFF_TOPIC) and context.said and _elliptic(sentence, analysis, match):
+    if decision.reason in (Reason.UNSURE, Reason.OFF_TOPIC) and context.said and _elliptic(sentence, analysis, match, engine):
         # "what's a CMS?" ... "do I need to know it?": on its own the question is about nothing; read with the
         # message it points back at, as a clause is read with the one before it in the same message.
         joined = f"{context.said} {sentence}"
@@ -321,10 +321,15 @@ def _respond_one(sentence: str, analysis: Analysis, asks: bool, context: Context
     return _reply(engine, decision, match, match.score, entities, context)
 
 
-def _elliptic(sentence: str, analysis: Analysis, match: Match) -> bool:
+def _elliptic(sentence: str, analysis: Analysis, match: Match, engine: Engine) -> bool:
     """True when a sentence that is about nothing alone may lean on the last question: it points back at a thing ("do
     I need to know it?", "which ones?"), or it continues the last question about nothing it names that the sources
-    do not know ("and in Europe?", not "and for plumbers?" nor "what about pizza?")."""
+    do not know ("and in Europe?", not "and for plumbers?" nor "what about pizza?"). Not when its own closest topic is
+    one the sources are silent on, close enough to be offered ("I want to become a backend dev" ... "where do I
+    start?" ... "and how long will it take?" would get the roadmap again, not the time it takes)."""
+    best = match.candidates[0] if match.candidates else None
+    if best is not None and best.score >= engine.tuning.suggest and engine.kb.intents[best.intent].kind == "uncovered":
+        return False
     if points_back(sentence):
         return True
     return bool(_CONTINUATION.match(sentence)) and not analysis.unknown and not match.other_subject
