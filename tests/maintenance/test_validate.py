@@ -239,7 +239,7 @@ MUTATIONS: list[tuple[str, Callable[[Path], object], str, str | None, str | None
         "empty symbol",
     ),
     (
-        "a spelling of several words",
+        "a spelling typed as two words",
         lambda kb: _edit(kb / "intents" / "_lexicon.yaml", "spellings:", "spellings:\n  server: [sevr er]"),
         "intents/_lexicon.yaml",
         None,
