@@ -158,6 +158,15 @@ def clean(text: str | None) -> str | None:
     return text if text is None or text.isascii() else _SURROGATES.sub("\ufffd", text)
 
 
+_HANDLE = re.compile(r"(?<![\w.@])@\w{2,32}\b[,:]?")
+
+
+def without_handles(text: str) -> str:
+    """`text` without the @handles it addresses people by ("Thanks @alice, and the pay?"): a handle names who is
+    spoken to, never what is asked, and would count as a word the bot does not know. E-mail addresses stay."""
+    return _HANDLE.sub(" ", text) if "@" in text else text
+
+
 def compatible_letters(text: str) -> str:
     """`text` with full-width and styled letters and digits ("ｓａｌａｒｙ", "𝐬𝐚𝐥𝐚𝐫𝐲") made plain, as NFKC does; other
     characters ("…", quotes) are kept, so that sentences split where they did."""

@@ -382,3 +382,14 @@ def test_a_few_foreign_letters_in_an_english_question_do_not_make_it_foreign(dia
     full_width = dialogue.respond("ｈｏｗ ｍｕｃｈ ｄｏ ｂａｃｋｅｎｄ ｄｅｖｅｌｏｐｅｒｓ ｅａｒｎ?")
     plain_reply = dialogue.respond("how much do backend developers earn?")
     assert (full_width.reason, full_width.intent, full_width.text) == (plain_reply.reason, plain_reply.intent, plain_reply.text)
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["how much does a junior backend developer earn?", "thanks, that helps", "ok", "what does a backend developer do?"],
+)
+def test_an_at_handle_addressing_someone_changes_nothing(dialogue: Dialogue, question: str) -> None:
+    plain_reply = dialogue.respond(question)
+    addressed = dialogue.respond(f"@some_user_42 {question}")
+    seen = [(reply.kind, reply.intent, reply.text, reply.score) for reply in (addressed, plain_reply)]
+    assert seen[0] == seen[1]

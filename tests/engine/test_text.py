@@ -1,6 +1,6 @@
 import pytest
 
-from bot.engine.text import compatible_letters, fill, is_question, normalise, split_questions, split_sentences
+from bot.engine.text import compatible_letters, fill, is_question, normalise, split_questions, split_sentences, without_handles
 
 
 @pytest.mark.parametrize(
@@ -128,3 +128,17 @@ def test_fill_replaces_known_placeholders_and_keeps_every_other_brace() -> None:
 
 def test_full_width_and_styled_letters_are_made_plain_and_punctuation_is_kept() -> None:
     assert compatible_letters("ｓａｌａｒｙ 𝐨𝐟 ａ ｊｕｎｉｏｒ… “dev” café") == "salary of a junior… “dev” café"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Thanks @alice, and the pay?", "Thanks   and the pay?"),
+        ("@bob_99: how much does a junior earn?", "  how much does a junior earn?"),
+        ("write to me@example.com or a.b@c.org", "write to me@example.com or a.b@c.org"),
+        ("@ alone, or @x", "@ alone, or @x"),
+        ("no handle here", "no handle here"),
+    ],
+)
+def test_handles_are_removed_and_email_addresses_kept(raw: str, expected: str) -> None:
+    assert without_handles(raw) == expected
