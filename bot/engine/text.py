@@ -136,9 +136,20 @@ _LEAD_INS = r"and|so|but|also|plus|btw|then|ok|okay|oh|well|hi|hey|hello"
 _QUESTION_START = re.compile(rf"^\W*(?:(?:{_LEAD_INS})\W+)*(?:{_QUESTION_WORDS}|any|tell|explain|list)\b", re.IGNORECASE)
 
 
+_AUXILIARY_THEN_VERB = re.compile(
+    r"^\W*(?:do|does|did|is|are|am|can|could|should|will|would)\s+"
+    r"(?:do|try|be|have|check|look|give|keep|love|like|need|definitely|surely|probably|certainly|also|not)\b",
+    re.IGNORECASE,
+)
+"""An auxiliary followed by a verb, not by a subject: a statement with its subject left out ("Will do that.", "Would love
+to hear more.", "Will definitely try it."), not a question, unless it ends with "?"."""
+
+
 def is_question(sentence: str) -> bool:
-    """True when `sentence` asks something (ends with ? or opens with a question word)."""
-    return sentence.rstrip().endswith("?") or bool(_QUESTION_START.match(sentence))
+    """True when `sentence` asks something (ends with ? or opens with a question word, but not "Will do that.")."""
+    if sentence.rstrip().endswith("?"):
+        return True
+    return bool(_QUESTION_START.match(sentence)) and not _AUXILIARY_THEN_VERB.match(sentence)
 
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")

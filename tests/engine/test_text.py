@@ -115,6 +115,12 @@ def test_noun_phrases_asked_under_one_head(text: str, reads: list[str]) -> None:
         ("ok thanks", False),
         ("also I work in retail", False),
         ("I studied biology", False),
+        ("will backend developers still be needed", True),
+        ("can I learn it alone", True),
+        ("Will do that.", False),
+        ("would love to hear more!", False),
+        ("will definitely try it", False),
+        ("will do that?", True),
     ],
 )
 def test_a_question_is_told_by_its_mark_or_its_opening_chat_lead_ins_aside(sentence: str, asks: bool) -> None:
