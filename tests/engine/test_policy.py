@@ -106,3 +106,13 @@ def test_a_question_must_match_small_talk_as_well_as_an_answer(fixture_kb: Knowl
     assert asked.reason is Reason.UNSURE
     assert asked.options == ("salary",)
     assert decide(match(("greeting", 0.7)), fixture_kb, lenient, False, asks=True).reason is Reason.SMALLTALK  # "how are you?"
+
+
+def test_a_statement_no_topic_answers_is_small_talk_when_a_small_talk_intent_reaches_its_bar(fixture_kb: KnowledgeBase) -> None:
+    # "Thank you so much, the roadmaps are really helpful": a topic's words score higher, but below the threshold.
+    scores = (("salary", 0.45), ("greeting", 0.42))
+    relaxed = replace(TUNING, smalltalk_threshold=0.4)
+    assert decide(match(*scores), fixture_kb, relaxed, False, asks=False) == decide(match(("greeting", 0.42)), fixture_kb, relaxed, False)
+    assert decide(match(*scores), fixture_kb, relaxed, False, asks=True).reason is Reason.UNSURE  # a question is not small talk
+    assert decide(match(*scores), fixture_kb, TUNING, False, asks=False).reason is Reason.UNSURE  # under its own bar it is not either
+    assert decide(match(("salary", 0.9), ("greeting", 0.42)), fixture_kb, relaxed, False).reason is Reason.ANSWERED
