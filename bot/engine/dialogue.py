@@ -19,7 +19,7 @@ from bot.engine.core import Engine
 from bot.engine.language import other_language
 from bot.engine.models import Match, Reason, Reply, ReplyKind, Suggestion
 from bot.engine.policy import Decision, decide, missing_variant
-from bot.engine.text import Question, compatible_letters, fill, is_question, points_back, split_questions, without_handles
+from bot.engine.text import Question, fill, is_question, points_back, readable, split_questions
 
 _BACK_REFERENCE = re.compile(r"\b(?:it|its|that|this|them|those|these|they|their|which one|that one|this one)\b", re.IGNORECASE)
 _CONTINUATION = re.compile(r"^\W*(?:ok(?:ay)?\W+|so\W+)?(?:and|what about|how about|same for|also|for|but|with)\b", re.IGNORECASE)
@@ -83,7 +83,7 @@ def respond(text: str, context: Context, engine: Engine, now: float | None = Non
     context.expire(now, tuning.context_ttl)
     text = text or ""
     too_long = len(text) > tuning.max_input_chars
-    parts = _questions(split_questions(without_handles(compatible_letters(text[: tuning.max_input_chars]))), tuning.max_questions)
+    parts = _questions(split_questions(readable(text[: tuning.max_input_chars])), tuning.max_questions)
     joined = " ".join(part.text for part in parts)
     language = other_language(joined)
     if language is not None:
@@ -258,7 +258,7 @@ def offered_topics(text: str, engine: Engine, limit: int = 10) -> tuple[list[str
     Answered: the topic first, then the other answer topics above the suggestion bar; unsure or
     ambiguous: the answer topics the policy offers; off-topic, task requests and the like: none.
     """
-    text = without_handles(compatible_letters(text))
+    text = readable(text)
     analysis = engine.matcher.analyzer.analyse(text)
     if not analysis.words or _is_task_request(analysis, engine):
         return [], dict(analysis.entities)

@@ -178,6 +178,12 @@ def without_handles(text: str) -> str:
     return _HANDLE.sub(" ", text) if "@" in text else text
 
 
+def readable(text: str) -> str:
+    """A message as the engine reads it: styled letters made plain (`compatible_letters`), @handles dropped
+    (`without_handles`)."""
+    return without_handles(compatible_letters(text))
+
+
 def compatible_letters(text: str) -> str:
     """`text` with full-width and styled letters and digits ("ｓａｌａｒｙ", "𝐬𝐚𝐥𝐚𝐫𝐲") made plain, as NFKC does; other
     characters ("…", quotes) are kept, so that sentences split where they did."""
