@@ -48,11 +48,16 @@ def decide(match: Match, kb: KnowledgeBase, tuning: Tuning, in_conversation: boo
         return Decision(Reason.VALUE_NOT_COVERED, best.intent, lacking=lacking)
     if kind == "smalltalk" and best.score >= (tuning.threshold if asks else tuning.smalltalk_threshold):
         return Decision(Reason.SMALLTALK, best.intent)
-    if best.score < tuning.threshold and not asks:
-        # A statement no topic answers may still be small talk below a topic ("Thank you so much, the roadmaps are
-        # really helpful": the roadmap's words pull toward getting started, the thanks is what it says).
+    if not asks and kind == "answer":
+        # A statement may be small talk below a topic when a small-talk intent reaches its own bar: when no topic
+        # answers it ("Thank you so much, the roadmaps are really helpful"), or when its words say small talk more
+        # than the topic's do and only its meaning leans to the topic ("thanks, the salary info was useful").
         social = next((c for c in match.candidates if kb.intents[c.intent].kind == "smalltalk"), None)
-        if social is not None and social.score >= tuning.smalltalk_threshold:
+        if (
+            social is not None
+            and social.score >= tuning.smalltalk_threshold
+            and (best.score < tuning.threshold or social.parts.lexical > best.parts.lexical)
+        ):
             return Decision(Reason.SMALLTALK, social.intent)
     if best.score < tuning.threshold or kind == "smalltalk":
         options = _options(match.candidates, kb, tuning.suggest)

@@ -8,7 +8,7 @@ import pytest
 
 from bot.engine.config import Tuning
 from bot.engine.knowledge import KnowledgeBase
-from bot.engine.models import Candidate, Match, Reason
+from bot.engine.models import Candidate, Match, Parts, Reason
 from bot.engine.policy import decide
 
 TUNING = replace(Tuning(), threshold=0.5, suggest=0.3, smalltalk_threshold=0.5, margin=0.0, sure=0.8, off_topic_margin=0.0)
@@ -116,3 +116,15 @@ def test_a_statement_no_topic_answers_is_small_talk_when_a_small_talk_intent_rea
     assert decide(match(*scores), fixture_kb, relaxed, False, asks=True).reason is Reason.UNSURE  # a question is not small talk
     assert decide(match(*scores), fixture_kb, TUNING, False, asks=False).reason is Reason.UNSURE  # under its own bar it is not either
     assert decide(match(("salary", 0.9), ("greeting", 0.42)), fixture_kb, relaxed, False).reason is Reason.ANSWERED
+
+
+def test_a_statement_whose_words_say_small_talk_is_small_talk_above_a_topic(fixture_kb: KnowledgeBase) -> None:
+    # "thanks, the salary info was useful": the thanks shares the words, the topic only leans on meaning.
+    relaxed = replace(TUNING, smalltalk_threshold=0.4)
+    worded = (Candidate("salary", 0.6, Parts(lexical=0.3, semantic=0.7)), Candidate("greeting", 0.42, Parts(lexical=0.6, semantic=0.3)))
+    said = decide(Match(worded, {}, 0.0), fixture_kb, relaxed, False, asks=False)
+    assert (said.reason, said.intent) == (Reason.SMALLTALK, "greeting")
+    assert decide(Match(worded, {}, 0.0), fixture_kb, relaxed, False, asks=True).reason is Reason.ANSWERED  # a question
+    assert decide(Match(worded, {}, 0.0), fixture_kb, TUNING, False).reason is Reason.ANSWERED  # under its own bar
+    meant = (worded[0], Candidate("greeting", 0.42, Parts(lexical=0.2, semantic=0.5)))  # the topic's words lead
+    assert decide(Match(meant, {}, 0.0), fixture_kb, relaxed, False).reason is Reason.ANSWERED
