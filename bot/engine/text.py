@@ -178,10 +178,23 @@ def without_handles(text: str) -> str:
     return _HANDLE.sub(" ", text) if "@" in text else text
 
 
+_VOCATIVE = re.compile(
+    r"\b((?i:hi|hey|hello|dear|thanks|thank you|thx|cheers|congrats|congratulations))(,?[ \t]+)"
+    r"([A-Z][a-z'’]+(?:[ \t][A-Z][a-z'’]+)?)(?=[ \t]*(?:[,!.:;?\n]|$))"
+)
+
+
+def without_vocatives(text: str) -> str:
+    """`text` without the names it greets or thanks people by ("Thanks Roeland!", "Hey, Kent!" -> "Thanks!",
+    "Hey!"): like a handle, a name says who is spoken to, never what is asked, and would count as a word the bot
+    does not know. Only a capitalised name right after a greeting or thanks, ending there, is taken for one."""
+    return _VOCATIVE.sub(r"\1", text)
+
+
 def readable(text: str) -> str:
     """A message as the engine reads it: styled letters made plain (`compatible_letters`), @handles dropped
-    (`without_handles`)."""
-    return without_handles(compatible_letters(text))
+    (`without_handles`), and names greeted or thanked (`without_vocatives`)."""
+    return without_vocatives(without_handles(compatible_letters(text)))
 
 
 def compatible_letters(text: str) -> str:

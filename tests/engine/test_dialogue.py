@@ -393,3 +393,14 @@ def test_an_at_handle_addressing_someone_changes_nothing(dialogue: Dialogue, que
     addressed = dialogue.respond(f"@some_user_42 {question}")
     seen = [(reply.kind, reply.intent, reply.text, reply.score) for reply in (addressed, plain_reply)]
     assert seen[0] == seen[1]
+
+
+@pytest.mark.parametrize(
+    ("greeted", "plain"),
+    [("Hi Roeland! How much does a junior backend developer earn?", "Hi! How much does a junior backend developer earn?"),
+     ("Thanks, Ravi!", "Thanks!"),
+     ("Hey Kent, what does a backend developer do?", "Hey, what does a backend developer do?")],
+)
+def test_a_name_greeted_or_thanked_changes_nothing(dialogue: Dialogue, greeted: str, plain: str) -> None:
+    seen = [(reply.kind, reply.intent, reply.text, reply.score) for reply in (dialogue.respond(greeted), dialogue.respond(plain))]
+    assert seen[0] == seen[1]

@@ -1,6 +1,6 @@
 import pytest
 
-from bot.engine.text import compatible_letters, fill, is_question, normalise, split_questions, split_sentences, without_handles
+from bot.engine.text import compatible_letters, fill, is_question, normalise, split_questions, split_sentences, without_handles, without_vocatives
 
 
 @pytest.mark.parametrize(
@@ -148,3 +148,19 @@ def test_full_width_and_styled_letters_are_made_plain_and_punctuation_is_kept() 
 )
 def test_handles_are_removed_and_email_addresses_kept(raw: str, expected: str) -> None:
     assert without_handles(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("🎉 Thanks Roeland!", "🎉 Thanks!"),
+        ("Hey, Kent! What do you earn?", "Hey! What do you earn?"),
+        ("Hi Scott Hanselman, what is a backend developer?", "Hi, what is a backend developer?"),
+        ("thanks Bob", "thanks"),
+        ("Hi Python developers, what do you use?", "Hi Python developers, what do you use?"),  # not a name: words follow
+        ("Hi there!", "Hi there!"),  # not capitalised
+        ("Is Django better? Thanks a lot", "Is Django better? Thanks a lot"),
+    ],
+)
+def test_names_greeted_or_thanked_are_removed(raw: str, expected: str) -> None:
+    assert without_vocatives(raw) == expected
