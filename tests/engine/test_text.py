@@ -1,6 +1,15 @@
 import pytest
 
-from bot.engine.text import compatible_letters, fill, is_question, normalise, split_questions, split_sentences, without_handles, without_vocatives
+from bot.engine.text import (
+    compatible_letters,
+    fill,
+    is_question,
+    normalise,
+    split_questions,
+    split_sentences,
+    without_handles,
+    without_vocatives,
+)
 
 
 @pytest.mark.parametrize(
