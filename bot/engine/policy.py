@@ -48,7 +48,7 @@ def decide(match: Match, kb: KnowledgeBase, tuning: Tuning, in_conversation: boo
         return Decision(Reason.VALUE_NOT_COVERED, best.intent, lacking=lacking)
     if kind == "smalltalk" and best.score >= (tuning.threshold if asks else tuning.smalltalk_threshold):
         return Decision(Reason.SMALLTALK, best.intent)
-    if not asks and kind == "answer":
+    if not asks and kind != "smalltalk":
         # A statement may be small talk below a topic when a small-talk intent reaches its own bar: when no topic
         # answers it ("Thank you so much, the roadmaps are really helpful"), or when its words say small talk more
         # than the topic's do and only its meaning leans to the topic ("thanks, the salary info was useful").
