@@ -128,3 +128,5 @@ def test_a_statement_whose_words_say_small_talk_is_small_talk_above_a_topic(fixt
     assert decide(Match(worded, {}, 0.0), fixture_kb, TUNING, False).reason is Reason.ANSWERED  # under its own bar
     meant = (worded[0], Candidate("greeting", 0.42, Parts(lexical=0.2, semantic=0.5)))  # the topic's words lead
     assert decide(Match(meant, {}, 0.0), fixture_kb, relaxed, False).reason is Reason.ANSWERED
+    silent = (Candidate("maths", 0.6, Parts(lexical=0.3, semantic=0.7)), worded[1])  # a topic the sources do not cover
+    assert decide(Match(silent, {}, 0.0), fixture_kb, relaxed, False).reason is Reason.SMALLTALK
