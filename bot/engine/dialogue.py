@@ -83,7 +83,8 @@ def respond(text: str, context: Context, engine: Engine, now: float | None = Non
     context.expire(now, tuning.context_ttl)
     text = text or ""
     too_long = len(text) > tuning.max_input_chars
-    parts = _questions(split_questions(readable(text[: tuning.max_input_chars])), tuning.max_questions)
+    read = readable(text[: tuning.max_input_chars], engine.matcher.analyzer.vocabulary)
+    parts = _questions(split_questions(read), tuning.max_questions)
     joined = " ".join(part.text for part in parts)
     language = other_language(joined)
     if language is not None:
@@ -258,7 +259,7 @@ def offered_topics(text: str, engine: Engine, limit: int = 10) -> tuple[list[str
     Answered: the topic first, then the other answer topics above the suggestion bar; unsure or
     ambiguous: the answer topics the policy offers; off-topic, task requests and the like: none.
     """
-    text = readable(text)
+    text = readable(text, engine.matcher.analyzer.vocabulary)
     analysis = engine.matcher.analyzer.analyse(text)
     if not analysis.words or _is_task_request(analysis, engine):
         return [], dict(analysis.entities)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": "'"})
@@ -184,17 +184,22 @@ _VOCATIVE = re.compile(
 )
 
 
-def without_vocatives(text: str) -> str:
+def without_vocatives(text: str, known: Container[str] = frozenset()) -> str:
     """`text` without the names it greets or thanks people by ("Thanks Roeland!", "Hey, Kent!" -> "Thanks!",
     "Hey!"): like a handle, a name says who is spoken to, never what is asked, and would count as a word the bot
-    does not know. Only a capitalised name right after a greeting or thanks, ending there, is taken for one."""
-    return _VOCATIVE.sub(r"\1", text)
+    does not know. Only capitalised words right after a greeting or thanks, ending there, are taken for a name, and
+    not when one of them is a word in `known` (lower case): "Hey Python devs, ..." addresses people by a topic."""
+
+    def unless_known(found: re.Match[str]) -> str:
+        return found.group(0) if any(word.lower() in known for word in found.group(3).split()) else found.group(1)
+
+    return _VOCATIVE.sub(unless_known, text)
 
 
-def readable(text: str) -> str:
+def readable(text: str, known: Container[str] = frozenset()) -> str:
     """A message as the engine reads it: styled letters made plain (`compatible_letters`), @handles dropped
-    (`without_handles`), and names greeted or thanked (`without_vocatives`)."""
-    return without_vocatives(without_handles(compatible_letters(text)))
+    (`without_handles`), and names greeted or thanked (`without_vocatives`; `known`: the words the bot knows)."""
+    return without_vocatives(without_handles(compatible_letters(text)), known)
 
 
 def compatible_letters(text: str) -> str:

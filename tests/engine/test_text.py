@@ -173,3 +173,9 @@ def test_handles_are_removed_and_email_addresses_kept(raw: str, expected: str) -
 )
 def test_names_greeted_or_thanked_are_removed(raw: str, expected: str) -> None:
     assert without_vocatives(raw) == expected
+
+
+def test_a_greeting_addressing_people_by_a_known_word_keeps_it() -> None:
+    known = frozenset({"python", "backend"})
+    assert without_vocatives("Hey Python Devs, which framework?", known) == "Hey Python Devs, which framework?"
+    assert without_vocatives("Hello Backend, hi Kent!", known) == "Hello Backend, hi!"
