@@ -131,7 +131,8 @@ def _noun_phrases(clauses: Iterable[str]) -> Iterator[tuple[str, str]]:
             yield phrase, head.group(0).strip()
 
 
-_LEAD_INS = r"and|so|but|also|plus|btw|then|ok|okay|oh|well|hi|hey|hello"
+_GREETINGS = r"hi|hey|hello"
+_LEAD_INS = rf"and|so|but|also|plus|btw|then|ok|okay|oh|well|{_GREETINGS}"
 """Words a chat message puts before its question ("also do I need a degree", "hey, how much do they earn")."""
 _QUESTION_START = re.compile(rf"^\W*(?:(?:{_LEAD_INS})\W+)*(?:{_QUESTION_WORDS}|any|tell|explain|list)\b", re.IGNORECASE)
 
@@ -179,7 +180,7 @@ def without_handles(text: str) -> str:
 
 
 _VOCATIVE = re.compile(
-    r"\b((?i:hi|hey|hello|dear|thanks|thank you|thx|cheers|congrats|congratulations))(,?[ \t]+)"
+    rf"\b((?i:{_GREETINGS}|dear|thanks|thank you|thx|cheers|congrats|congratulations))(,?[ \t]+)"
     r"([A-Z][a-z'’]+(?:[ \t][A-Z][a-z'’]+)?)(?=[ \t]*(?:[,!.:;?\n]|$))"
 )
 
