@@ -34,8 +34,14 @@ class Child:
         env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
         self._log = log.open("w")
         self.proc = subprocess.Popen(
-            [sys.executable, *args], cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log,
-            text=True, bufsize=1,
+            [sys.executable, *args],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            text=True,
+            bufsize=1,
         )
         self.name = " ".join(args[:2])
         self.log = log
@@ -128,8 +134,9 @@ def session(factor: int, phases: list[str], store: bool = True, phase_timeout: f
         server.end()
 
 
-def throughput(runs: int = 3, users: int = 1000, per_user: int = 10, paced: tuple[int, float] | None = (1000, 100.0),
-               seed: int = 5, store: bool = True) -> dict[str, Any]:
+def throughput(
+    runs: int = 3, users: int = 1000, per_user: int = 10, paced: tuple[int, float] | None = (1000, 100.0), seed: int = 5, store: bool = True
+) -> dict[str, Any]:
     """A burst of users*per_user updates (and optionally a paced phase), `runs` times; medians of the runs."""
     per_run = []
     timeout = 300.0
@@ -146,8 +153,16 @@ def throughput(runs: int = 3, users: int = 1000, per_user: int = 10, paced: tupl
     def med(phase: str, key: str) -> float:
         return statistics.median(float(r[phase][key]) for r in per_run)
 
-    keys = ("updates_per_s", "updates_per_bot_cpu_s", "latency_p50_ms", "latency_p99_ms", "latency_max_ms",
-            "elapsed_s", "bot_cpu_s", "server_cpu_s")
+    keys = (
+        "updates_per_s",
+        "updates_per_bot_cpu_s",
+        "latency_p50_ms",
+        "latency_p99_ms",
+        "latency_max_ms",
+        "elapsed_s",
+        "bot_cpu_s",
+        "server_cpu_s",
+    )
     result: dict[str, Any] = {
         "runs": runs,
         "updates": users * per_user,
@@ -175,14 +190,16 @@ def memory(factors: tuple[int, ...] = (1, 100), users: int = 200, per_user: int 
     for factor in factors:
         outcome = session(factor, [f"burst {users} {per_user} {seed} 300"], store=store)
         phase, final, ready = outcome["phases"][0], outcome["final"], outcome["ready"]
-        rows.append({
-            "factor": factor,
-            "intents": ready["intents"],
-            "rss_ready_mb": ready["rss_mb"],
-            "rss_mb": final["rss_mb"],
-            "peak_rss_mb": final["peak_rss_mb"],
-            "answered": phase["answered"],
-            "lost": phase["lost"],
-            "load_s": ready["load_s"],
-        })
+        rows.append(
+            {
+                "factor": factor,
+                "intents": ready["intents"],
+                "rss_ready_mb": ready["rss_mb"],
+                "rss_mb": final["rss_mb"],
+                "peak_rss_mb": final["peak_rss_mb"],
+                "answered": phase["answered"],
+                "lost": phase["lost"],
+                "load_s": ready["load_s"],
+            }
+        )
     return {"updates_answered_first": users * per_user, "rows": rows}

@@ -93,9 +93,7 @@ def samples(engine: Engine) -> list[Sample]:
             text = str(case["text"])
             signals = matcher.signals(text, matcher.analyzer.analyse(text))
             want = str(case.get("want", "answer"))
-            right = frozenset(
-                i for i in engine.kb.intents if want != "decline" and _passes(engine, case, i, signals.entities)
-            )
+            right = frozenset(i for i in engine.kb.intents if want != "decline" and _passes(engine, case, i, signals.entities))
             found.append(Sample(name, want, text, signals, right))
     return found
 

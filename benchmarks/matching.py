@@ -165,9 +165,7 @@ def shipped_latency(runs: int = 5, rounds: int = 20, seed: int = 11) -> dict[str
         "examples": size(engine.kb)[1],
         "intents": size(engine.kb)[0],
         **{name: median_of(r[name] for r in per_run) for name in names},
-        "ours_by_category": {
-            cat: median_of(r["ours_by_category"][cat] for r in per_run) for cat in per_run[0]["ours_by_category"]
-        },
+        "ours_by_category": {cat: median_of(r["ours_by_category"][cat] for r in per_run) for cat in per_run[0]["ours_by_category"]},
         "ratios": {
             key: {q: statistics.median(r["ratios"][key][q] for r in per_run) for q in ("p50", "p99")} for key in per_run[0]["ratios"]
         },
@@ -265,8 +263,9 @@ MEMORY_LIMIT_GB = 8.0
 SCALE_TIMEOUT_S = 2400.0
 
 
-def scaling(factors: Sequence[int] = (1, 10, 100, 1000), runs: int = 3, baselines: bool = True,
-            memory_limit_gb: float = MEMORY_LIMIT_GB) -> dict[str, Any]:
+def scaling(
+    factors: Sequence[int] = (1, 10, 100, 1000), runs: int = 3, baselines: bool = True, memory_limit_gb: float = MEMORY_LIMIT_GB
+) -> dict[str, Any]:
     """`scale_row` for each factor, each in a fresh process with a memory limit; a factor that fails is reported, not fatal."""
     rows: list[dict[str, Any]] = []
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
@@ -280,8 +279,15 @@ def scaling(factors: Sequence[int] = (1, 10, 100, 1000), runs: int = 3, baseline
         if not baselines:
             command.append("--no-baselines")
         try:
-            done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=SCALE_TIMEOUT_S,
-                                  preexec_fn=limit_memory if hasattr(resource, "RLIMIT_AS") else None)
+            done = subprocess.run(
+                command,
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=SCALE_TIMEOUT_S,
+                preexec_fn=limit_memory if hasattr(resource, "RLIMIT_AS") else None,
+            )
         except subprocess.TimeoutExpired:
             rows.append({"factor": factor, "error": f"took more than {SCALE_TIMEOUT_S:.0f} s"})
             continue

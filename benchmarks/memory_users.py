@@ -196,8 +196,11 @@ def run_child(
         for line in process.stdout:
             row = json.loads(line)
             rows.append(row)
-            print(f"  {scenario:5} after {row['at']:>9,}: RSS {row['rss_mb']:7.1f} MB (peak {row['peak_rss_mb']:7.1f})"
-                  + (f", {row['seconds']:.0f} s, log records dropped {row['store_dropped']}" if "seconds" in row else ""), flush=True)
+            print(
+                f"  {scenario:5} after {row['at']:>9,}: RSS {row['rss_mb']:7.1f} MB (peak {row['peak_rss_mb']:7.1f})"
+                + (f", {row['seconds']:.0f} s, log records dropped {row['store_dropped']}" if "seconds" in row else ""),
+                flush=True,
+            )
     if process.returncode:
         raise SystemExit(f"the {scenario} scenario failed (exit {process.returncode})")
     return rows

@@ -1,6 +1,6 @@
 """Render a results file (default benchmarks/results/latest.json) as Markdown tables, for benchmarks/README.md.
 
-    .venv/bin/python -m benchmarks.report [results.json]
+.venv/bin/python -m benchmarks.report [results.json]
 """
 
 from __future__ import annotations
@@ -39,77 +39,161 @@ def _code(part: dict[str, Any]) -> str:
 def render(results: dict[str, Any]) -> str:
     out: list[str] = []
     meta = results["meta"]
-    out.append(f"Run of {meta['date']} ({meta['command']}), Python {meta['python']}, {meta['cpus']} CPUs, "
-               f"load average at start {', '.join(f'{x:.2f}' for x in meta.get('load_average') or [])}.")
+    out.append(
+        f"Run of {meta['date']} ({meta['command']}), Python {meta['python']}, {meta['cpus']} CPUs, "
+        f"load average at start {', '.join(f'{x:.2f}' for x in meta.get('load_average') or [])}."
+    )
     if "matching" in results:
         r = results["matching"]
-        out.append(f"\n### Matching latency, shipped knowledge base\n\n{r['intents']} intents, {r['examples']:,} examples; "
-                   f"{r['questions']} questions x {r['rounds']} rounds, median of {r['runs']} runs ({_code(r)}).\n")
+        out.append(
+            f"\n### Matching latency, shipped knowledge base\n\n{r['intents']} intents, {r['examples']:,} examples; "
+            f"{r['questions']} questions x {r['rounds']} rounds, median of {r['runs']} runs ({_code(r)}).\n"
+        )
         rows = [
             ["ours: `Dialogue.respond`", _n(r["ours"]["p50_ms"], 3), _n(r["ours"]["p99_ms"], 3), _n(r["ours"]["mean_ms"], 3), "", ""],
-            ["ours, caches cleared (first pass)", _n(r["ours_cold"]["p50_ms"], 3), _n(r["ours_cold"]["p99_ms"], 3),
-             _n(r["ours_cold"]["mean_ms"], 3), "", ""],
-            ["ours, interleaved with the baselines", _n(r["ours_interleaved"]["p50_ms"], 3), _n(r["ours_interleaved"]["p99_ms"], 3),
-             _n(r["ours_interleaved"]["mean_ms"], 3), "", ""],
+            [
+                "ours, caches cleared (first pass)",
+                _n(r["ours_cold"]["p50_ms"], 3),
+                _n(r["ours_cold"]["p99_ms"], 3),
+                _n(r["ours_cold"]["mean_ms"], 3),
+                "",
+                "",
+            ],
+            [
+                "ours, interleaved with the baselines",
+                _n(r["ours_interleaved"]["p50_ms"], 3),
+                _n(r["ours_interleaved"]["p99_ms"], 3),
+                _n(r["ours_interleaved"]["mean_ms"], 3),
+                "",
+                "",
+            ],
         ]
         for name in ("rapidfuzz", "rapidfuzz+proc", "thefuzz"):
             ratio = r["ratios"][f"ours/{name}"]
-            rows.append([f"baseline: {name}", _n(r[name]["p50_ms"], 3), _n(r[name]["p99_ms"], 3), _n(r[name]["mean_ms"], 3),
-                         _n(ratio["p50"]), _n(ratio["p99"])])
+            rows.append(
+                [
+                    f"baseline: {name}",
+                    _n(r[name]["p50_ms"], 3),
+                    _n(r[name]["p99_ms"], 3),
+                    _n(r[name]["mean_ms"], 3),
+                    _n(ratio["p50"]),
+                    _n(ratio["p99"]),
+                ]
+            )
         for category, figures in r["ours_by_category"].items():
             rows.append([f"ours, {category}", _n(figures["p50_ms"], 3), _n(figures["p99_ms"], 3), _n(figures["mean_ms"], 3), "", ""])
         out.append(_table(["", "p50 ms", "p99 ms", "mean ms", "ours/it p50", "ours/it p99"], rows))
     if "accuracy" in results:
         r = results["accuracy"]
         out.append(f"\n### Accuracy on tests/eval/cases.jsonl ({r['cases']} cases; {_code(r)})\n")
-        rows = [[name, _pct(r[name]["overall"]), _pct(r[name]["in_scope"]), _pct(r[name]["declined"]), _pct(r[name]["without_followups"]),
-                 str(r[name].get("cutoff", "–"))] for name in ("ours", "rapidfuzz", "rapidfuzz+proc", "thefuzz")]
+        rows = [
+            [
+                name,
+                _pct(r[name]["overall"]),
+                _pct(r[name]["in_scope"]),
+                _pct(r[name]["declined"]),
+                _pct(r[name]["without_followups"]),
+                str(r[name].get("cutoff", "–")),
+            ]
+            for name in ("ours", "rapidfuzz", "rapidfuzz+proc", "thefuzz")
+        ]
         out.append(_table(["", "overall", "in scope", "declined", "without follow-ups", "best cutoff"], rows))
         out.append(f"\nOurs with the full grading of `faqbot eval` (answer texts checked too): {_pct(r['ours']['graded_pass'])}.")
     if "scaling" in results:
         r = results["scaling"]
-        out.append(f"\n### Scaling (each size in its own process, memory limit {r.get('memory_limit_gb', '?')} GB; "
-                   f"{_code(r)})\n")
+        out.append(f"\n### Scaling (each size in its own process, memory limit {r.get('memory_limit_gb', '?')} GB; {_code(r)})\n")
         rows = []
         for row in r["rows"]:
             if "error" in row:
                 rows.append([f"{row['factor']}x", "–", "–", "–", "–", f"failed: {row['error'][:90]}", "–", "–", "–", "–", "–"])
                 continue
-            rows.append([f"{row['factor']}x", _n(row["intents"]), _n(row["examples"]), _n(row["build_s"], 1),
-                         _n(row.get("index_rss_mb"), 0), _n(row["ours"]["p50_ms"], 3), _n(row["ours"]["p99_ms"], 3),
-                         _n(row["ours"].get("p50_growth_exponent")),
-                         _n(row.get("rapidfuzz", {}).get("p50_ms"), 1), _n(row.get("thefuzz", {}).get("p50_ms"), 1),
-                         _n(row.get("ours/rapidfuzz"), 3)])
-        out.append(_table(["size", "intents", "examples", "build s", "index MB", "p50 ms", "p99 ms", "growth k", "rapidfuzz p50 ms",
-                           "thefuzz p50 ms", "ours/rapidfuzz"], rows))
+            rows.append(
+                [
+                    f"{row['factor']}x",
+                    _n(row["intents"]),
+                    _n(row["examples"]),
+                    _n(row["build_s"], 1),
+                    _n(row.get("index_rss_mb"), 0),
+                    _n(row["ours"]["p50_ms"], 3),
+                    _n(row["ours"]["p99_ms"], 3),
+                    _n(row["ours"].get("p50_growth_exponent")),
+                    _n(row.get("rapidfuzz", {}).get("p50_ms"), 1),
+                    _n(row.get("thefuzz", {}).get("p50_ms"), 1),
+                    _n(row.get("ours/rapidfuzz"), 3),
+                ]
+            )
+        out.append(
+            _table(
+                [
+                    "size",
+                    "intents",
+                    "examples",
+                    "build s",
+                    "index MB",
+                    "p50 ms",
+                    "p99 ms",
+                    "growth k",
+                    "rapidfuzz p50 ms",
+                    "thefuzz p50 ms",
+                    "ours/rapidfuzz",
+                ],
+                rows,
+            )
+        )
     if "startup" in results:
         r = results["startup"]
         cold, hot = r["cold"], r["reload"]
-        rows = [["cold: import the engine (fresh process)", _n(cold["import_s"], 3)], ["cold: load YAML + Markdown", _n(cold["load_s"], 3)],
-                ["cold: build the matcher's index", _n(cold["index_s"], 3)], ["**cold: load + index**", _n(cold["build_s"], 3)]]
+        rows = [
+            ["cold: import the engine (fresh process)", _n(cold["import_s"], 3)],
+            ["cold: load YAML + Markdown", _n(cold["load_s"], 3)],
+            ["cold: build the matcher's index", _n(cold["index_s"], 3)],
+            ["**cold: load + index**", _n(cold["build_s"], 3)],
+        ]
         if hot.get("reloader"):
-            rows += [["hot reload with the confusion check (the Reloader's default)", _n(hot["with_confusion_check_s"], 3)],
-                     ["hot reload without the confusion check", _n(hot["without_confusion_check_s"], 3)]]
+            rows += [
+                ["hot reload with the confusion check (the Reloader's default)", _n(hot["with_confusion_check_s"], 3)],
+                ["hot reload without the confusion check", _n(hot["without_confusion_check_s"], 3)],
+            ]
         out.append(f"\n### Start-up and hot reload (medians; {_code(r)})\n")
         out.append(_table(["", "seconds"], rows))
     if "e2e" in results:
         r = results["e2e"]
         b = r["burst"]
-        rows = [[f"burst from {r['users']:,} users", _n(r["updates"]), _n(b["updates_per_s"], 0), _n(b["updates_per_bot_cpu_s"], 0),
-                 _n(b["latency_p50_ms"], 0), _n(b["latency_p99_ms"], 0)]]
+        rows = [
+            [
+                f"burst from {r['users']:,} users",
+                _n(r["updates"]),
+                _n(b["updates_per_s"], 0),
+                _n(b["updates_per_bot_cpu_s"], 0),
+                _n(b["latency_p50_ms"], 0),
+                _n(b["latency_p99_ms"], 0),
+            ]
+        ]
         if "paced" in r:
             p = r["paced"]
-            rows.append([f"paced at {p['rate']:.0f}/s", _n(p["updates"]), _n(p["updates_per_s"], 0), _n(p["updates_per_bot_cpu_s"], 0),
-                         _n(p["latency_p50_ms"], 1), _n(p["latency_p99_ms"], 1)])
+            rows.append(
+                [
+                    f"paced at {p['rate']:.0f}/s",
+                    _n(p["updates"]),
+                    _n(p["updates_per_s"], 0),
+                    _n(p["updates_per_bot_cpu_s"], 0),
+                    _n(p["latency_p50_ms"], 1),
+                    _n(p["latency_p99_ms"], 1),
+                ]
+            )
         spread = ", ".join(f"{run['burst']['updates_per_s']:.0f}" for run in r["per_run"])
         out.append(f"\n### End to end (median of {r['runs']} runs: {spread} updates/s; {_code(r)})\n")
         out.append(_table(["", "updates", "answered/s", "per bot CPU-second", "p50 ms", "p99 ms"], rows))
-        out.append(f"\nLost: {r['lost']}, answered twice: {r['answered_twice']}, delivered twice: {r['delivered_twice']}, "
-                   f"errors logged: {r['errors']} (all runs).")
+        out.append(
+            f"\nLost: {r['lost']}, answered twice: {r['answered_twice']}, delivered twice: {r['delivered_twice']}, "
+            f"errors logged: {r['errors']} (all runs)."
+        )
     if "memory" in results:
         r = results["memory"]
-        rows = [[f"{row['factor']}x ({row['intents']:,} intents)", _n(row["rss_ready_mb"], 0), _n(row["rss_mb"], 0),
-                 _n(row["peak_rss_mb"], 0)] for row in r["rows"]]
+        rows = [
+            [f"{row['factor']}x ({row['intents']:,} intents)", _n(row["rss_ready_mb"], 0), _n(row["rss_mb"], 0), _n(row["peak_rss_mb"], 0)]
+            for row in r["rows"]
+        ]
         if "e2e" in results:
             burst = results["e2e"]
             rows.append([f"1x, just after the {burst['updates']:,}-update burst", "", _n(burst["bot_rss_after_burst_mb"], 0), ""])
@@ -117,8 +201,12 @@ def render(results: dict[str, Any]) -> str:
         out.append(_table(["knowledge base", "at start MB", "RSS MB", "peak MB"], rows))
     if results.get("targets"):
         out.append("\n### Targets\n")
-        out.append(_table(["", "target", "measured", "met"],
-                          [[t["target"], t["threshold"], t["measured"], "yes" if t["met"] else "**no**"] for t in results["targets"]]))
+        out.append(
+            _table(
+                ["", "target", "measured", "met"],
+                [[t["target"], t["threshold"], t["measured"], "yes" if t["met"] else "**no**"] for t in results["targets"]],
+            )
+        )
     return "\n".join(out) + "\n"
 
 

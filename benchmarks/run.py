@@ -71,38 +71,80 @@ def _table(title: str, columns: list[str]) -> Table:
 
 
 def show_matching(console: Console, r: dict[str, Any]) -> None:
-    title = (f"Matching latency per question, shipped knowledge base ({r['intents']} intents, {r['examples']} examples; "
-             f"{r['questions']} questions x {r['rounds']} rounds, median of {r['runs']} runs; ratios from interleaved calls)")
+    title = (
+        f"Matching latency per question, shipped knowledge base ({r['intents']} intents, {r['examples']} examples; "
+        f"{r['questions']} questions x {r['rounds']} rounds, median of {r['runs']} runs; ratios from interleaved calls)"
+    )
     table = _table(title, ["", "p50 ms", "p99 ms", "mean ms", "ours / it (p50)", "ours / it (p99)"])
     table.add_row("ours: Dialogue.respond", _f(r["ours"]["p50_ms"], 3), _f(r["ours"]["p99_ms"], 3), _f(r["ours"]["mean_ms"], 3), "", "")
-    table.add_row("ours, caches cleared (first pass)", _f(r["ours_cold"]["p50_ms"], 3), _f(r["ours_cold"]["p99_ms"], 3),
-                  _f(r["ours_cold"]["mean_ms"], 3), "", "")
-    table.add_row("ours, interleaved with the baselines", _f(r["ours_interleaved"]["p50_ms"], 3), _f(r["ours_interleaved"]["p99_ms"], 3),
-                  _f(r["ours_interleaved"]["mean_ms"], 3), "", "")
+    table.add_row(
+        "ours, caches cleared (first pass)",
+        _f(r["ours_cold"]["p50_ms"], 3),
+        _f(r["ours_cold"]["p99_ms"], 3),
+        _f(r["ours_cold"]["mean_ms"], 3),
+        "",
+        "",
+    )
+    table.add_row(
+        "ours, interleaved with the baselines",
+        _f(r["ours_interleaved"]["p50_ms"], 3),
+        _f(r["ours_interleaved"]["p99_ms"], 3),
+        _f(r["ours_interleaved"]["mean_ms"], 3),
+        "",
+        "",
+    )
     for name in ("rapidfuzz", "rapidfuzz+proc", "thefuzz"):
         ratio = r["ratios"][f"ours/{name}"]
-        table.add_row(f"baseline: {name}", _f(r[name]["p50_ms"], 3), _f(r[name]["p99_ms"], 3), _f(r[name]["mean_ms"], 3),
-                      _f(ratio["p50"]), _f(ratio["p99"]))
+        table.add_row(
+            f"baseline: {name}",
+            _f(r[name]["p50_ms"], 3),
+            _f(r[name]["p99_ms"], 3),
+            _f(r[name]["mean_ms"], 3),
+            _f(ratio["p50"]),
+            _f(ratio["p99"]),
+        )
     for category, figures in r["ours_by_category"].items():
         table.add_row(f"  ours, {category}", _f(figures["p50_ms"], 3), _f(figures["p99_ms"], 3), _f(figures["mean_ms"], 3), "", "")
     console.print(table)
 
 
 def show_accuracy(console: Console, r: dict[str, Any]) -> None:
-    table = _table(f"Accuracy on tests/eval/cases.jsonl ({r['cases']} cases; baselines at their best cutoff)",
-                   ["", "overall", "in scope", "declined", "without follow-ups", "cutoff"])
+    table = _table(
+        f"Accuracy on tests/eval/cases.jsonl ({r['cases']} cases; baselines at their best cutoff)",
+        ["", "overall", "in scope", "declined", "without follow-ups", "cutoff"],
+    )
     for name in ("ours", "rapidfuzz", "rapidfuzz+proc", "thefuzz"):
         row = r[name]
-        table.add_row(name, _pct(row["overall"]), _pct(row["in_scope"]), _pct(row["declined"]), _pct(row["without_followups"]),
-                      str(row.get("cutoff", "–")))
+        table.add_row(
+            name,
+            _pct(row["overall"]),
+            _pct(row["in_scope"]),
+            _pct(row["declined"]),
+            _pct(row["without_followups"]),
+            str(row.get("cutoff", "–")),
+        )
     console.print(table)
     console.print(f"  ours, full grading of faqbot eval (answer texts checked too): {_pct(r['ours']['graded_pass'])}")
 
 
 def show_scaling(console: Console, r: dict[str, Any]) -> None:
-    table = _table("Scaling: knowledge base grown synthetically, each size in its own process (medians of runs)",
-                   ["factor", "intents", "examples", "build s", "index MB", "p50 ms", "p99 ms", "p99 cold ms", "growth k (p50)",
-                    "rapidfuzz p50 ms", "thefuzz p50 ms", "ours/rapidfuzz"])
+    table = _table(
+        "Scaling: knowledge base grown synthetically, each size in its own process (medians of runs)",
+        [
+            "factor",
+            "intents",
+            "examples",
+            "build s",
+            "index MB",
+            "p50 ms",
+            "p99 ms",
+            "p99 cold ms",
+            "growth k (p50)",
+            "rapidfuzz p50 ms",
+            "thefuzz p50 ms",
+            "ours/rapidfuzz",
+        ],
+    )
     failed = []
     for row in r["rows"]:
         if "error" in row:
@@ -110,16 +152,26 @@ def show_scaling(console: Console, r: dict[str, Any]) -> None:
             failed.append(row)
             continue
         table.add_row(
-            f"{row['factor']}x", _f(row["intents"]), _f(row["examples"]), _f(row["build_s"], 1), _f(row.get("index_rss_mb"), 0),
-            _f(row["ours"]["p50_ms"], 3), _f(row["ours"]["p99_ms"], 3), _f(row["ours_cold"]["p99_ms"], 3),
-            _f(row["ours"].get("p50_growth_exponent")), _f(row.get("rapidfuzz", {}).get("p50_ms"), 2),
-            _f(row.get("thefuzz", {}).get("p50_ms"), 2), _f(row.get("ours/rapidfuzz")),
+            f"{row['factor']}x",
+            _f(row["intents"]),
+            _f(row["examples"]),
+            _f(row["build_s"], 1),
+            _f(row.get("index_rss_mb"), 0),
+            _f(row["ours"]["p50_ms"], 3),
+            _f(row["ours"]["p99_ms"], 3),
+            _f(row["ours_cold"]["p99_ms"], 3),
+            _f(row["ours"].get("p50_growth_exponent")),
+            _f(row.get("rapidfuzz", {}).get("p50_ms"), 2),
+            _f(row.get("thefuzz", {}).get("p50_ms"), 2),
+            _f(row.get("ours/rapidfuzz")),
         )
     console.print(table)
     for row in failed:
         console.print(f"  [red]{row['factor']}x failed[/]: {row['error']}")
-    console.print("  growth k: latency ~ examples^k between consecutive sizes (1 = linear, < 1 = sublinear); "
-                  "index MB: resident memory added by building the grown knowledge base and its index")
+    console.print(
+        "  growth k: latency ~ examples^k between consecutive sizes (1 = linear, < 1 = sublinear); "
+        "index MB: resident memory added by building the grown knowledge base and its index"
+    )
 
 
 def show_startup(console: Console, r: dict[str, Any]) -> None:
@@ -139,25 +191,43 @@ def show_startup(console: Console, r: dict[str, Any]) -> None:
 
 
 def show_e2e(console: Console, r: dict[str, Any]) -> None:
-    table = _table(f"End to end: real bot polling a fake Bot API on 127.0.0.1 (median of {r['runs']} runs)",
-                   ["", "updates", "answered/s", "per bot CPU-s", "p50 ms", "p99 ms", "max ms"])
+    table = _table(
+        f"End to end: real bot polling a fake Bot API on 127.0.0.1 (median of {r['runs']} runs)",
+        ["", "updates", "answered/s", "per bot CPU-s", "p50 ms", "p99 ms", "max ms"],
+    )
     burst = r["burst"]
-    table.add_row(f"burst from {r['users']:,} users", _f(r["updates"]), _f(burst["updates_per_s"], 0),
-                  _f(burst["updates_per_bot_cpu_s"], 0), _f(burst["latency_p50_ms"], 1), _f(burst["latency_p99_ms"], 1),
-                  _f(burst["latency_max_ms"], 1))
+    table.add_row(
+        f"burst from {r['users']:,} users",
+        _f(r["updates"]),
+        _f(burst["updates_per_s"], 0),
+        _f(burst["updates_per_bot_cpu_s"], 0),
+        _f(burst["latency_p50_ms"], 1),
+        _f(burst["latency_p99_ms"], 1),
+        _f(burst["latency_max_ms"], 1),
+    )
     if "paced" in r:
         paced = r["paced"]
-        table.add_row(f"paced at {paced['rate']:.0f}/s", _f(paced["updates"]), _f(paced["updates_per_s"], 0),
-                      _f(paced["updates_per_bot_cpu_s"], 0), _f(paced["latency_p50_ms"], 1), _f(paced["latency_p99_ms"], 1),
-                      _f(paced["latency_max_ms"], 1))
+        table.add_row(
+            f"paced at {paced['rate']:.0f}/s",
+            _f(paced["updates"]),
+            _f(paced["updates_per_s"], 0),
+            _f(paced["updates_per_bot_cpu_s"], 0),
+            _f(paced["latency_p50_ms"], 1),
+            _f(paced["latency_p99_ms"], 1),
+            _f(paced["latency_max_ms"], 1),
+        )
     console.print(table)
-    console.print(f"  lost: {r['lost']}, answered twice: {r['answered_twice']}, delivered twice: {r['delivered_twice']}, "
-                  f"errors logged: {r['errors']}, timed out: {r['timed_out']} (all runs)")
+    console.print(
+        f"  lost: {r['lost']}, answered twice: {r['answered_twice']}, delivered twice: {r['delivered_twice']}, "
+        f"errors logged: {r['errors']}, timed out: {r['timed_out']} (all runs)"
+    )
 
 
 def show_memory(console: Console, r: dict[str, Any], e2e: dict[str, Any] | None = None) -> None:
-    table = _table(f"Memory of the running bot (resident set, after answering {r['updates_answered_first']:,} updates)",
-                   ["knowledge base", "intents", "RSS at start MB", "RSS MB", "peak RSS MB"])
+    table = _table(
+        f"Memory of the running bot (resident set, after answering {r['updates_answered_first']:,} updates)",
+        ["knowledge base", "intents", "RSS at start MB", "RSS MB", "peak RSS MB"],
+    )
     for row in r["rows"]:
         table.add_row(f"{row['factor']}x", _f(row["intents"]), _f(row["rss_ready_mb"], 1), _f(row["rss_mb"], 1), _f(row["peak_rss_mb"], 1))
     if e2e is not None:
@@ -177,19 +247,28 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
                 rows.append(("p99 latency, 100x knowledge base", "< 10 ms", f"failed: {row['error'][:60]}", False))
             elif row["factor"] == 100:
                 value = row["ours"]["p99_ms"]
-                rows.append((f"p99 latency, {row['examples']:,} examples (100x)", "< 10 ms", f"{value:.1f} ms",
-                             value < TARGETS["p99_100k_ms"]))
+                rows.append(
+                    (f"p99 latency, {row['examples']:,} examples (100x)", "< 10 ms", f"{value:.1f} ms", value < TARGETS["p99_100k_ms"])
+                )
                 k = row["ours"].get("p50_growth_exponent")
                 if k is not None:
-                    rows.append((f"sublinear growth {row['ours'].get('growth_from', '?')}x -> 100x (exponent k of p50)", "k < 1",
-                                 f"k = {k:.2f}", k < 0.9))
+                    rows.append(
+                        (
+                            f"sublinear growth {row['ours'].get('growth_from', '?')}x -> 100x (exponent k of p50)",
+                            "k < 1",
+                            f"k = {k:.2f}",
+                            k < 0.9,
+                        )
+                    )
     if "startup" in results:
         value = results["startup"]["cold"]["build_s"]
         rows.append(("start-up: load + index, cold", "< 0.5 s", f"{value:.3f} s", value < TARGETS["startup_s"]))
         hot = results["startup"]["reload"]
         if hot.get("reloader"):
-            for key, label in (("with_confusion_check_s", "hot reload with confusion check"),
-                               ("without_confusion_check_s", "hot reload without confusion check")):
+            for key, label in (
+                ("with_confusion_check_s", "hot reload with confusion check"),
+                ("without_confusion_check_s", "hot reload without confusion check"),
+            ):
                 rows.append((label, "< 0.5 s", f"{hot[key]:.3f} s", hot[key] < TARGETS["reload_s"]))
         else:
             rows.append(("hot reload", "< 0.5 s", f"{hot['build_and_swap_s']:.3f} s", hot["build_and_swap_s"] < TARGETS["reload_s"]))
@@ -202,12 +281,19 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
     if "memory" in results:
         for row in results["memory"]["rows"]:
             if row["factor"] == 1:
-                rows.append((f"RSS of the running bot, shipped knowledge base ({results['memory']['updates_answered_first']:,} updates)",
-                             "< 120 MB", f"{row['rss_mb']:.0f} MB", row["rss_mb"] < TARGETS["rss_mb"]))
+                rows.append(
+                    (
+                        f"RSS of the running bot, shipped knowledge base ({results['memory']['updates_answered_first']:,} updates)",
+                        "< 120 MB",
+                        f"{row['rss_mb']:.0f} MB",
+                        row["rss_mb"] < TARGETS["rss_mb"],
+                    )
+                )
     if "e2e" in results:
         value = results["e2e"]["bot_rss_after_burst_mb"]
-        rows.append((f"RSS just after a {results['e2e']['updates']:,}-update burst", "< 120 MB", f"{value:.0f} MB",
-                     value < TARGETS["rss_mb"]))
+        rows.append(
+            (f"RSS just after a {results['e2e']['updates']:,}-update burst", "< 120 MB", f"{value:.0f} MB", value < TARGETS["rss_mb"])
+        )
     return rows
 
 
@@ -219,8 +305,12 @@ def show_targets(console: Console, rows: list[tuple[str, str, str, bool | None]]
 
 
 SHOW: dict[str, Callable[[Console, dict[str, Any]], None]] = {
-    "matching": show_matching, "accuracy": show_accuracy, "scaling": show_scaling, "startup": show_startup,
-    "e2e": show_e2e, "memory": show_memory,
+    "matching": show_matching,
+    "accuracy": show_accuracy,
+    "scaling": show_scaling,
+    "startup": show_startup,
+    "e2e": show_e2e,
+    "memory": show_memory,
 }
 
 
@@ -251,8 +341,13 @@ def run_part(part: str, args: argparse.Namespace) -> dict[str, Any]:
         from benchmarks import e2e
 
         users = 200 if quick else 1000
-        return e2e.throughput(runs=args.runs or (1 if quick else 3), users=users, per_user=10,
-                              paced=(300, 100.0) if quick else (1000, 100.0), store=not args.no_store)
+        return e2e.throughput(
+            runs=args.runs or (1 if quick else 3),
+            users=users,
+            per_user=10,
+            paced=(300, 100.0) if quick else (1000, 100.0),
+            store=not args.no_store,
+        )
     if part == "memory":
         from benchmarks import e2e
 
@@ -263,10 +358,14 @@ def run_part(part: str, args: argparse.Namespace) -> dict[str, Any]:
 def code_version() -> dict[str, Any]:
     """The commit and whether bot/, intents/ or content/ differ from it (parts run minutes apart; others may commit meanwhile)."""
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                                timeout=10).stdout.strip()
-        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--", "bot", "intents", "content"], cwd=ROOT, capture_output=True,
-                                    text=True, timeout=10).stdout.strip())
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+        dirty = bool(
+            subprocess.run(
+                ["git", "status", "--porcelain", "--", "bot", "intents", "content"], cwd=ROOT, capture_output=True, text=True, timeout=10
+            ).stdout.strip()
+        )
     except (OSError, subprocess.SubprocessError):
         commit, dirty = "?", None
     return {"commit": commit, "working_tree_changed": dirty}

@@ -32,8 +32,39 @@ from bot.engine.knowledge import (
 from bot.engine.matcher import Matcher
 from bot.engine.models import Intent
 
-_ONSETS = ("b", "c", "d", "f", "g", "h", "j", "k", "l", "m", "n", "p", "r", "s", "t", "v", "w", "z", "br", "cl", "dr", "fl", "gr", "pl",
-           "pr", "sk", "st", "tr", "sh", "ch", "th")
+_ONSETS = (
+    "b",
+    "c",
+    "d",
+    "f",
+    "g",
+    "h",
+    "j",
+    "k",
+    "l",
+    "m",
+    "n",
+    "p",
+    "r",
+    "s",
+    "t",
+    "v",
+    "w",
+    "z",
+    "br",
+    "cl",
+    "dr",
+    "fl",
+    "gr",
+    "pl",
+    "pr",
+    "sk",
+    "st",
+    "tr",
+    "sh",
+    "ch",
+    "th",
+)
 _VOWELS = ("a", "e", "i", "o", "u", "ai", "ea", "ou", "io")
 _CODAS = ("", "", "n", "r", "s", "t", "l", "m", "x", "nd", "st", "rk")
 

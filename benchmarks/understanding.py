@@ -242,21 +242,31 @@ def main() -> None:
         for name, how, result in rows:
             print(f"{name:28s} {result['answered']:9.1%} {result['declined']:9.1%} {result['overall']:8.1%}  {how}")
         ours = rows[0][2]
-        verdicts.append((f"{args.set.name}: answered {ours['answered']:.1%} >= 90%, declined {ours['declined']:.1%} >= 95% "
-                         "(issue 9 asks this of real-holdout.jsonl)", ours["answered"] >= 0.90 and ours["declined"] >= 0.95))
+        verdicts.append(
+            (
+                f"{args.set.name}: answered {ours['answered']:.1%} >= 90%, declined {ours['declined']:.1%} >= 95% "
+                "(issue 9 asks this of real-holdout.jsonl)",
+                ours["answered"] >= 0.90 and ours["declined"] >= 0.95,
+            )
+        )
     print(f"\nspeed on the questions of {args.set.name}")
     figures = speed(engine, args.set)
     for key, value in figures.items():
         print(f"  {key:28s} {value:8.2f}")
     verdicts += [
-        (f"ask --jsonl marginal {figures['ask_jsonl_marginal_ms_per_question']:.2f} ms <= extractOne "
-         f"{figures['extractone_ms_per_question']:.2f} ms a question",
-         figures["ask_jsonl_marginal_ms_per_question"] <= figures["extractone_ms_per_question"]),
+        (
+            f"ask --jsonl marginal {figures['ask_jsonl_marginal_ms_per_question']:.2f} ms <= extractOne "
+            f"{figures['extractone_ms_per_question']:.2f} ms a question",
+            figures["ask_jsonl_marginal_ms_per_question"] <= figures["extractone_ms_per_question"],
+        ),
         (f"Dialogue.respond p99 {figures['respond_p99_ms']:.2f} ms <= 10 ms", figures["respond_p99_ms"] <= 10),
         (f"start-up, embedding cache warm, {figures['startup_warm_s']:.2f} s <= 1 s", figures["startup_warm_s"] <= 1),
         (f"hot reload with its checks {figures['reload_with_checks_s']:.2f} s <= 1 s", figures["reload_with_checks_s"] <= 1),
-        (f"RSS of this process (the engine and the baselines; the running bot's: benchmarks.memory_users) "
-         f"{figures['rss_mb']:.0f} MB <= 200 MB", figures["rss_mb"] <= 200),
+        (
+            f"RSS of this process (the engine and the baselines; the running bot's: benchmarks.memory_users) "
+            f"{figures['rss_mb']:.0f} MB <= 200 MB",
+            figures["rss_mb"] <= 200,
+        ),
     ]
     print("\ntargets")
     for text, met in verdicts:

@@ -49,9 +49,7 @@ def run_maintenance_command(args: argparse.Namespace, settings: Settings, root: 
         return print_problems(errors, root, exc)
     kb = engine.kb
     threshold = settings.faqbot_report_threshold if args.threshold is None else args.threshold
-    report = asyncio.run(
-        _report(db, _salt(settings, db), engine, time.time() - args.since, threshold, settings.faqbot_report_similarity)
-    )
+    report = asyncio.run(_report(db, _salt(settings, db), engine, time.time() - args.since, threshold, settings.faqbot_report_similarity))
     if args.suggest:
         text = suggest_yaml(report, intent_examples(kb))
     elif args.format == "csv":

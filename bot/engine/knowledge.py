@@ -139,7 +139,7 @@ class _Source:
     path: Path
 
     def quote(self, line: int | None) -> str:
-        """" (the line reads: ...)" for a message about a value YAML changed (e.g. `no` read as false); "" if unknown."""
+        """ " (the line reads: ...)" for a message about a value YAML changed (e.g. `no` read as false); "" if unknown."""
         if line is None:
             return ""
         try:
@@ -147,6 +147,7 @@ class _Source:
         except (OSError, UnicodeDecodeError, IndexError):
             return ""
         return f" (the line reads: {text})" if text else ""
+
     data: dict[str, Any]
     lines: dict[tuple[str, ...], int] = field(default_factory=dict)
 
@@ -361,7 +362,15 @@ def _load_lexicon(reader: _Reader, folder: Path) -> tuple[Lexicon, dict[str, dic
         synonyms[normalise(phrase)] = ANSWERER
     numbers = {normalise(word): amount for word, amount in (lexicon.numbers if lexicon else {}).items()}
     lexicon_out = Lexicon(
-        stopwords, synonyms, symbols, aliases, anchors, frozenset(uncovered), frozenset({OTHER_PROFESSION}), tuple(years), numbers,
+        stopwords,
+        synonyms,
+        symbols,
+        aliases,
+        anchors,
+        frozenset(uncovered),
+        frozenset({OTHER_PROFESSION}),
+        tuple(years),
+        numbers,
         answerer=frozenset({ANSWERER}),
         spellings=spellings,
     )
@@ -413,11 +422,13 @@ def _structure_problems(node: yaml.Node | None) -> tuple[list[tuple[str, int]], 
             for key, value in current.value:
                 if isinstance(key, yaml.ScalarNode):
                     if key.value in lines:
-                        problems.append((
-                            f"key {key.value!r} is given twice (lines {lines[key.value]} and {key.start_mark.line + 1}): YAML keeps only "
-                            "the last one; merge them into one",
-                            key.start_mark.line + 1,
-                        ))
+                        problems.append(
+                            (
+                                f"key {key.value!r} is given twice (lines {lines[key.value]} and {key.start_mark.line + 1}): "
+                                "YAML keeps only the last one; merge them into one",
+                                key.start_mark.line + 1,
+                            )
+                        )
                     lines.setdefault(key.value, key.start_mark.line + 1)
                 pending.extend((key, value))
         elif isinstance(current, yaml.SequenceNode):

@@ -107,8 +107,17 @@ class Matcher:
             bonus[self._index[intent]] = self._bonus(intent, analysis)
         oos = Parts(lexical.out_of_scope, semantic_oos)
         return Signals(
-            self._names, lexical_scores, semantic, bonus, present, oos, dict(analysis.entities), lexical.anchored,
-            lexical.other_subject, dict(analysis.lacking), lexical.about_answerer,
+            self._names,
+            lexical_scores,
+            semantic,
+            bonus,
+            present,
+            oos,
+            dict(analysis.entities),
+            lexical.anchored,
+            lexical.other_subject,
+            dict(analysis.lacking),
+            lexical.about_answerer,
         )
 
     def prepare(self, questions: Sequence[str], whole: str | None = None) -> None:

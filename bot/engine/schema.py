@@ -100,7 +100,7 @@ def fail(message: str) -> NoReturn:
 def _text(value: object) -> str:
     if isinstance(value, bool):
         read = str(value).lower()
-        fail(f"a word was read as {read} (YAML reads yes, no, on, off, true, false as booleans): put it in quotes, e.g. \"no\"")
+        fail(f'a word was read as {read} (YAML reads yes, no, on, off, true, false as booleans): put it in quotes, e.g. "no"')
     if isinstance(value, dict):
         fail("a text containing ': ' was read as `key: value`: put the whole text in quotes")
     if isinstance(value, datetime.date):

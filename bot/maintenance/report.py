@@ -525,7 +525,7 @@ def to_csv(report: Report) -> str:
                 "helpful": "",
                 "unhelpful": "",
                 "wordings": " | ".join(f"{w.text} ({w.count})" for w in group.wordings),
-            }
+            },
         )
     for stat in report.intents:
         safe_row(
@@ -541,7 +541,7 @@ def to_csv(report: Report) -> str:
                 "helpful": stat.helpful,
                 "unhelpful": stat.unhelpful,
                 "wordings": "",
-            }
+            },
         )
     return out.getvalue()
 

@@ -96,6 +96,7 @@ class _Throttled:
         log.warning("%s%s", message % args, more)
         self._last, self._since = now, 0
 
+
 DATABASE_FILE = "faqbot.sqlite3"
 PAGE_CACHE_KIB = 256
 """SQLite's page cache for the log's connection (its default is 2,000 KiB): the bot appends rows and the report

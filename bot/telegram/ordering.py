@@ -15,6 +15,8 @@ from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
 MAX_CONCURRENT = 64
+
+
 class PerChatUpdateProcessor(BaseUpdateProcessor):
     """Updates of the same chat run one after the other; different chats run concurrently."""
 

@@ -397,10 +397,12 @@ def test_an_at_handle_addressing_someone_changes_nothing(dialogue: Dialogue, que
 
 @pytest.mark.parametrize(
     ("greeted", "plain"),
-    [("Hi Roeland! How much does a junior backend developer earn?", "Hi! How much does a junior backend developer earn?"),
-     ("Thanks, Ravi!", "Thanks!"),
-     ("Hey Kent, what does a backend developer do?", "Hey, what does a backend developer do?"),
-     ("Hey Python Devs, which framework should I learn?", "Hey Python devs, which framework should I learn?")],
+    [
+        ("Hi Roeland! How much does a junior backend developer earn?", "Hi! How much does a junior backend developer earn?"),
+        ("Thanks, Ravi!", "Thanks!"),
+        ("Hey Kent, what does a backend developer do?", "Hey, what does a backend developer do?"),
+        ("Hey Python Devs, which framework should I learn?", "Hey Python devs, which framework should I learn?"),
+    ],
 )
 def test_a_name_greeted_or_thanked_changes_nothing(dialogue: Dialogue, greeted: str, plain: str) -> None:
     seen = [(reply.kind, reply.intent, reply.text, reply.score) for reply in (dialogue.respond(greeted), dialogue.respond(plain))]

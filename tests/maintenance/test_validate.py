@@ -208,7 +208,7 @@ MUTATIONS: list[tuple[str, Callable[[Path], object], str, str | None, str | None
     ),
     (
         "message as a list",
-        lambda kb: _edit(kb / "content" / "_messages.yaml", "empty: \"", "empty: [a, b]\nold_empty: \""),
+        lambda kb: _edit(kb / "content" / "_messages.yaml", 'empty: "', 'empty: [a, b]\nold_empty: "'),
         "content/_messages.yaml",
         None,
         "empty",
