@@ -273,7 +273,9 @@ class SemanticIndex:
         """`phrasings`: (intent id or OUT_OF_SCOPE, text) pairs."""
         ordered = sorted(phrasings, key=lambda item: item[0])
         self.vectors = vectors
-        self._texts = np.array([text for _, text in ordered], dtype=object)
+        self._rows: dict[str, list[int]] = {}
+        for row, (_, text) in enumerate(ordered):
+            self._rows.setdefault(text, []).append(row)
         self._matrix = vectors.index([text for _, text in ordered])
         groups = [intent for intent, _ in ordered]
         self._starts = np.array([i for i in range(len(groups)) if i == 0 or groups[i] != groups[i - 1]], dtype=np.intp)
@@ -289,7 +291,8 @@ class SemanticIndex:
         if not len(self._names):
             return np.zeros(0, dtype=np.float32)
         cosines = self._matrix @ self.vectors.question(question)
-        if leave_out is not None:
-            cosines = np.where(self._texts == leave_out, -1.0, cosines)
+        rows = self._rows.get(leave_out) if leave_out is not None else None
+        if rows:
+            cosines[rows] = -1.0  # a fresh array: the product above
         found: npt.NDArray[np.float32] = np.maximum.reduceat(cosines, self._starts)
         return found
