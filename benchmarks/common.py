@@ -6,6 +6,7 @@ import math
 import statistics
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from bot.engine.core import Engine
 from bot.maintenance.vector_cache import cached_engine
@@ -13,6 +14,15 @@ from bot.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
+
+
+def figure(value: Any, digits: int = 2) -> str:
+    """A number for a results table: thousands separated, `digits` decimals for a float, "–" for none or NaN."""
+    if value is None or (isinstance(value, float) and value != value):
+        return "–"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
 
 
 def percentile(samples: Sequence[float], q: float) -> float:

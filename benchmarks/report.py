@@ -11,14 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import RESULTS
-
-
-def _n(value: Any, digits: int = 2) -> str:
-    if value is None or (isinstance(value, float) and value != value):
-        return "–"
-    if isinstance(value, float):
-        return f"{value:,.{digits}f}"
-    return f"{value:,}" if isinstance(value, int) else str(value)
+from benchmarks.common import figure as _n
 
 
 def _pct(value: float) -> str:
@@ -50,23 +43,12 @@ def render(results: dict[str, Any]) -> str:
             f"{r['questions']} questions x {r['rounds']} rounds, median of {r['runs']} runs ({_code(r)}).\n"
         )
         rows = [
-            ["ours: `Dialogue.respond`", _n(r["ours"]["p50_ms"], 3), _n(r["ours"]["p99_ms"], 3), _n(r["ours"]["mean_ms"], 3), "", ""],
-            [
-                "ours, caches cleared (first pass)",
-                _n(r["ours_cold"]["p50_ms"], 3),
-                _n(r["ours_cold"]["p99_ms"], 3),
-                _n(r["ours_cold"]["mean_ms"], 3),
-                "",
-                "",
-            ],
-            [
-                "ours, interleaved with the baselines",
-                _n(r["ours_interleaved"]["p50_ms"], 3),
-                _n(r["ours_interleaved"]["p99_ms"], 3),
-                _n(r["ours_interleaved"]["mean_ms"], 3),
-                "",
-                "",
-            ],
+            [label, *(_n(r[key][f"{stat}_ms"], 3) for stat in ("p50", "p99", "mean")), "", ""]
+            for label, key in (
+                ("ours: `Dialogue.respond`", "ours"),
+                ("ours, caches cleared (first pass)", "ours_cold"),
+                ("ours, interleaved with the baselines", "ours_interleaved"),
+            )
         ]
         for name in ("rapidfuzz", "rapidfuzz+proc", "thefuzz"):
             ratio = r["ratios"][f"ours/{name}"]

@@ -34,6 +34,7 @@ from rich.console import Console
 from rich.table import Table
 
 from benchmarks.common import RESULTS, ROOT
+from benchmarks.common import figure as _f
 
 PARTS = ("matching", "accuracy", "scaling", "startup", "e2e", "memory")
 TARGETS = {
@@ -44,16 +45,6 @@ TARGETS = {
     "updates_per_s": 500.0,
     "rss_mb": 120.0,
 }
-
-
-def _f(value: Any, digits: int = 2) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        if value != value:  # NaN
-            return "–"
-        return f"{value:,.{digits}f}"
-    return f"{value:,}" if isinstance(value, int) else str(value)
 
 
 def _pct(value: float | None) -> str:
@@ -195,26 +186,16 @@ def show_e2e(console: Console, r: dict[str, Any]) -> None:
         f"End to end: real bot polling a fake Bot API on 127.0.0.1 (median of {r['runs']} runs)",
         ["", "updates", "answered/s", "per bot CPU-s", "p50 ms", "p99 ms", "max ms"],
     )
-    burst = r["burst"]
-    table.add_row(
-        f"burst from {r['users']:,} users",
-        _f(r["updates"]),
-        _f(burst["updates_per_s"], 0),
-        _f(burst["updates_per_bot_cpu_s"], 0),
-        _f(burst["latency_p50_ms"], 1),
-        _f(burst["latency_p99_ms"], 1),
-        _f(burst["latency_max_ms"], 1),
-    )
+    phases = [(f"burst from {r['users']:,} users", r["updates"], r["burst"])]
     if "paced" in r:
-        paced = r["paced"]
+        phases.append((f"paced at {r['paced']['rate']:.0f}/s", r["paced"]["updates"], r["paced"]))
+    for label, updates, phase in phases:
         table.add_row(
-            f"paced at {paced['rate']:.0f}/s",
-            _f(paced["updates"]),
-            _f(paced["updates_per_s"], 0),
-            _f(paced["updates_per_bot_cpu_s"], 0),
-            _f(paced["latency_p50_ms"], 1),
-            _f(paced["latency_p99_ms"], 1),
-            _f(paced["latency_max_ms"], 1),
+            label,
+            _f(updates),
+            _f(phase["updates_per_s"], 0),
+            _f(phase["updates_per_bot_cpu_s"], 0),
+            *(_f(phase[f"latency_{key}_ms"], 1) for key in ("p50", "p99", "max")),
         )
     console.print(table)
     console.print(
