@@ -140,29 +140,20 @@ def render(results: dict[str, Any]) -> str:
         out.append(_table(["", "seconds"], rows))
     if "e2e" in results:
         r = results["e2e"]
-        b = r["burst"]
+        phases = [(f"burst from {r['users']:,} users", r["updates"], r["burst"], 0)]
+        if "paced" in r:
+            phases.append((f"paced at {r['paced']['rate']:.0f}/s", r["paced"]["updates"], r["paced"], 1))
         rows = [
             [
-                f"burst from {r['users']:,} users",
-                _n(r["updates"]),
-                _n(b["updates_per_s"], 0),
-                _n(b["updates_per_bot_cpu_s"], 0),
-                _n(b["latency_p50_ms"], 0),
-                _n(b["latency_p99_ms"], 0),
+                label,
+                _n(updates),
+                _n(phase["updates_per_s"], 0),
+                _n(phase["updates_per_bot_cpu_s"], 0),
+                _n(phase["latency_p50_ms"], digits),
+                _n(phase["latency_p99_ms"], digits),
             ]
+            for label, updates, phase, digits in phases
         ]
-        if "paced" in r:
-            p = r["paced"]
-            rows.append(
-                [
-                    f"paced at {p['rate']:.0f}/s",
-                    _n(p["updates"]),
-                    _n(p["updates_per_s"], 0),
-                    _n(p["updates_per_bot_cpu_s"], 0),
-                    _n(p["latency_p50_ms"], 1),
-                    _n(p["latency_p99_ms"], 1),
-                ]
-            )
         spread = ", ".join(f"{run['burst']['updates_per_s']:.0f}" for run in r["per_run"])
         out.append(f"\n### End to end (median of {r['runs']} runs: {spread} updates/s; {_code(r)})\n")
         out.append(_table(["", "updates", "answered/s", "per bot CPU-second", "p50 ms", "p99 ms"], rows))

@@ -67,23 +67,12 @@ def show_matching(console: Console, r: dict[str, Any]) -> None:
         f"{r['questions']} questions x {r['rounds']} rounds, median of {r['runs']} runs; ratios from interleaved calls)"
     )
     table = _table(title, ["", "p50 ms", "p99 ms", "mean ms", "ours / it (p50)", "ours / it (p99)"])
-    table.add_row("ours: Dialogue.respond", _f(r["ours"]["p50_ms"], 3), _f(r["ours"]["p99_ms"], 3), _f(r["ours"]["mean_ms"], 3), "", "")
-    table.add_row(
-        "ours, caches cleared (first pass)",
-        _f(r["ours_cold"]["p50_ms"], 3),
-        _f(r["ours_cold"]["p99_ms"], 3),
-        _f(r["ours_cold"]["mean_ms"], 3),
-        "",
-        "",
-    )
-    table.add_row(
-        "ours, interleaved with the baselines",
-        _f(r["ours_interleaved"]["p50_ms"], 3),
-        _f(r["ours_interleaved"]["p99_ms"], 3),
-        _f(r["ours_interleaved"]["mean_ms"], 3),
-        "",
-        "",
-    )
+    for label, key in (
+        ("ours: Dialogue.respond", "ours"),
+        ("ours, caches cleared (first pass)", "ours_cold"),
+        ("ours, interleaved with the baselines", "ours_interleaved"),
+    ):
+        table.add_row(label, *(_f(r[key][f"{stat}_ms"], 3) for stat in ("p50", "p99", "mean")), "", "")
     for name in ("rapidfuzz", "rapidfuzz+proc", "thefuzz"):
         ratio = r["ratios"][f"ours/{name}"]
         table.add_row(
