@@ -25,6 +25,56 @@ def figure(value: Any, digits: int = 2) -> str:
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
+MATCHING_COLUMNS = ("", "p50 ms", "p99 ms", "mean ms", "ours/it p50", "ours/it p99")
+"""The columns of the matching-latency table, in the console (`benchmarks.run`) and in the Markdown report alike."""
+
+
+def matching_rows(r: dict[str, Any]) -> list[list[str]]:
+    """The matching benchmark's results as rows of `MATCHING_COLUMNS`: ours, the baselines with ours/theirs, ours per category."""
+    rows = [
+        [label, *(figure(r[key][f"{stat}_ms"], 3) for stat in ("p50", "p99", "mean")), "", ""]
+        for label, key in (
+            ("ours: Dialogue.respond", "ours"),
+            ("ours, caches cleared (first pass)", "ours_cold"),
+            ("ours, interleaved with the baselines", "ours_interleaved"),
+        )
+    ]
+    for name in ("rapidfuzz", "rapidfuzz+proc", "thefuzz"):
+        ratio = r["ratios"][f"ours/{name}"]
+        times = (figure(r[name][f"{stat}_ms"], 3) for stat in ("p50", "p99", "mean"))
+        rows.append([f"baseline: {name}", *times, figure(ratio["p50"]), figure(ratio["p99"])])
+    for category, figures in r["ours_by_category"].items():
+        rows.append([f"ours, {category}", *(figure(figures[f"{stat}_ms"], 3) for stat in ("p50", "p99", "mean")), "", ""])
+    return rows
+
+
+SCALING_COLUMNS = (
+    "size", "intents", "examples", "build s", "index MB", "p50 ms", "p99 ms", "p99 cold ms",
+    "growth k (p50)", "rapidfuzz p50 ms", "thefuzz p50 ms", "ours/rapidfuzz",
+)  # fmt: skip
+"""The columns of the scaling table, in the console (`benchmarks.run`) and in the Markdown report alike."""
+
+
+def scaling_cells(row: dict[str, Any]) -> list[str]:
+    """One size of the scaling benchmark as the cells of `SCALING_COLUMNS` (a failed size: its error in the p50 cell)."""
+    if "error" in row:
+        return [f"{row['factor']}x", *["–"] * 4, f"failed: {row['error'][:90]}", *["–"] * 6]
+    return [
+        f"{row['factor']}x",
+        figure(row["intents"]),
+        figure(row["examples"]),
+        figure(row["build_s"], 1),
+        figure(row.get("index_rss_mb"), 0),
+        figure(row["ours"]["p50_ms"], 3),
+        figure(row["ours"]["p99_ms"], 3),
+        figure(row.get("ours_cold", {}).get("p99_ms"), 3),
+        figure(row["ours"].get("p50_growth_exponent")),
+        figure(row.get("rapidfuzz", {}).get("p50_ms"), 2),
+        figure(row.get("thefuzz", {}).get("p50_ms"), 2),
+        figure(row.get("ours/rapidfuzz")),
+    ]
+
+
 def percentile(samples: Sequence[float], q: float) -> float:
     """The q-th percentile (0..100) of `samples`, linearly interpolated between closest ranks."""
     if not samples:

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import RESULTS
+from benchmarks.common import MATCHING_COLUMNS, RESULTS, SCALING_COLUMNS, matching_rows, scaling_cells
 from benchmarks.common import figure as _n
 
 
@@ -42,29 +42,7 @@ def render(results: dict[str, Any]) -> str:
             f"\n### Matching latency, shipped knowledge base\n\n{r['intents']} intents, {r['examples']:,} examples; "
             f"{r['questions']} questions x {r['rounds']} rounds, median of {r['runs']} runs ({_code(r)}).\n"
         )
-        rows = [
-            [label, *(_n(r[key][f"{stat}_ms"], 3) for stat in ("p50", "p99", "mean")), "", ""]
-            for label, key in (
-                ("ours: `Dialogue.respond`", "ours"),
-                ("ours, caches cleared (first pass)", "ours_cold"),
-                ("ours, interleaved with the baselines", "ours_interleaved"),
-            )
-        ]
-        for name in ("rapidfuzz", "rapidfuzz+proc", "thefuzz"):
-            ratio = r["ratios"][f"ours/{name}"]
-            rows.append(
-                [
-                    f"baseline: {name}",
-                    _n(r[name]["p50_ms"], 3),
-                    _n(r[name]["p99_ms"], 3),
-                    _n(r[name]["mean_ms"], 3),
-                    _n(ratio["p50"]),
-                    _n(ratio["p99"]),
-                ]
-            )
-        for category, figures in r["ours_by_category"].items():
-            rows.append([f"ours, {category}", _n(figures["p50_ms"], 3), _n(figures["p99_ms"], 3), _n(figures["mean_ms"], 3), "", ""])
-        out.append(_table(["", "p50 ms", "p99 ms", "mean ms", "ours/it p50", "ours/it p99"], rows))
+        out.append(_table(list(MATCHING_COLUMNS), matching_rows(r)))
     if "accuracy" in results:
         r = results["accuracy"]
         out.append(f"\n### Accuracy on tests/eval/cases.jsonl ({r['cases']} cases; {_code(r)})\n")
@@ -84,44 +62,7 @@ def render(results: dict[str, Any]) -> str:
     if "scaling" in results:
         r = results["scaling"]
         out.append(f"\n### Scaling (each size in its own process, memory limit {r.get('memory_limit_gb', '?')} GB; {_code(r)})\n")
-        rows = []
-        for row in r["rows"]:
-            if "error" in row:
-                rows.append([f"{row['factor']}x", "–", "–", "–", "–", f"failed: {row['error'][:90]}", "–", "–", "–", "–", "–"])
-                continue
-            rows.append(
-                [
-                    f"{row['factor']}x",
-                    _n(row["intents"]),
-                    _n(row["examples"]),
-                    _n(row["build_s"], 1),
-                    _n(row.get("index_rss_mb"), 0),
-                    _n(row["ours"]["p50_ms"], 3),
-                    _n(row["ours"]["p99_ms"], 3),
-                    _n(row["ours"].get("p50_growth_exponent")),
-                    _n(row.get("rapidfuzz", {}).get("p50_ms"), 1),
-                    _n(row.get("thefuzz", {}).get("p50_ms"), 1),
-                    _n(row.get("ours/rapidfuzz"), 3),
-                ]
-            )
-        out.append(
-            _table(
-                [
-                    "size",
-                    "intents",
-                    "examples",
-                    "build s",
-                    "index MB",
-                    "p50 ms",
-                    "p99 ms",
-                    "growth k",
-                    "rapidfuzz p50 ms",
-                    "thefuzz p50 ms",
-                    "ours/rapidfuzz",
-                ],
-                rows,
-            )
-        )
+        out.append(_table(list(SCALING_COLUMNS), [scaling_cells(row) for row in r["rows"]]))
     if "startup" in results:
         r = results["startup"]
         cold, hot = r["cold"], r["reload"]

@@ -33,7 +33,7 @@ if __package__ in (None, ""):  # `python benchmarks/run.py`
 from rich.console import Console
 from rich.table import Table
 
-from benchmarks.common import RESULTS, ROOT
+from benchmarks.common import MATCHING_COLUMNS, RESULTS, ROOT, SCALING_COLUMNS, matching_rows, scaling_cells
 from benchmarks.common import figure as _f
 
 PARTS = ("matching", "accuracy", "scaling", "startup", "e2e", "memory")
@@ -66,25 +66,9 @@ def show_matching(console: Console, r: dict[str, Any]) -> None:
         f"Matching latency per question, shipped knowledge base ({r['intents']} intents, {r['examples']} examples; "
         f"{r['questions']} questions x {r['rounds']} rounds, median of {r['runs']} runs; ratios from interleaved calls)"
     )
-    table = _table(title, ["", "p50 ms", "p99 ms", "mean ms", "ours / it (p50)", "ours / it (p99)"])
-    for label, key in (
-        ("ours: Dialogue.respond", "ours"),
-        ("ours, caches cleared (first pass)", "ours_cold"),
-        ("ours, interleaved with the baselines", "ours_interleaved"),
-    ):
-        table.add_row(label, *(_f(r[key][f"{stat}_ms"], 3) for stat in ("p50", "p99", "mean")), "", "")
-    for name in ("rapidfuzz", "rapidfuzz+proc", "thefuzz"):
-        ratio = r["ratios"][f"ours/{name}"]
-        table.add_row(
-            f"baseline: {name}",
-            _f(r[name]["p50_ms"], 3),
-            _f(r[name]["p99_ms"], 3),
-            _f(r[name]["mean_ms"], 3),
-            _f(ratio["p50"]),
-            _f(ratio["p99"]),
-        )
-    for category, figures in r["ours_by_category"].items():
-        table.add_row(f"  ours, {category}", _f(figures["p50_ms"], 3), _f(figures["p99_ms"], 3), _f(figures["mean_ms"], 3), "", "")
+    table = _table(title, list(MATCHING_COLUMNS))
+    for row in matching_rows(r):
+        table.add_row(*row)
     console.print(table)
 
 
@@ -108,43 +92,10 @@ def show_accuracy(console: Console, r: dict[str, Any]) -> None:
 
 
 def show_scaling(console: Console, r: dict[str, Any]) -> None:
-    table = _table(
-        "Scaling: knowledge base grown synthetically, each size in its own process (medians of runs)",
-        [
-            "factor",
-            "intents",
-            "examples",
-            "build s",
-            "index MB",
-            "p50 ms",
-            "p99 ms",
-            "p99 cold ms",
-            "growth k (p50)",
-            "rapidfuzz p50 ms",
-            "thefuzz p50 ms",
-            "ours/rapidfuzz",
-        ],
-    )
-    failed = []
+    table = _table("Scaling: knowledge base grown synthetically, each size in its own process (medians of runs)", list(SCALING_COLUMNS))
+    failed = [row for row in r["rows"] if "error" in row]
     for row in r["rows"]:
-        if "error" in row:
-            table.add_row(f"{row['factor']}x", *["–"] * 4, "[red]failed[/]", *["–"] * 6)
-            failed.append(row)
-            continue
-        table.add_row(
-            f"{row['factor']}x",
-            _f(row["intents"]),
-            _f(row["examples"]),
-            _f(row["build_s"], 1),
-            _f(row.get("index_rss_mb"), 0),
-            _f(row["ours"]["p50_ms"], 3),
-            _f(row["ours"]["p99_ms"], 3),
-            _f(row["ours_cold"]["p99_ms"], 3),
-            _f(row["ours"].get("p50_growth_exponent")),
-            _f(row.get("rapidfuzz", {}).get("p50_ms"), 2),
-            _f(row.get("thefuzz", {}).get("p50_ms"), 2),
-            _f(row.get("ours/rapidfuzz")),
-        )
+        table.add_row(*scaling_cells(row))
     console.print(table)
     for row in failed:
         console.print(f"  [red]{row['factor']}x failed[/]: {row['error']}")
