@@ -187,6 +187,15 @@ def test_index_scores_each_intent_by_its_closest_example() -> None:
     assert left_out["salary"] < 0.5
 
 
+def test_leaving_out_a_text_leaves_out_every_intent_that_lists_it() -> None:
+    model = CountingEmbedder()
+    index = SemanticIndex([("salary", "wage"), ("salary", "pay"), ("underpaid", "wage"), ("git", "version control")], Vectors(model))
+    left_out = dict(zip(index.names, index.best("wage", leave_out="wage"), strict=True))
+    assert left_out["underpaid"] < 0.5
+    assert left_out["salary"] < 0.5
+    assert dict(zip(index.names, index.best("wage"), strict=True))["underpaid"] == pytest.approx(1.0, abs=1e-5)
+
+
 def test_real_model_loads_from_the_installed_packages() -> None:
     model = MiniLM()
     assert model.embed(["hello"]).shape == (1, 384)
