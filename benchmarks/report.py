@@ -10,8 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import MATCHING_COLUMNS, RESULTS, SCALING_COLUMNS, matching_rows, scaling_cells
-from benchmarks.common import figure as _n
+from benchmarks.common import MATCHING_COLUMNS, RESULTS, SCALING_COLUMNS, figure, matching_rows, scaling_cells
 
 
 def _pct(value: float) -> str:
@@ -67,15 +66,15 @@ def render(results: dict[str, Any]) -> str:
         r = results["startup"]
         cold, hot = r["cold"], r["reload"]
         rows = [
-            ["cold: import the engine (fresh process)", _n(cold["import_s"], 3)],
-            ["cold: load YAML + Markdown", _n(cold["load_s"], 3)],
-            ["cold: build the matcher's index", _n(cold["index_s"], 3)],
-            ["**cold: load + index**", _n(cold["build_s"], 3)],
+            ["cold: import the engine (fresh process)", figure(cold["import_s"], 3)],
+            ["cold: load YAML + Markdown", figure(cold["load_s"], 3)],
+            ["cold: build the matcher's index", figure(cold["index_s"], 3)],
+            ["**cold: load + index**", figure(cold["build_s"], 3)],
         ]
         if hot.get("reloader"):
             rows += [
-                ["hot reload with the confusion check (the Reloader's default)", _n(hot["with_confusion_check_s"], 3)],
-                ["hot reload without the confusion check", _n(hot["without_confusion_check_s"], 3)],
+                ["hot reload with the confusion check (the Reloader's default)", figure(hot["with_confusion_check_s"], 3)],
+                ["hot reload without the confusion check", figure(hot["without_confusion_check_s"], 3)],
             ]
         out.append(f"\n### Start-up and hot reload (medians; {_code(r)})\n")
         out.append(_table(["", "seconds"], rows))
@@ -87,11 +86,11 @@ def render(results: dict[str, Any]) -> str:
         rows = [
             [
                 label,
-                _n(updates),
-                _n(phase["updates_per_s"], 0),
-                _n(phase["updates_per_bot_cpu_s"], 0),
-                _n(phase["latency_p50_ms"], digits),
-                _n(phase["latency_p99_ms"], digits),
+                figure(updates),
+                figure(phase["updates_per_s"], 0),
+                figure(phase["updates_per_bot_cpu_s"], 0),
+                figure(phase["latency_p50_ms"], digits),
+                figure(phase["latency_p99_ms"], digits),
             ]
             for label, updates, phase, digits in phases
         ]
@@ -105,12 +104,17 @@ def render(results: dict[str, Any]) -> str:
     if "memory" in results:
         r = results["memory"]
         rows = [
-            [f"{row['factor']}x ({row['intents']:,} intents)", _n(row["rss_ready_mb"], 0), _n(row["rss_mb"], 0), _n(row["peak_rss_mb"], 0)]
+            [
+                f"{row['factor']}x ({row['intents']:,} intents)",
+                figure(row["rss_ready_mb"], 0),
+                figure(row["rss_mb"], 0),
+                figure(row["peak_rss_mb"], 0),
+            ]
             for row in r["rows"]
         ]
         if "e2e" in results:
             burst = results["e2e"]
-            rows.append([f"1x, just after the {burst['updates']:,}-update burst", "", _n(burst["bot_rss_after_burst_mb"], 0), ""])
+            rows.append([f"1x, just after the {burst['updates']:,}-update burst", "", figure(burst["bot_rss_after_burst_mb"], 0), ""])
         out.append(f"\n### Memory of the running bot (RSS after answering {r['updates_answered_first']:,} updates; {_code(r)})\n")
         out.append(_table(["knowledge base", "at start MB", "RSS MB", "peak MB"], rows))
     if results.get("targets"):

@@ -33,8 +33,7 @@ if __package__ in (None, ""):  # `python benchmarks/run.py`
 from rich.console import Console
 from rich.table import Table
 
-from benchmarks.common import MATCHING_COLUMNS, RESULTS, ROOT, SCALING_COLUMNS, matching_rows, scaling_cells
-from benchmarks.common import figure as _f
+from benchmarks.common import MATCHING_COLUMNS, RESULTS, ROOT, SCALING_COLUMNS, figure, matching_rows, scaling_cells
 
 PARTS = ("matching", "accuracy", "scaling", "startup", "e2e", "memory")
 TARGETS = {
@@ -108,16 +107,16 @@ def show_scaling(console: Console, r: dict[str, Any]) -> None:
 def show_startup(console: Console, r: dict[str, Any]) -> None:
     table = _table("Start-up and hot reload, shipped knowledge base (medians)", ["", "seconds"])
     cold = r["cold"]
-    table.add_row(f"cold: import the engine (fresh process, {cold['runs']} runs)", _f(cold["import_s"], 3))
-    table.add_row("cold: load YAML + Markdown", _f(cold["load_s"], 3))
-    table.add_row("cold: build the matcher's index", _f(cold["index_s"], 3))
-    table.add_row("cold: load + index", _f(cold["build_s"], 3))
+    table.add_row(f"cold: import the engine (fresh process, {cold['runs']} runs)", figure(cold["import_s"], 3))
+    table.add_row("cold: load YAML + Markdown", figure(cold["load_s"], 3))
+    table.add_row("cold: build the matcher's index", figure(cold["index_s"], 3))
+    table.add_row("cold: load + index", figure(cold["build_s"], 3))
     hot = r["reload"]
     if hot.get("reloader"):
-        table.add_row("hot reload, with the confusion check (Reloader default)", _f(hot["with_confusion_check_s"], 3))
-        table.add_row("hot reload, without the confusion check", _f(hot["without_confusion_check_s"], 3))
+        table.add_row("hot reload, with the confusion check (Reloader default)", figure(hot["with_confusion_check_s"], 3))
+        table.add_row("hot reload, without the confusion check", figure(hot["without_confusion_check_s"], 3))
     else:
-        table.add_row("hot reload (build + swap; bot.maintenance.reload not available)", _f(hot["build_and_swap_s"], 3))
+        table.add_row("hot reload (build + swap; bot.maintenance.reload not available)", figure(hot["build_and_swap_s"], 3))
     console.print(table)
 
 
@@ -132,10 +131,10 @@ def show_e2e(console: Console, r: dict[str, Any]) -> None:
     for label, updates, phase in phases:
         table.add_row(
             label,
-            _f(updates),
-            _f(phase["updates_per_s"], 0),
-            _f(phase["updates_per_bot_cpu_s"], 0),
-            *(_f(phase[f"latency_{key}_ms"], 1) for key in ("p50", "p99", "max")),
+            figure(updates),
+            figure(phase["updates_per_s"], 0),
+            figure(phase["updates_per_bot_cpu_s"], 0),
+            *(figure(phase[f"latency_{key}_ms"], 1) for key in ("p50", "p99", "max")),
         )
     console.print(table)
     console.print(
@@ -150,9 +149,15 @@ def show_memory(console: Console, r: dict[str, Any], e2e: dict[str, Any] | None 
         ["knowledge base", "intents", "RSS at start MB", "RSS MB", "peak RSS MB"],
     )
     for row in r["rows"]:
-        table.add_row(f"{row['factor']}x", _f(row["intents"]), _f(row["rss_ready_mb"], 1), _f(row["rss_mb"], 1), _f(row["peak_rss_mb"], 1))
+        table.add_row(
+            f"{row['factor']}x",
+            figure(row["intents"]),
+            figure(row["rss_ready_mb"], 1),
+            figure(row["rss_mb"], 1),
+            figure(row["peak_rss_mb"], 1),
+        )
     if e2e is not None:
-        table.add_row(f"1x, just after the {e2e['updates']:,}-update burst", "", "", _f(e2e["bot_rss_after_burst_mb"], 1), "")
+        table.add_row(f"1x, just after the {e2e['updates']:,}-update burst", "", "", figure(e2e["bot_rss_after_burst_mb"], 1), "")
     console.print(table)
 
 
