@@ -86,6 +86,24 @@ class Matcher:
 
     def signals(self, text: str, analysis: Analysis, leave_out: str | None = None) -> Signals:
         """The raw signals of one question: what the combined score is computed from."""
+        cosines = self.semantic.best(analysis.corrected or text, leave_out) if self.semantic is not None and analysis.words else None
+        return self._signals(text, analysis, leave_out, cosines)
+
+    def left_out_signals(self, examples: Sequence[tuple[str, Analysis]]) -> list[Signals]:
+        """`signals(text, analysis, leave_out=text)` for each example and its analysis (the leave-one-out check of
+        validation and fitting), the semantic side scored for all of them at once (`SemanticIndex.best_many`)."""
+        semantic = self.semantic
+        if semantic is None:
+            return [self._signals(text, analysis, text, None) for text, analysis in examples]
+        embedded = [i for i, (_, analysis) in enumerate(examples) if analysis.words]
+        rows = semantic.best_many([(examples[i][1].corrected or examples[i][0], examples[i][0]) for i in embedded])
+        cosines: list[npt.NDArray[np.float32] | None] = [None] * len(examples)
+        for i, row in zip(embedded, rows, strict=True):
+            cosines[i] = row
+        return [self._signals(text, analysis, text, found) for (text, analysis), found in zip(examples, cosines, strict=True)]
+
+    def _signals(self, text: str, analysis: Analysis, leave_out: str | None, cosines: npt.NDArray[np.float32] | None) -> Signals:
+        """`signals`, given the semantic side's cosines (None: no embedder, or a question without words)."""
         left_out = None if leave_out is None else analysis.text if leave_out == text else self.analyzer.analyse(leave_out).text
         lexical = self.lexical.score_analysis(analysis, LEXICAL_LIMIT, left_out)
         size = len(self._names)
@@ -94,8 +112,7 @@ class Matcher:
             lexical_scores[self._index[intent]] = score
         semantic = np.zeros(size)
         semantic_oos = 0.0
-        if self.semantic is not None and analysis.words:
-            cosines = self.semantic.best(analysis.corrected or text, leave_out)
+        if cosines is not None:
             semantic[self._semantic_to] = cosines[self._semantic_rows]
             semantic_oos = float(cosines[self._oos_row]) if self._oos_row >= 0 else 0.0
             present = np.ones(size, dtype=bool)

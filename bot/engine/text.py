@@ -52,9 +52,10 @@ def normalise(text: str, symbols: Mapping[str, str] | None = None) -> str:
     if not text.isascii():
         text = unicodedata.normalize("NFKD", text)
         text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    for pattern, replacement in _CONTRACTIONS:
-        text = pattern.sub(replacement, text)
-    text = text.replace("'", "")
+    if "'" in text:  # every contraction has one; most texts have none
+        for pattern, replacement in _CONTRACTIONS:
+            text = pattern.sub(replacement, text)
+        text = text.replace("'", "")
     text = _NON_WORD.sub(" ", text)
     text = _REPEATS.sub(r"\1\1", text)
     return " ".join(text.split())

@@ -8,8 +8,8 @@ one in one step (`EngineHolder.swap`): a question is answered by the old or the 
 knowledge base, never by a half-loaded one.
 
 How long a reload takes is measured by `benchmarks` (see benchmarks/README.md): with
-every check of `faqbot validate` (`check_confusions=True`, the default) it is about twice
-the time of the loading checks only.
+every check of `faqbot validate` (`check_confusions=True`, the default) it takes several
+times as long as with the loading checks only (the confusion check matches every example).
 """
 
 from __future__ import annotations

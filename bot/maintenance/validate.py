@@ -52,37 +52,36 @@ def confusions(kb: KnowledgeBase, matcher: Matcher) -> list[Problem]:
     """
     problems: list[Problem] = []
     analysed = {example: matcher.analyzer.analyse(example) for intent in kb.intents.values() for example in intent.examples}
-    for intent in kb.intents.values():
-        if intent.kind == "continue":
+    checked = [(intent, example) for intent in kb.intents.values() if intent.kind != "continue" for example in intent.examples]
+    left_out = matcher.left_out_signals([(example, analysed[example]) for _, example in checked])
+    for (intent, example), signals in zip(checked, left_out, strict=True):
+        # The candidates the dialogue itself weighs (the matcher's default); all of them only to report a confusion.
+        match = matcher.score(signals, matcher.tuning)
+        decision = decide(match, kb, matcher.tuning, in_conversation=True, asks=is_question(example))
+        if decision.intent == intent.id or (decision.reason in (Reason.UNSURE, Reason.CLARIFY) and intent.id in decision.options):
             continue
-        for example in intent.examples:
-            # The candidates the dialogue itself weighs (the matcher's default); all of them only to report a confusion.
-            match = matcher.match_analysis(example, analysed[example], leave_out=example)
-            decision = decide(match, kb, matcher.tuning, in_conversation=True, asks=is_question(example))
-            if decision.intent == intent.id or (decision.reason in (Reason.UNSURE, Reason.CLARIFY) and intent.id in decision.options):
-                continue
-            every = matcher.match_analysis(example, analysed[example], limit=len(kb.intents), leave_out=example)
-            own = next((c.score for c in every.candidates if c.intent == intent.id), 0.0)
-            if decision.intent is not None and decision.intent != intent.id:
-                winner = _closest_example(matcher, analysed, example, decision.intent)
-                clear = match.score - own > CLEAR_CONFUSION
-                message = (
-                    f"example {example!r} would be answered with intent {decision.intent!r} ({match.score:.2f}, its example {winner!r})"
-                    f" rather than its own ({own:.2f}) if it were not listed: "
-                    + (
-                        "make the two examples more distinct, or move this one"
-                        if clear
-                        else "a near tie; more phrasings like it would settle it"
-                    )
+        every = matcher.score(signals, matcher.tuning, limit=len(kb.intents))
+        own = next((c.score for c in every.candidates if c.intent == intent.id), 0.0)
+        if decision.intent is not None and decision.intent != intent.id:
+            winner = _closest_example(matcher, analysed, example, decision.intent)
+            clear = match.score - own > CLEAR_CONFUSION
+            message = (
+                f"example {example!r} would be answered with intent {decision.intent!r} ({match.score:.2f}, its example {winner!r})"
+                f" rather than its own ({own:.2f}) if it were not listed: "
+                + (
+                    "make the two examples more distinct, or move this one"
+                    if clear
+                    else "a near tie; more phrasings like it would settle it"
                 )
-                problems.append(Problem(_rel(kb, intent.source), message, intent.id, "examples", warning=not clear))
-                continue
-            else:
-                message = (
-                    f"example {example!r} would be declined if it were not listed ({decision.reason.value}: best {match.score:.2f},"
-                    f" negatives {match.out_of_scope:.2f}): the intent has few examples like it; add a few varied phrasings near it"
-                )
-            problems.append(Problem(_rel(kb, intent.source), message, intent.id, "examples", warning=True))
+            )
+            problems.append(Problem(_rel(kb, intent.source), message, intent.id, "examples", warning=not clear))
+            continue
+        else:
+            message = (
+                f"example {example!r} would be declined if it were not listed ({decision.reason.value}: best {match.score:.2f},"
+                f" negatives {match.out_of_scope:.2f}): the intent has few examples like it; add a few varied phrasings near it"
+            )
+        problems.append(Problem(_rel(kb, intent.source), message, intent.id, "examples", warning=True))
     return problems
 
 

@@ -1,5 +1,6 @@
 """Question -> intent tables through the matcher alone (no dialogue context)."""
 
+import numpy as np
 import pytest
 
 from bot.engine.core import Engine
@@ -155,3 +156,16 @@ def test_domain_anchor_keeps_long_questions_in_scope(engine: Engine) -> None:
     )
     assert match.intent == "salary"
     assert match.anchored
+
+
+def test_examples_left_out_together_get_the_signals_of_each_left_out_alone(engine: Engine) -> None:
+    matcher = engine.matcher
+    examples = [example for intent in ("salary", "git", "thanks") for example in engine.kb.intents[intent].examples[:3]]
+    examples.append("?!")  # no words: no semantic side
+    analysed = [(example, matcher.analyzer.analyse(example)) for example in examples]
+    for (example, analysis), together in zip(analysed, matcher.left_out_signals(analysed), strict=True):
+        alone = matcher.signals(example, analysis, leave_out=example)
+        np.testing.assert_allclose(together.lexical, alone.lexical)
+        np.testing.assert_allclose(together.semantic, alone.semantic, atol=1e-6)
+        assert (together.present == alone.present).all()
+        assert matcher.score(together, engine.tuning).intent == matcher.score(alone, engine.tuning).intent

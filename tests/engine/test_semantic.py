@@ -196,6 +196,16 @@ def test_leaving_out_a_text_leaves_out_every_intent_that_lists_it() -> None:
     assert dict(zip(index.names, index.best("wage"), strict=True))["underpaid"] == pytest.approx(1.0, abs=1e-5)
 
 
+def test_many_questions_at_once_score_as_each_one_alone() -> None:
+    phrasings = [("salary", "wage"), ("salary", "pay"), ("underpaid", "wage"), ("git", "version control")]
+    index = SemanticIndex(phrasings, Vectors(CountingEmbedder()))
+    asked = [("wage", "wage"), ("pay", None), ("version control", "version control"), ("a question of a user", "pay")]
+    together = index.best_many(asked)
+    alone = np.stack([index.best(question, leave_out) for question, leave_out in asked])
+    np.testing.assert_allclose(together, alone, atol=1e-6)
+    assert index.best_many([]).shape == (0, len(index.names))
+
+
 def test_real_model_loads_from_the_installed_packages() -> None:
     model = MiniLM()
     assert model.embed(["hello"]).shape == (1, 384)
