@@ -101,8 +101,11 @@ def respond(text: str, context: Context, engine: Engine, now: float | None = Non
         analyses = _addressed_alike(parts, [engine.matcher.analyzer.analyse(part.read) for part in parts], engine)
         embedded = [a.corrected or p.read for p, a in zip(parts, analyses, strict=True)]  # what the semantic side reads
         whole_text = whole_analysis.corrected or joined
-        engine.matcher.prepare([text for text, a in zip(embedded, analyses, strict=True) if a.words], whole_text)
         asks = any(p.asks for p in parts)
+        # Parts matched on their own (the questions, or every part of a message that asks nothing) are embedded now;
+        # the others only if the whole message's vector must be made from its parts' (`Vectors.compose`).
+        matched = [(text, a.words and (p.asks or not asks)) for text, p, a in zip(embedded, parts, analyses, strict=True)]
+        engine.matcher.prepare([t for t, own in matched if own], whole_text, [t for t, own in matched if not own])
         # "I like SQL databases a lot. Who won the world cup in 2018?": when the message asks, its statements are the
         # question's context, carried by the whole message; answered on their own, they would answer what nobody asked.
         asked = []

@@ -137,10 +137,10 @@ class Matcher:
             lexical.about_answerer,
         )
 
-    def prepare(self, questions: Sequence[str], whole: str | None = None) -> None:
+    def prepare(self, questions: Sequence[str], whole: str | None = None, context: Sequence[str] = ()) -> None:
         """Let the semantic side embed several questions at once, and the message they make up (see `Vectors.prepare`)."""
         if self.semantic is not None:
-            self.semantic.vectors.prepare(questions, whole)
+            self.semantic.vectors.prepare(questions, whole, context)
 
     def compose(self, whole: str, parts: Sequence[str]) -> None:
         """Let the semantic side derive the vector of a message from its parts' (see `Vectors.compose`)."""

@@ -165,6 +165,16 @@ def test_a_message_is_embedded_beside_its_parts_only_when_the_model_reads_it_who
     assert {short, long} <= set(model.seen)
 
 
+@pytest.mark.parametrize(("input_words", "context_embedded"), [(64, False), (3, True)])
+def test_context_parts_are_embedded_only_when_the_message_vector_is_made_from_its_parts(input_words: int, context_embedded: bool) -> None:
+    model = CountingEmbedder()
+    model.input_words = input_words
+    story, question, other = "I am a teacher", "how long does it take to learn backend", "is it too late at 40"
+    Vectors(model).prepare([question, other], f"{story} {question} {other}", [story])
+    assert (story in model.seen) is context_embedded
+    assert {question, other} <= set(model.seen)
+
+
 def test_the_packaged_model_says_which_texts_it_reads_whole(vectors: Vectors) -> None:
     assert vectors.embedder.fits("how much does a backend developer earn?")
     assert not vectors.embedder.fits("how much does a backend developer earn? " * 20)
