@@ -32,7 +32,6 @@ from bot.maintenance.report import parse_duration
 from bot.maintenance.validate import validate
 from bot.maintenance.vector_cache import cached_engine, load_vectors, save_vectors
 from bot.settings import Settings, setting_problems
-from bot.telegram.app import run as run_bot
 from bot.telegram.heartbeat import health_problem, heartbeat_path
 
 if TYPE_CHECKING:  # rich is imported where a console is made: `faqbot run` does without it (1.7 MB) unless it fails
@@ -450,6 +449,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     root: Path = getattr(args, "kb", None) or settings.faqbot_kb
     try:
         if args.command == "run":
+            from bot.telegram.app import run as run_bot  # here: the other commands do without python-telegram-bot
+
             try:
                 return run_bot(settings.model_copy(update={"faqbot_kb": root}))
             except KnowledgeBaseError as exc:

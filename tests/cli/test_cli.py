@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import re
 import subprocess
 import sys
@@ -333,6 +334,20 @@ def test_health_says_why_it_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     touch(tmp_path / "heartbeat", now=1.0)  # refreshed long ago
     assert main(["health"]) == 1
     assert "old" in capsys.readouterr().err
+
+
+def test_the_health_check_and_ask_do_without_python_telegram_bot(tmp_path: Path) -> None:
+    # The container runs `faqbot health` every 30 s: it reads a file, and must not load the Telegram stack to do so.
+    script = (
+        "import sys\n"
+        "from bot.cli.main import main\n"
+        "main(['health'])\n"
+        "main(['ask', 'hello'])\n"
+        "print(sorted(m for m in sys.modules if m == 'telegram' or m.startswith(('telegram.', 'bot.telegram.app'))))\n"
+    )
+    env = {**os.environ, "FAQBOT_DATA_DIR": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=False)
+    assert result.stdout.splitlines()[-1] == "[]", result.stderr
 
 
 def test_every_invalid_setting_is_reported_at_once_by_name(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
