@@ -220,8 +220,8 @@ class Vectors:
         the model releases the GIL, so on two cores two parts cost about the time of one), and `whole`, the
         message they make up, beside them when the model reads it whole; else the `context` parts too (parts
         read only through the message's vector), from which with the questions `compose` derives it."""
-        read_whole = whole is not None and self.embedder.fits(whole)
-        questions = [*questions, whole] if whole is not None and read_whole else [*questions, *context]
+        beside = [whole] if whole is not None and self.embedder.fits(whole) else context
+        questions = [*questions, *beside]
         with self._lock:
             keys = (q[:MAX_KEY_CHARS] for q in questions if q not in self._examples)
             missing = list(dict.fromkeys(k for k in keys if k not in self._questions))

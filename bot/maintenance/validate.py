@@ -75,13 +75,12 @@ def confusions(kb: KnowledgeBase, matcher: Matcher) -> list[Problem]:
                 )
             )
             problems.append(Problem(_rel(kb, intent.source), message, intent.id, "examples", warning=not clear))
-            continue
         else:
             message = (
                 f"example {example!r} would be declined if it were not listed ({decision.reason.value}: best {match.score:.2f},"
                 f" negatives {match.out_of_scope:.2f}): the intent has few examples like it; add a few varied phrasings near it"
             )
-        problems.append(Problem(_rel(kb, intent.source), message, intent.id, "examples", warning=True))
+            problems.append(Problem(_rel(kb, intent.source), message, intent.id, "examples", warning=True))
     return problems
 
 
