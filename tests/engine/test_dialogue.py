@@ -1,6 +1,6 @@
 """Dialogue: decisions, context carry-over, several questions, odd inputs."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import pytest
 
@@ -9,6 +9,7 @@ from bot.engine.dialogue import Context, Dialogue, offered_topics, respond
 from bot.engine.models import Reason
 from bot.engine.policy import decide
 from bot.engine.render import plain
+from bot.engine.semantic import Embedder, Matrix
 from bot.engine.text import fill
 from tests.helpers import retuned
 
@@ -407,3 +408,33 @@ def test_an_at_handle_addressing_someone_changes_nothing(dialogue: Dialogue, que
 def test_a_name_greeted_or_thanked_changes_nothing(dialogue: Dialogue, greeted: str, plain: str) -> None:
     seen = [(reply.kind, reply.intent, reply.text, reply.score) for reply in (dialogue.respond(greeted), dialogue.respond(plain))]
     assert seen[0] == seen[1]
+
+
+class _Recording:
+    """The engine's model, recording the texts sent to it."""
+
+    def __init__(self, model: Embedder) -> None:
+        self.model = model
+        self.model_id = model.model_id
+        self.seen: list[str] = []
+
+    def embed(self, texts: Sequence[str]) -> Matrix:
+        self.seen.extend(texts)
+        return self.model.embed(texts)
+
+    def fits(self, text: str) -> bool:
+        return self.model.fits(text)
+
+
+def test_a_statement_beside_questions_goes_to_the_model_only_inside_the_whole_message(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert engine.vectors is not None
+    recording = _Recording(engine.vectors.embedder)
+    monkeypatch.setattr(engine.vectors, "embedder", recording)
+    engine.vectors.forget_questions()
+    story, question = "My cat sleeps on my keyboard all day.", "How much does a junior backend developer earn?"
+    reply = Dialogue(lambda: engine).respond(f"{story} {question}")
+    assert reply.intent == "salary"
+    assert f"{story} {question}" in recording.seen  # the model reads the message whole ...
+    assert story not in recording.seen  # ... so the statement, matched only through it, is not embedded alone
