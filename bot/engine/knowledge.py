@@ -137,9 +137,12 @@ class _Source:
     """One YAML file as read: its data and the line of each key and list item."""
 
     path: Path
+    data: dict[str, Any]
+    lines: dict[tuple[str, ...], int] = field(default_factory=dict)
 
     def quote(self, line: int | None) -> str:
-        """ " (the line reads: ...)" for a message about a value YAML changed (e.g. `no` read as false); "" if unknown."""
+        """The text ` (the line reads: ...)` for a message about a value YAML changed (e.g. `no` read as false);
+        "" if the line is unknown."""
         if line is None:
             return ""
         try:
@@ -147,9 +150,6 @@ class _Source:
         except (OSError, UnicodeDecodeError, IndexError):
             return ""
         return f" (the line reads: {text})" if text else ""
-
-    data: dict[str, Any]
-    lines: dict[tuple[str, ...], int] = field(default_factory=dict)
 
     def line(self, *loc: str | int) -> int | None:
         """The line of the deepest part of `loc` found in the file (None: not in the file, e.g. a missing field)."""

@@ -295,9 +295,7 @@ class SemanticIndex:
         if not len(self._names):
             return np.zeros(0, dtype=np.float32)
         cosines = self._matrix @ self.vectors.question(question)
-        rows = self._rows.get(leave_out) if leave_out is not None else None
-        if rows:
-            cosines[rows] = -1.0  # a fresh array: the product above
+        cosines[self._left_out(leave_out)] = -1.0  # a fresh array: the product above
         found: npt.NDArray[np.float32] = np.maximum.reduceat(cosines, self._starts)
         return found
 
@@ -312,8 +310,10 @@ class SemanticIndex:
             chunk = questions[start : start + LEFT_OUT_CHUNK]
             cosines = np.stack([self.vectors.question(question) for question, _ in chunk]) @ self._matrix.T
             for row, (_, leave_out) in enumerate(chunk):
-                rows = self._rows.get(leave_out) if leave_out is not None else None
-                if rows:
-                    cosines[row, rows] = -1.0
+                cosines[row, self._left_out(leave_out)] = -1.0
             out[start : start + len(chunk)] = np.maximum.reduceat(cosines, self._starts, axis=1)
         return out
+
+    def _left_out(self, text: str | None) -> list[int]:
+        """The rows of `text` in the index (every intent that lists it); none for None or a text not listed."""
+        return self._rows.get(text, []) if text is not None else []
