@@ -28,8 +28,8 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bot.engine import Tuning, build
-from bot.engine.core import Engine
+from bot.engine.config import Tuning
+from bot.engine.core import Engine, build
 from bot.engine.matcher import Signals
 from bot.engine.policy import decide
 from bot.engine.render import plain

@@ -42,8 +42,9 @@ import numpy.typing as npt
 from rapidfuzz import fuzz, process
 
 from benchmarks.common import ROOT, percentile, rss_mb
-from bot.engine import Dialogue, Tuning
+from bot.engine.config import Tuning
 from bot.engine.core import Engine
+from bot.engine.dialogue import Dialogue
 from bot.engine.matcher import Matcher
 from bot.engine.models import Reply
 from bot.engine.render import plain

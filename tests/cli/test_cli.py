@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from bot.cli.main import ask_jsonl, main
+from bot.cli.commands import ask_jsonl
+from bot.cli.main import main
 from bot.engine.core import Engine
 from bot.engine.dialogue import Dialogue
 from bot.engine.models import Reply
@@ -348,6 +349,21 @@ def test_the_health_check_and_ask_do_without_python_telegram_bot(tmp_path: Path)
     env = {**os.environ, "FAQBOT_DATA_DIR": str(tmp_path)}
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=False)
     assert result.stdout.splitlines()[-1] == "[]", result.stderr
+
+
+def test_the_health_check_does_without_the_engine(tmp_path: Path) -> None:
+    # It only reads the heartbeat file: loading numpy, the matcher or the model would double its time and memory.
+    script = (
+        "import sys\n"
+        "from bot.cli.main import main\n"
+        f"open({str(tmp_path / 'heartbeat')!r}, 'w').close()\n"
+        "status = main(['health'])\n"
+        "heavy = ('numpy', 'onnxruntime', 'rapidfuzz', 'bot.engine.core', 'bot.engine.matcher', 'rich')\n"
+        "print(status, sorted(m for m in sys.modules if m.split('.')[0] in heavy or m in heavy))\n"
+    )
+    env = {**os.environ, "FAQBOT_DATA_DIR": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=False)
+    assert result.stdout.splitlines() == ["healthy", "0 []"], result.stderr
 
 
 def test_every_invalid_setting_is_reported_at_once_by_name(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
