@@ -8,7 +8,8 @@ The data (never the real-question holdout):
 - tests/eval/cases.jsonl, tests/eval/real-tune.jsonl and the real-extra sets (single
   messages; the cases that are part of a conversation are left to the dialogue).
 
-For every message the two signals are computed once per entity bonus tried (`Matcher.signals`); each
+For every message the two signals are computed once per entity bonus tried (`Matcher.signals`; the
+examples and negatives left out all at once, `Matcher.left_out_signals`); each
 candidate configuration then only recombines them (`Matcher.score`) and asks the decision policy
 (`policy.decide`), so a grid of a few thousand configurations takes about three minutes. A message counts
 as right when the decision is to answer and the intent's answer passes the case's `expect`
@@ -74,27 +75,25 @@ def _passes(engine: Engine, case: dict[str, object], intent_id: str, entities: d
 
 def samples(engine: Engine) -> list[Sample]:
     matcher = engine.matcher
-    found: list[Sample] = []
+    # Each example left out of the index in turn, scored all at once (as validation's confusion check does).
+    left_out: list[tuple[str, str, str, frozenset[str]]] = []  # source, want, text, right
     for intent in engine.kb.intents.values():
-        if intent.kind not in ("answer", "smalltalk"):
-            continue
-        want = "smalltalk" if intent.kind == "smalltalk" else "answer"
-        for example in intent.examples:
-            signals = matcher.signals(example, matcher.analyzer.analyse(example), leave_out=example)
-            found.append(Sample("examples (left out)", want, example, signals, frozenset({intent.id})))
-    for example in engine.kb.out_of_scope:
-        signals = matcher.signals(example, matcher.analyzer.analyse(example), leave_out=example)
-        found.append(Sample("negatives (left out)", "decline", example, signals, frozenset()))
+        if intent.kind in ("answer", "smalltalk"):
+            want = "smalltalk" if intent.kind == "smalltalk" else "answer"
+            left_out += [("examples (left out)", want, example, frozenset({intent.id})) for example in intent.examples]
+    left_out += [("negatives (left out)", "decline", example, frozenset()) for example in engine.kb.out_of_scope]
+    signals = matcher.left_out_signals([(text, matcher.analyzer.analyse(text)) for _, _, text, _ in left_out])
+    found = [Sample(source, want, text, s, right) for (source, want, text, right), s in zip(left_out, signals, strict=True)]
     for name in ("cases.jsonl", *REAL):
         for line in (PROJECT / "tests" / "eval" / name).read_text(encoding="utf-8").splitlines():
             case = json.loads(line)
             if case.get("conversation"):
                 continue
             text = str(case["text"])
-            signals = matcher.signals(text, matcher.analyzer.analyse(text))
+            asked = matcher.signals(text, matcher.analyzer.analyse(text))
             want = str(case.get("want", "answer"))
-            right = frozenset(i for i in engine.kb.intents if want != "decline" and _passes(engine, case, i, signals.entities))
-            found.append(Sample(name, want, text, signals, right))
+            right = frozenset(i for i in engine.kb.intents if want != "decline" and _passes(engine, case, i, asked.entities))
+            found.append(Sample(name, want, text, asked, right))
     return found
 
 
