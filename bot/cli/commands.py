@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from bot.cli.console_log import ConsoleLog, LogUnavailable
+from bot.cli.consoles import errors_console
 from bot.cli.maintenance import run_maintenance_command
 from bot.cli.problems import print_problems
 from bot.engine.core import Engine
@@ -327,13 +328,6 @@ def dispatch(args: argparse.Namespace, settings: Settings, root: Path) -> int:
         with contextlib.suppress(OSError, ValueError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
-
-
-def errors_console() -> Console:
-    """The console for errors (standard error): an error line names files and paths, so it is never wrapped."""
-    from rich.console import Console
-
-    return Console(stderr=True, soft_wrap=True)
 
 
 def _command(args: argparse.Namespace, settings: Settings, root: Path, console: Console, errors: Console) -> int:

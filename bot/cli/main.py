@@ -10,15 +10,12 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
+from bot.cli.consoles import errors_console
 from bot.settings import Settings, setting_problems
 from bot.telegram.heartbeat import health_problem, heartbeat_path
-
-if TYPE_CHECKING:
-    from rich.console import Console
 
 
 def _duration(text: str) -> float:
@@ -160,7 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings()
     except ValidationError as exc:
-        errors = _errors()
+        errors = errors_console()
         problems = setting_problems(exc)
         errors.print(f"faqbot: {len(problems)} invalid setting(s):", highlight=False, markup=False)
         for problem in problems:
@@ -180,15 +177,8 @@ def _health(settings: Settings) -> int:
     if problem is None:
         print("healthy")
         return 0
-    _errors().print(f"faqbot: unhealthy: {problem}", highlight=False, soft_wrap=True, markup=False)
+    errors_console().print(f"faqbot: unhealthy: {problem}", highlight=False, soft_wrap=True, markup=False)
     return 1
-
-
-def _errors() -> Console:
-    """The console for errors (standard error): an error line names files and paths, so it is never wrapped."""
-    from rich.console import Console
-
-    return Console(stderr=True, soft_wrap=True)
 
 
 if __name__ == "__main__":
