@@ -2,8 +2,9 @@
 
 Steps, in order: each word that the knowledge base does not know is
 spell-corrected to the closest known word (same first letter, at most one edit
-for words of five or six letters, two for longer ones), and ordinary words are
-reduced to their stem ("hosted" -> "host"); multi-word
+for words of five or six letters, two for longer ones) unless it is a real English
+word, which is read as itself (or as the known word with its stem: "basic" as
+"basics"), and ordinary words are reduced to their stem ("hosted" -> "host"); multi-word
 synonyms and entity aliases are replaced as phrases; synonyms map to their
 canonical word; an entity mention records its value and becomes a placeholder
 (`@language`), unless it is also a synonym (a framework name stands for
@@ -111,7 +112,8 @@ class Analyzer:
 
     def __init__(self, lexicon: Lexicon, vocabulary: Mapping[str, int] | Iterable[str] = (), english: Iterable[str] = ()) -> None:
         """`vocabulary`: the knowledge base's words, with how often each is used if known (for spelling ties);
-        `english`: real words, which spelling correction changes only by one edit ("sever" -> "server", not "finance" -> "france")."""
+        `english`: real words, which spelling correction leaves as they are ("shift" is not "swift", "employees" not
+        "employers"; "sever", not a word of the list, is still "server")."""
         self._english = english if isinstance(english, AbstractSet) else frozenset(english)
         self._frequency: Mapping[str, int] = vocabulary if isinstance(vocabulary, Mapping) else {}
         self.lexicon = lexicon
@@ -241,8 +243,8 @@ class Analyzer:
     def _canonical_spelling(self, word: str, unknown: list[str], spelled: list[str]) -> tuple[str, str]:
         """`word` as the knowledge base writes it (corrected if unknown), and that stemmed unless the lexicon maps it;
         hopeless words go to `unknown`. `spelled` gets the word as it should be written (the correction, or the word itself)."""
-        if word not in self.vocabulary and stem(word) in self._by_stem and len(word) > len(stem(word)):
-            # An inflected form of a known word ("studys"); an uninflected one ("sever") is a typo to correct.
+        if word not in self.vocabulary and stem(word) in self._by_stem and (len(word) > len(stem(word)) or word in self._english):
+            # Another form of a known word ("studys", "basic" for "basics"); an uninflected non-word ("sever") is a typo.
             spelled.append(word)
             word = self._by_stem[stem(word)]
         elif word not in self.vocabulary:
@@ -259,14 +261,14 @@ class Analyzer:
     def _correct(self, word: str) -> str | None:
         """Return the known word `word` most likely stands for, or None.
 
-        Words of five letters or more may be one edit away (two from seven letters on, unless the word is an
-        English word of its own);
+        A real English word stands for itself: None. Other words of five letters or more may be one edit away
+        (two from seven letters on);
         four-letter words only a swap of two adjacent letters ("wiht" -> "with") or a
         doubled letter ("phpp" -> "php"), as short words have too many one-edit neighbours. Ties go to the word the
         knowledge base uses most, then alphabetical order, so the result never
         depends on set ordering.
         """
-        if len(word) < 4 or not word.isalpha():
+        if len(word) < 4 or not word.isalpha() or word in self._english:
             return None
         candidates = self._by_letter.get(word[0])
         if not candidates:

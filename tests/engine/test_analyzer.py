@@ -124,11 +124,21 @@ def _analyzer(words: list[str], english: list[str]) -> Analyzer:
     return Analyzer(Lexicon(frozenset({"the", "is"}), {}, {}, {}), words, english)
 
 
-def test_a_real_word_two_edits_from_a_known_word_is_not_corrected_into_it() -> None:
-    analyzer = _analyzer(["france", "technology", "server"], english=["finance", "france", "sever", "technology", "server"])
-    assert analyzer.correct("finance") is None  # an English word of its own
+def test_a_real_word_is_never_corrected_into_a_known_word() -> None:
+    analyzer = _analyzer(
+        ["france", "technology", "server", "swift"], english=["finance", "france", "sever", "shift", "technology", "server", "swift"]
+    )
+    assert analyzer.correct("finance") is None  # two edits away, and an English word of its own
+    assert analyzer.correct("shift") is None  # one edit away, still a word of its own
+    assert analyzer.correct("sever") is None
     assert analyzer.correct("techonolgy") == "technology"  # two edits, but no word: a typo
-    assert analyzer.correct("sever") == "server"  # one edit: a slip of the keyboard, even between two real words
+    assert analyzer.correct("servr") == "server"
+
+
+def test_a_real_word_with_the_stem_of_a_known_word_is_read_as_it() -> None:
+    analyzer = _analyzer(["basics"], english=["basic", "basics"])
+    assert analyzer.analyse("basic").content == analyzer.analyse("basics").content
+    assert analyzer.analyse("basic").unknown == ()
 
 
 def test_without_an_english_word_list_two_edits_are_corrected() -> None:
@@ -137,9 +147,18 @@ def test_without_an_english_word_list_two_edits_are_corrected() -> None:
 
 def test_the_shipped_analyzer_knows_english_words(engine: Engine) -> None:
     analyzer = engine.matcher.analyzer
-    far = [w for w in ("finance", "thought", "weather", "instance") if w not in analyzer.vocabulary]
+    far = [w for w in ("finance", "thought", "weather", "instance", "seems", "though", "employees") if w not in analyzer.vocabulary]
     assert far
     assert all(analyzer.correct(word) is None for word in far)
+    assert analyzer.correct("servr") == "server"
+
+
+@pytest.mark.parametrize(("question", "word"), [("Is there a shift from Java to Go?", "shift"), ("How do you scale a backend?", "scale")])
+def test_a_real_word_does_not_name_an_entity_it_looks_like(engine: Engine, question: str, word: str) -> None:
+    # "shift" and "scale" are one letter from the languages Swift and Scala.
+    analysis = engine.matcher.analyzer.analyse(question)
+    assert analysis.entities.get("language") in (None, "java")
+    assert analysis.corrected is None or word in analysis.corrected.split()
 
 
 def test_the_words_of_a_phrase_are_stemmed_outside_it() -> None:
