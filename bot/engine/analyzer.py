@@ -243,19 +243,22 @@ class Analyzer:
     def _canonical_spelling(self, word: str, unknown: list[str], spelled: list[str]) -> tuple[str, str]:
         """`word` as the knowledge base writes it (corrected if unknown), and that stemmed unless the lexicon maps it;
         hopeless words go to `unknown`. `spelled` gets the word as it should be written (the correction, or the word itself)."""
-        if word not in self.vocabulary and stem(word) in self._by_stem and (len(word) > len(stem(word)) or word in self._english):
-            # Another form of a known word ("studys", "basic" for "basics"); an uninflected non-word ("sever") is a typo.
+        if word in self.vocabulary:
             spelled.append(word)
-            word = self._by_stem[stem(word)]
-        elif word not in self.vocabulary:
-            corrected = self.correct(word)
-            spelled.append(corrected or word)
-            if corrected is None:
-                unknown.append(stem(word))
-                return word, stem(word)
-            word = corrected
         else:
-            spelled.append(word)
+            root = stem(word)
+            known = self._by_stem.get(root)
+            if known is not None and (len(word) > len(root) or word in self._english):
+                # Another form of a known word ("studys", "basic" for "basics"); an uninflected non-word ("sever") is a typo.
+                spelled.append(word)
+                word = known
+            else:
+                corrected = self.correct(word)
+                spelled.append(corrected or word)
+                if corrected is None:
+                    unknown.append(root)
+                    return word, root
+                word = corrected
         return word, word if word in self._unstemmed else stem(word)
 
     def _correct(self, word: str) -> str | None:
