@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Container, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": "'"})
 _CONTRACTIONS = (
@@ -37,6 +37,9 @@ named or not."""
 _DUMMY_IT = re.compile(r"\b(?:worth|make)\s+it\b", re.IGNORECASE)
 """Idioms whose "it" names nothing ("is a master's worth it?", "will I make it?"): no pointing back."""
 _AND_QUESTION = re.compile(rf",?\s+(?:and|also|plus)\s+(?=(?:{_QUESTION_WORDS})\b)", re.IGNORECASE)
+_BARE_QUESTION_WORD = re.compile(r"^\W*(?:what|which|how|who|where|why|when)(?:\s+(?:not|so|exactly))?\W*$", re.IGNORECASE)
+"""A question word alone after "and" ("which framework would you pick, and why?"): it asks the reason (or the way) of
+the answer to the clause before, about nothing of its own."""
 
 
 def normalise(text: str, symbols: Mapping[str, str] | None = None) -> str:
@@ -104,6 +107,12 @@ def split_questions(text: str) -> list[Question]:
     for sentence in split_sentences(text):
         for n, (clause, head) in enumerate(_noun_phrases(piece.strip() for piece in _AND_QUESTION.split(sentence))):
             if not any(ch.isalnum() for ch in clause):
+                continue
+            if n and questions and _BARE_QUESTION_WORD.match(clause):
+                # "which path would you recommend and why?" asks one question: the clause before, with its question mark.
+                last = questions[-1]
+                mark = "?" if clause.rstrip().endswith("?") and not last.text.endswith("?") else ""
+                questions[-1] = replace(last, text=last.text + mark)
                 continue
             before = questions[-1].text if questions and points_back(clause) else ""
             questions.append(Question(clause, f"{before} and" if before and n else before, head))

@@ -100,6 +100,23 @@ def test_a_clause_that_points_back_is_read_with_its_antecedent(text: str, reads:
 @pytest.mark.parametrize(
     ("text", "reads"),
     [
+        # A question word alone after "and" asks the reason (or the way) of the clause before: one question, asked.
+        ("If you aim at backend work, which path do you recommend and why?", ["If you aim at backend work, which path do you recommend?"]),
+        ("Tell me which language to work with, and why.", ["Tell me which language to work with"]),
+        ("where do the old devs go and why not?", ["where do the old devs go?"]),
+        # A question word with words of its own still asks a second question.
+        ("which language to pick and why is it popular?", ["which language to pick", "which language to pick and why is it popular?"]),
+    ],
+)
+def test_a_bare_question_word_after_and_belongs_to_the_clause_before(text: str, reads: list[str]) -> None:
+    questions = split_questions(text)
+    assert [q.read for q in questions] == reads
+    assert questions[-1].asks
+
+
+@pytest.mark.parametrize(
+    ("text", "reads"),
+    [
         # Two things asked under one "what are": each is read with it.
         ("what are the top languages and the salaries of juniors?", ["what are the top languages", "what are the salaries of juniors?"]),
         # Two things compared, or "and" inside one thing: one question.
