@@ -14,6 +14,10 @@ candidate configuration then only recombines them (`Matcher.score`) and asks the
 (`policy.decide`), so a grid of a few thousand configurations takes about three minutes. A message counts
 as right when the decision is to answer and the intent's answer passes the case's `expect`
 and `forbid` (for the examples: the intent itself), or when a case to decline is not answered.
+`--lexical` checks the lexical side's knobs instead (`word_weight`, `centroid_weight`, `unknown_penalty`,
+`foreign_penalty`): they shape the lexical signal itself, so each value tried rebuilds the index and recomputes the
+signals (about 15 seconds); one knob at a time moves to each of its neighbours, and the semantic weight and the
+threshold are refitted for it on a small grid, so that a knob is not judged by a threshold fitted for another value.
 The objective is the mean of two means: that of the answered and declined halves of the
 real-question sets (tune and the extra sets), and that of the halves of the sets the team wrote (examples, negatives,
 cases.jsonl). Real people's questions are what the bot is for, so they weigh as much as all the
@@ -28,12 +32,14 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from bot.engine.config import Tuning
 from bot.engine.core import Engine, build
 from bot.engine.matcher import Signals
 from bot.engine.policy import decide
 from bot.engine.render import plain
+from bot.engine.semantic import Vectors
 from bot.engine.text import is_question
 from bot.maintenance.vector_cache import load_vectors, save_vectors
 from bot.settings import Settings
@@ -116,13 +122,59 @@ def objective(result: dict[tuple[str, str], tuple[int, int]]) -> float:
     return (sum(real) / len(real) + sum(written) / len(written)) / 2
 
 
+LEXICAL = {
+    "word_weight": (0.6, 0.8),
+    "centroid_weight": (0.35, 0.55),
+    "unknown_penalty": (0.7, 1.3),
+    "foreign_penalty": (2.0, 6.0),
+}
+"""The lexical knobs `--lexical` moves, one at a time, to each of these values (the shipped one is the reference)."""
+
+
+def _refitted(engine: Engine, data: list[Sample], tuning: Tuning) -> tuple[float, Tuning]:
+    """The best objective over a small grid of semantic weights and thresholds around `tuning`'s, and its tuning."""
+    best: tuple[float, Tuning] | None = None
+    for weight in (0.6, 0.7, 0.8):
+        for threshold in [round(0.38 + 0.02 * i, 2) for i in range(7)]:
+            candidate = replace(tuning, semantic_weight=weight, threshold=threshold)
+            score = objective(evaluate(engine, data, candidate))
+            if best is None or score > best[0]:
+                best = (score, candidate)
+    assert best is not None
+    return best
+
+
+def lexical(vectors: Vectors, base: Tuning) -> None:
+    """Print, for the shipped lexical knobs and each neighbour of each, the objective as shipped and refitted."""
+    print("lexical knobs, one at a time; objective with config.py's weight and threshold, and refitted (weight, threshold)")
+    shipped = ", ".join(f"{knob}={getattr(base, knob)}" for knob in LEXICAL)
+    tried: list[tuple[str, Tuning]] = [(f"shipped ({shipped})", base)]
+    for knob, values in LEXICAL.items():
+        changes: list[dict[str, Any]] = [{knob: value} for value in values]
+        tried += [(f"{knob}={value}", replace(base, **change)) for value, change in zip(values, changes, strict=True)]
+    for label, tuning in tried:
+        engine = build(PROJECT, vectors, tuning)
+        data = samples(engine)
+        as_shipped = objective(evaluate(engine, data, tuning))
+        refit, fitted = _refitted(engine, data, tuning)
+        print(
+            f"  {label}: {as_shipped:.4f}, refitted {refit:.4f} (semantic_weight={fitted.semantic_weight}, threshold={fitted.threshold})",
+            flush=True,
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--top", type=int, default=5, help="how many of the best configurations to print")
+    parser.add_argument("--lexical", action="store_true", help="check the lexical knobs instead (one at a time)")
     args = parser.parse_args()
     settings = Settings()
     vectors = load_vectors(settings.faqbot_cache_dir)
     base = Tuning()
+    if args.lexical:
+        lexical(vectors, base)
+        save_vectors(vectors, settings.faqbot_cache_dir)
+        return
     # The entity bonus is part of each sample's signals: one engine (and one set of samples) per value tried.
     bonuses = sorted({0.0, 0.05, 0.1, base.entity_bonus})
     engines = {bonus: build(PROJECT, vectors, replace(base, entity_bonus=bonus)) for bonus in bonuses}
