@@ -26,7 +26,7 @@ from bot.cli.problems import print_problems
 from bot.engine.core import Engine
 from bot.engine.dialogue import Dialogue
 from bot.engine.knowledge import KnowledgeBaseError
-from bot.engine.models import Reply
+from bot.engine.models import PartTrace, Reply
 from bot.engine.render import plain
 from bot.engine.semantic import SemanticModelError, Vectors
 from bot.engine.text import clean
@@ -54,11 +54,14 @@ def reply_json(text: str | None, reply: Reply) -> dict[str, object]:
 
 
 def explain(reply: Reply) -> dict[str, object]:
-    """Why the bot replied so: the decision's reason and the parts of the score of the top candidates."""
+    """Why the bot replied so: the decision's reason and the parts of the score of the top candidates; for a message
+    of several parts, also how each part and the whole message were decided (`parts`)."""
     match = reply.match
+    parts = [_part_json(part) for part in reply.parts]
     if match is None:
-        return {"reason": reply.reason.value, "candidates": []}
+        return {"reason": reply.reason.value, "candidates": [], **({"parts": parts} if parts else {})}
     return {
+        **({"parts": parts} if parts else {}),
         "reason": reply.reason.value,
         "entities": dict(match.entities),
         "other_subject": match.other_subject,
@@ -78,6 +81,18 @@ def explain(reply: Reply) -> dict[str, object]:
             "lexical": round(match.out_of_scope_parts.lexical, 4),
             "semantic_cosine": round(match.out_of_scope_parts.semantic, 4),
         },
+    }
+
+
+def _part_json(part: PartTrace) -> dict[str, object]:
+    return {
+        "text": part.text,
+        "whole": part.whole,
+        "asks": part.asks,
+        "reason": part.reason.value if part.reason is not None else "context",
+        "intent": part.intent,
+        "score": round(part.score, 4),
+        "used": part.used,
     }
 
 
@@ -139,6 +154,16 @@ def _print_explain(reply: Reply, console: Console) -> None:
     from rich.table import Table
 
     console.print(f"\ndecision: [bold]{reply.reason.value}[/bold] (kind {reply.kind}, intent {reply.intent}, score {reply.score:.3f})")
+    if reply.parts:
+        parts = Table(title="Parts of the message (the table below is the first reply used)")
+        for column in ("part", "asks", "decision", "intent", "score", "used"):
+            parts.add_column(column)
+        for part in reply.parts:
+            label = "(whole message)" if part.whole else part.text if len(part.text) <= 60 else part.text[:57] + "..."
+            reason = part.reason.value if part.reason is not None else "context only"
+            used = "yes" if part.used else ""
+            parts.add_row(escape(label), "yes" if part.asks else "", reason, escape(part.intent or ""), f"{part.score:.3f}", used)
+        console.print(parts)
     match = reply.match
     if match is None:
         return

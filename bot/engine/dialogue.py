@@ -17,7 +17,7 @@ from types import MappingProxyType
 from bot.engine.analyzer import ENTITY_MARK, Analysis
 from bot.engine.core import Engine
 from bot.engine.language import other_language
-from bot.engine.models import Match, Reason, Reply, ReplyKind, Suggestion
+from bot.engine.models import Match, PartTrace, Reason, Reply, ReplyKind, Suggestion
 from bot.engine.policy import Decision, decide, missing_variant
 from bot.engine.text import Question, fill, is_question, points_back, readable, split_questions
 
@@ -93,6 +93,7 @@ def respond(text: str, context: Context, engine: Engine, now: float | None = Non
     if not whole_analysis.words:
         return _message(engine, "empty", Reason.EMPTY, _popular(engine))
 
+    traces: list[_Part] = []
     if len(parts) == 1:
         asked = [_Part(parts[0].asks, _respond_one(joined, whole_analysis, parts[0].asks, context, engine), joined)]
         statements = asked if not parts[0].asks else []
@@ -112,6 +113,9 @@ def respond(text: str, context: Context, engine: Engine, now: float | None = Non
         for p, a in zip(parts, analyses, strict=True):
             if p.asks or not asks:
                 asked.append(_Part(p.asks, _respond_in_message(p.read, a, p.asks, asked, context, engine), p.read))
+                traces.append(asked[-1])
+            else:
+                traces.append(_Part(False, _CONTEXT_ONLY, p.read))
         # (An antecedent read twice weighs twice in the whole message's vector: it is what the message is about.)
         engine.matcher.compose(whole_text, embedded)
         whole = _Part(asks, _respond_one(joined, whole_analysis, asks, context, engine), joined)
@@ -121,6 +125,29 @@ def respond(text: str, context: Context, engine: Engine, now: float | None = Non
         statements = asked if not asks else []
         if best_part is None or (whole.answers and whole.reply.score > best_part + tuning.whole_margin):
             asked = [whole]
+        traces.append(whole)
+    reply, used = _reply_to_message(asked, statements, too_long, context, engine, now)
+    if not traces:
+        return reply
+    return replace(reply, parts=tuple(_trace(p, any(p is u for u in used), p is traces[-1]) for p in traces))
+
+
+_CONTEXT_ONLY = Reply("", "fallback", None, 0.0, reason=Reason.EMPTY)
+"""Stands for the reply of a part read only as the context of the message's questions (never sent)."""
+
+
+def _trace(part: _Part, used: bool, whole: bool) -> PartTrace:
+    """How `part` was read, for `faqbot ask --explain`."""
+    if part.reply is _CONTEXT_ONLY:
+        return PartTrace(part.text, False, None, None, 0.0, False)
+    return PartTrace(part.text, part.asks, part.reply.reason, part.reply.intent, part.reply.score, used, whole)
+
+
+def _reply_to_message(
+    asked: list[_Part], statements: list[_Part], too_long: bool, context: Context, engine: Engine, now: float
+) -> tuple[Reply, list[_Part]]:
+    """The reply to a message from the replies to the parts chosen to answer it (`asked`; `statements`: the parts of
+    a message that asks nothing), and the parts whose replies it says."""
     answered = [p for p in asked if p.answers]
     if not answered:
         # Small talk only when the message is small talk on its own ("hi! thanks"), never beside a question, nor beside
@@ -132,17 +159,17 @@ def respond(text: str, context: Context, engine: Engine, now: float | None = Non
             social = [p for p in statements if p.reply.reason is Reason.SMALLTALK]
             asked = social or asked
         if social and len(social) == len(asked):
-            return social[0].reply
+            return social[0].reply, social[:1]
         best = _best_unanswered(asked)
-        if too_long and best.reason in (Reason.OFF_TOPIC, Reason.UNSURE):
-            return _message(engine, "too_long", Reason.TOO_LONG, best.suggestions)
-        return best
+        if too_long and best.reply.reason in (Reason.OFF_TOPIC, Reason.UNSURE):
+            return _message(engine, "too_long", Reason.TOO_LONG, best.reply.suggestions), []
+        return best.reply, [best]
     # "...How long does it take and what's the pay?": a question the sources are silent on, beside answered ones,
     # gets its note after the answers instead of silence.
-    silent_on = [p.reply for p in asked if p.asks and p.reply.reason in _NOTES]
-    reply = _join(answered, silent_on, context, engine, now)
+    silent_on = [p for p in asked if p.asks and p.reply.reason in _NOTES]
+    reply = _join(answered, [p.reply for p in silent_on], context, engine, now)
     context.said = answered[-1].text[:SAID_CHARS]
-    return reply
+    return reply, answered + silent_on
 
 
 def _addressed_alike(parts: list[Question], analyses: list[Analysis], engine: Engine) -> list[Analysis]:
@@ -167,10 +194,11 @@ def _questions(parts: list[Question], limit: int) -> list[Question]:
     return [parts[i] for i in sorted(chosen)]
 
 
-def _best_unanswered(asked: list[_Part]) -> Reply:
-    """The most useful reply when nothing was answered: not-covered notes and "did you mean" before a plain decline."""
+def _best_unanswered(asked: list[_Part]) -> _Part:
+    """The part with the most useful reply when nothing was answered: not-covered notes and "did you mean" before a
+    plain decline."""
     rank = {Reason.TOPIC_NOT_COVERED: 0, Reason.VALUE_NOT_COVERED: 0, Reason.CLARIFY: 1, Reason.UNSURE: 2, Reason.TASK_REQUEST: 3}
-    return min((p.reply for p in asked), key=lambda r: (rank.get(r.reason, 4), -r.score))
+    return min(asked, key=lambda p: (rank.get(p.reply.reason, 4), -p.reply.score))
 
 
 _NOTES = (Reason.TOPIC_NOT_COVERED, Reason.VALUE_NOT_COVERED)

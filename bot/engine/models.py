@@ -138,6 +138,23 @@ class Match:
 
 
 @dataclass(frozen=True)
+class PartTrace:
+    """How one part of a message of several was read, for `faqbot ask --explain`."""
+
+    text: str
+    """The words it was read as (the whole message: `whole` is True)."""
+    asks: bool
+    """It asks something; when the message asks, the parts that do not are its context, not matched alone."""
+    reason: Reason | None
+    """The decision on it alone (None: context only, not matched alone)."""
+    intent: str | None
+    score: float
+    used: bool
+    """Its reply is (part of) the reply sent."""
+    whole: bool = False
+
+
+@dataclass(frozen=True)
 class Reply:
     """What the bot says back: Markdown text plus what the edges need to render it."""
 
@@ -153,6 +170,8 @@ class Reply:
     """The matcher's verdict behind the decision (None for replies that needed no matching)."""
     answered: tuple[str, ...] = ()
     """Every intent whose answer is in `text`, in order, when a message asked several questions (empty: just `intent`)."""
+    parts: tuple[PartTrace, ...] = ()
+    """For a message of several parts: each part and the whole message, with the decision on each (else empty)."""
 
     @property
     def answers(self) -> tuple[str, ...]:

@@ -135,6 +135,25 @@ def test_explain_says_when_the_question_asks_the_answerer(dialogue: Dialogue, en
     assert _explained(dialogue, "should I learn sql for backend work?")["explain"]["about_answerer"] is False
 
 
+MESSAGE_OF_PARTS = "I am new here. How much does a backend developer earn? And which schools teach web development?"
+
+
+def test_explain_shows_how_each_part_of_a_message_was_decided(dialogue: Dialogue) -> None:
+    out = _explained(dialogue, MESSAGE_OF_PARTS)
+    parts = out["explain"]["parts"]
+    assert [p["reason"] for p in parts[:1]] == ["context"]
+    assert [p["whole"] for p in parts] == [False, False, False, True]
+    assert [p["intent"] for p in parts if p["used"]] == [out["intent"], parts[2]["intent"]]
+    assert "parts" not in _explained(dialogue, "how much does a backend developer earn?")["explain"]
+
+
+def test_ask_explain_prints_the_parts_of_a_message(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ask", "--explain", MESSAGE_OF_PARTS]) == 0
+    out = capsys.readouterr().out
+    for shown in ("Parts of the message", "context only", "(whole message)"):
+        assert shown in out
+
+
 def test_ask_explain_prints_the_decision_and_the_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["ask", "--explain", "junior backend salary"]) == 0
     out = capsys.readouterr().out

@@ -186,6 +186,33 @@ def test_two_questions_get_two_answers(dialogue: Dialogue, engine: Engine) -> No
     assert engine.kb.intents["schools"].answer in reply.text
 
 
+def test_a_message_of_several_parts_carries_how_each_part_and_the_whole_were_decided(dialogue: Dialogue) -> None:
+    said = ["I am new here.", "How much does a backend developer earn?", "And which schools teach web development?"]
+    reply = dialogue.respond(" ".join(said))
+    *parts, whole = reply.parts
+    assert whole.whole
+    assert not any(p.whole for p in parts)
+    assert [p.text for p in parts] == said
+    statement, *questions = parts
+    assert statement.reason is None, "a statement beside questions is their context, not matched alone"
+    assert not statement.used
+    assert all(q.asks and q.used and q.reason is Reason.ANSWERED for q in questions)
+    assert tuple(q.intent for q in questions) == reply.answers
+    assert not whole.used
+
+
+def test_a_message_answered_as_a_whole_says_so_in_its_parts(dialogue: Dialogue, engine: Engine) -> None:
+    # Each question alone is weaker than the message read whole (`Tuning.whole_margin`).
+    reply = dialogue.respond("is back end basically the opposite of front end? how do the two differ")
+    assert [p.whole for p in reply.parts if p.used] == [True]
+    assert reply.parts[-1].intent == reply.intent
+    assert all(p.score + engine.tuning.whole_margin < reply.score for p in reply.parts[:-1] if p.reason is Reason.ANSWERED)
+
+
+def test_a_single_question_has_no_parts(dialogue: Dialogue) -> None:
+    assert dialogue.respond("How much does a backend developer earn?").parts == ()
+
+
 def test_greeting_with_a_question_answers_the_question(dialogue: Dialogue) -> None:
     reply = dialogue.respond("Hi there! What does a backend developer earn?")
     assert reply.kind == "answer"
