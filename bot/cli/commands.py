@@ -155,7 +155,7 @@ def _print_explain(reply: Reply, console: Console) -> None:
 
     console.print(f"\ndecision: [bold]{reply.reason.value}[/bold] (kind {reply.kind}, intent {reply.intent}, score {reply.score:.3f})")
     if reply.parts:
-        parts = Table(title="Parts of the message (the table below is the first reply used)")
+        parts = Table(title="Parts of the message (the candidates below are those of the first one used)")
         for column in ("part", "asks", "decision", "intent", "score", "used"):
             parts.add_column(column)
         for part in reply.parts:
