@@ -283,6 +283,4 @@ class Analyzer:
         if not found:
             return None
         best = min(found, key=lambda item: (item[1], -self._frequency.get(item[0], 0), item[0]))
-        if best[1] > 1 and word in self._english:
-            return None  # a real word two edits from ours is another word, not a typo ("thought" is not "taught")
         return str(best[0])
