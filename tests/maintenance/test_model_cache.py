@@ -56,6 +56,39 @@ def test_the_copy_means_what_the_packaged_model_means(built: Path) -> None:
     assert similarities[0, 1] > max(similarities[0, 2], similarities[0, 3])
 
 
+def _unsigned_twin(path: Path) -> bytes:
+    """The model at `path` with its int8 weights (and their zero points) shifted by 128 into uint8: the same
+    products, which onnxruntime computes exactly on every CPU (u8 x u8 never saturates)."""
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(path))
+    weights = {tensor.name: tensor for tensor in model.graph.initializer}
+    shifted: set[str] = set()
+    for node in model.graph.node:
+        if node.op_type != "MatMulInteger":
+            continue
+        for name in (node.input[1], node.input[3]):  # B and its zero point; a weight may feed several nodes
+            if name in shifted:
+                continue
+            signed = numpy_helper.to_array(weights[name])
+            assert signed.dtype == np.int8
+            weights[name].CopyFrom(numpy_helper.from_array((signed.astype(np.int16) + 128).astype(np.uint8), name))
+            shifted.add(name)
+    assert shifted
+    serialized: bytes = model.SerializeToString()
+    return serialized
+
+
+def test_the_copy_gives_the_same_vectors_on_every_cpu(built: Path) -> None:
+    # Without VNNI, onnxruntime's fast u8 x s8 products saturate unless the session asks for exact ones: the
+    # vectors then differed from a VNNI machine's by up to 0.04, enough to change replies and validation.
+    texts = [*SENTENCES, "Howdy!", "Ok, thank you for that.", "thx", "is ruby dying"]
+    copy = MiniLM(built, model_cache.model_id()).embed(texts)
+    exact = MiniLM(_unsigned_twin(built), "unsigned twin").embed(texts)
+    assert np.abs(copy - exact).max() < 1e-5
+
+
 def test_a_new_copy_keeps_one_older_copy_and_removes_the_rest(built: Path, tmp_path: Path) -> None:
     older, oldest = (tmp_path / f"model-{model_cache.MODEL_ID}-{n:016d}.onnx" for n in (1, 2))
     oldest.write_bytes(b"a copy of two versions ago")
