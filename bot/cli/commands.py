@@ -159,7 +159,7 @@ def _print_explain(reply: Reply, console: Console) -> None:
         for column in ("part", "asks", "decision", "intent", "score", "used"):
             parts.add_column(column)
         for part in reply.parts:
-            label = "(whole message)" if part.whole else part.text if len(part.text) <= 60 else part.text[:57] + "..."
+            label = "(whole message)" if part.whole else shortened(part.text)
             reason = part.reason.value if part.reason is not None else "context only"
             used = "yes" if part.used else ""
             parts.add_row(escape(label), "yes" if part.asks else "", reason, escape(part.intent or ""), f"{part.score:.3f}", used)
@@ -179,6 +179,15 @@ def _print_explain(reply: Reply, console: Console) -> None:
         console.print("every score cut (other_subject_share): the question names another profession, not the domain")
     if match.about_answerer:
         console.print("answer topics' scores cut (other_subject_share): the question asks the answerer about their own life")
+
+
+def shortened(text: str, width: int = 60) -> str:
+    """`text` in at most `width` characters: its start and its end, so that a part which carries the one before it
+    as context (and so starts like it) still shows what it adds."""
+    if len(text) <= width:
+        return text
+    keep = (width - 5) // 2
+    return f"{text[:keep].rstrip()} ... {text[-keep:].lstrip()}"
 
 
 def _ms(started: float) -> float:

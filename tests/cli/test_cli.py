@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from bot.cli.commands import ask_jsonl
+from bot.cli.commands import ask_jsonl, shortened
 from bot.cli.main import main
 from bot.engine.core import Engine
 from bot.engine.dialogue import Dialogue
@@ -152,6 +152,17 @@ def test_ask_explain_prints_the_parts_of_a_message(capsys: pytest.CaptureFixture
     out = capsys.readouterr().out
     for shown in ("Parts of the message", "context only", "(whole message)"):
         assert shown in out
+
+
+def test_a_long_part_is_shown_by_its_start_and_its_end() -> None:
+    first = "Despite the rise of cheap online courses, was a college degree still worth paying for?"
+    second = f"{first} Was it still the best way to become a software engineer?"  # a part carrying the one before
+    shown = [shortened(first), shortened(second)]
+    assert all(len(s) <= 60 for s in shown)
+    assert shown[0] != shown[1]
+    assert all(s.startswith("Despite the rise") for s in shown)
+    assert shown[1].endswith("software engineer?")
+    assert shortened("which language first?") == "which language first?"
 
 
 def test_ask_explain_prints_the_decision_and_the_table(capsys: pytest.CaptureFixture[str]) -> None:
