@@ -89,10 +89,13 @@ class MiniLM:
     """all-MiniLM-L6-v2 with mean pooling and L2 normalisation, as sentence-transformers does.
 
     `model`: an ONNX file or its bytes (default: the packaged file); `model_id` names it in the
-    embedding cache, so vectors of two different files never mix.
+    embedding cache, so vectors of two different files never mix. `exact=False` lets onnxruntime use
+    int8 products that saturate on some CPUs (only to find out whether this one does).
     """
 
-    def __init__(self, model: Path | bytes | None = None, model_id: str = "all-MiniLM-L6-v2-int8", threads: int = 1) -> None:
+    def __init__(
+        self, model: Path | bytes | None = None, model_id: str = "all-MiniLM-L6-v2-int8", threads: int = 1, exact: bool = True
+    ) -> None:
         # Imported here, not at module level: `import bot.engine` stays cheap for code that never embeds.
         import onnxruntime as ort
 
@@ -115,8 +118,9 @@ class MiniLM:
         options.enable_cpu_mem_arena = False
         # Exact int8 products on CPUs without VNNI (AVX2, AVX-512 before Cascade Lake): their fast u8 x s8 instruction
         # saturates, which moved vectors enough to change replies and `faqbot validate`'s verdicts from one machine
-        # to the next. With VNNI the option does nothing; without, the model costs about a quarter more.
-        options.add_session_config_entry("session.x64quantprecision", "1")
+        # to the next. It does nothing with VNNI, nor for the uint8 weights the bot's copy has on such a CPU
+        # (`bot.maintenance.model_cache`); it still makes a copy built on another machine exact here.
+        options.add_session_config_entry("session.x64quantprecision", "1" if exact else "0")
         self._tokenizer = tokenizer
         source = str(model) if isinstance(model, Path) else model
         try:

@@ -9,10 +9,11 @@ kernel for it took a quarter of the model's time on short texts, three times the
 norm and addition it replaces), replaces each attention block by onnxruntime's fused
 `MultiHeadAttention` (`bot.maintenance.attention_fusion`: the optimiser does not recognise the
 exporter's pattern), and quantises it dynamically (int8 weights per output channel, activations
-quantised as they come, with onnxruntime's own `quantize_dynamic`; `MiniLM` runs it with exact int8 products, so
-its vectors are the same on every CPU): 23 MB and about 1 ms per question, with vectors
+quantised as they come, with onnxruntime's own `quantize_dynamic`): 23 MB and about 1 ms per question, with vectors
 whose cosine to the packaged model's is 0.99 on average (measured by
-`python -m benchmarks.understanding --models`). The copy is derived from installed packages
+`python -m benchmarks.understanding --models`). Its vectors are the same on every CPU: where onnxruntime's fast
+u8 x s8 products saturate (x86 without VNNI), the copy keeps its weights as uint8, which gives the same products
+exactly (`_unsigned_if_saturating`), and `MiniLM` asks for exact products in any case. The copy is derived from installed packages
 only; building it takes about three seconds, in a process of its own (`_build`), once per model file and
 onnxruntime/onnx versions.
 """
@@ -31,9 +32,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from bot.engine.semantic import MiniLM, SemanticModelError, packaged_model
 from bot.maintenance.attention_fusion import NotFusable, fuse_attention
+
+if TYPE_CHECKING:  # onnx is imported only when a copy of the model is built
+    import onnx
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +49,7 @@ MODEL_ID = "all-MiniLM-L6-v2-qint8"
 differ slightly from the packaged model's, and from those of another onnxruntime version's copy."""
 RECIPE = (
     "fold, bert fusions (layer norm, gelu; no skip layer norm), dynamic int8 per channel (MatMul with constant weights),"
-    " MultiHeadAttention, run with exact int8 products on CPUs without VNNI, v7"
+    " MultiHeadAttention, uint8 weights where int8 products saturate, v8"
 )
 """Changing how the copy is made changes the fingerprint, so old copies and their vectors are not reused."""
 
@@ -94,6 +101,54 @@ def _quantise(source: Path, target: Path) -> None:
             ).save_model_to_file(str(fused))
             quantize_dynamic(fused, target, weight_type=QuantType.QInt8, per_channel=True, extra_options={"MatMulConstBOnly": True})
     _fuse_attention(target)
+    _unsigned_if_saturating(target)
+
+
+PROBE = (
+    "hello",
+    "how much does a junior backend developer earn in the usa?",
+    "which language should I learn first for backend work, python or java, and why?",
+)
+"""Texts whose vectors show whether this CPU's fast int8 products saturate (they did by up to 0.04 where they do)."""
+
+
+def shift_weights(model: onnx.ModelProto, unsigned: bool) -> int:
+    """Shift the weights of `model`'s int8 multiplications (`MatMulInteger`'s B and its zero point) by 128, in place:
+    from int8 into uint8 (`unsigned`), or back. The products stay the same. Returns how many tensors moved."""
+    from onnx import numpy_helper
+
+    source, target, offset = (np.int8, np.uint8, 128) if unsigned else (np.uint8, np.int8, -128)
+    tensors = {tensor.name: tensor for tensor in model.graph.initializer}
+    moved: set[str] = set()
+    for node in model.graph.node:
+        if node.op_type != "MatMulInteger" or len(node.input) < 4:  # without its zero point, B cannot move
+            continue
+        for name in (node.input[1], node.input[3]):  # one weight may feed several nodes
+            tensor = tensors.get(name)
+            if tensor is None or name in moved:
+                continue
+            values = numpy_helper.to_array(tensor)
+            if values.dtype != source:
+                continue
+            tensor.CopyFrom(numpy_helper.from_array((values.astype(np.int16) + offset).astype(target), name))
+            moved.add(name)
+    return len(moved)
+
+
+def _unsigned_if_saturating(path: Path) -> None:
+    """Keep the weights of the copy at `path` as uint8 if this CPU's fast u8 x s8 products saturate (the copy's
+    vectors then differ from those of its uint8 twin). onnxruntime's exact products would convert them at every
+    start anyway, and hold more memory doing so (measured with `benchmarks.memory_users`: 2 MB more after 100,000
+    users, 6 MB more at the peak)."""
+    import onnx
+
+    model = onnx.load(str(path))
+    signed = model.SerializeToString()
+    if not shift_weights(model, unsigned=True):
+        return
+    unsigned = model.SerializeToString()
+    if float(np.abs(MiniLM(signed, exact=False).embed(PROBE) - MiniLM(unsigned).embed(PROBE)).max()) > 1e-5:
+        onnx.save(model, str(path))
 
 
 def _fuse_attention(path: Path) -> None:

@@ -56,37 +56,37 @@ def test_the_copy_means_what_the_packaged_model_means(built: Path) -> None:
     assert similarities[0, 1] > max(similarities[0, 2], similarities[0, 3])
 
 
-def _unsigned_twin(path: Path) -> bytes:
-    """The model at `path` with its int8 weights (and their zero points) shifted by 128 into uint8: the same
-    products, which onnxruntime computes exactly on every CPU (u8 x u8 never saturates)."""
+def _twin(path: Path, unsigned: bool) -> bytes | None:
+    """The model at `path` with its int8 multiplications' weights shifted into uint8 (`unsigned`) or back into int8;
+    None if it has none of that kind."""
     import onnx
-    from onnx import numpy_helper
 
     model = onnx.load(str(path))
-    weights = {tensor.name: tensor for tensor in model.graph.initializer}
-    shifted: set[str] = set()
-    for node in model.graph.node:
-        if node.op_type != "MatMulInteger":
-            continue
-        for name in (node.input[1], node.input[3]):  # B and its zero point; a weight may feed several nodes
-            if name in shifted:
-                continue
-            signed = numpy_helper.to_array(weights[name])
-            assert signed.dtype == np.int8
-            weights[name].CopyFrom(numpy_helper.from_array((signed.astype(np.int16) + 128).astype(np.uint8), name))
-            shifted.add(name)
-    assert shifted
+    if not model_cache.shift_weights(model, unsigned):
+        return None
     serialized: bytes = model.SerializeToString()
     return serialized
 
 
 def test_the_copy_gives_the_same_vectors_on_every_cpu(built: Path) -> None:
     # Without VNNI, onnxruntime's fast u8 x s8 products saturate unless the session asks for exact ones: the
-    # vectors then differed from a VNNI machine's by up to 0.04, enough to change replies and validation.
-    texts = [*SENTENCES, "Howdy!", "Ok, thank you for that.", "thx", "is ruby dying"]
+    # vectors then differed from a VNNI machine's by up to 0.04, enough to change replies and validation. The twin
+    # of the other signedness is what a copy built on the other kind of CPU holds.
+    twin = _twin(built, unsigned=True) or _twin(built, unsigned=False)
+    assert twin is not None
+    texts = [*SENTENCES, *model_cache.PROBE, "Howdy!", "Ok, thank you for that.", "thx", "is ruby dying"]
     copy = MiniLM(built, model_cache.model_id()).embed(texts)
-    exact = MiniLM(_unsigned_twin(built), "unsigned twin").embed(texts)
-    assert np.abs(copy - exact).max() < 1e-5
+    assert np.abs(copy - MiniLM(twin, "twin").embed(texts)).max() < 1e-5
+
+
+def test_the_copy_keeps_uint8_weights_exactly_where_int8_products_saturate(built: Path) -> None:
+    signed = _twin(built, unsigned=False)
+    unsigned = signed is not None  # the copy was built with uint8 weights
+    signed = signed or built.read_bytes()
+    texts = [*SENTENCES, "Howdy!", "Ok, thank you for that."]  # not the texts the build probed with
+    plain = MiniLM(signed, "int8, plain products", exact=False).embed(texts)
+    saturates = np.abs(plain - MiniLM(signed, "int8, exact products").embed(texts)).max() > 1e-5
+    assert unsigned == saturates
 
 
 def test_a_new_copy_keeps_one_older_copy_and_removes_the_rest(built: Path, tmp_path: Path) -> None:
