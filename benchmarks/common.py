@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import statistics
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -121,6 +122,18 @@ def rss_mb() -> dict[str, float]:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         peak_mb = peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
         return {"rss_mb": math.nan, "peak_rss_mb": peak_mb}
+
+
+def cpu() -> str:
+    """The processor the figures were measured on, and whether it has VNNI (int8 dot products): without it the
+    model's products run exactly but more slowly (`bot.maintenance.model_cache`), so figures do not compare."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return f"unknown processor, {os.cpu_count()} CPUs"
+    fields = {key.strip(): value.strip() for key, value in (line.split(":", 1) for line in lines if ":" in line)}
+    vnni = "yes" if {"avx512_vnni", "avx_vnni"} & set(fields.get("flags", "").split()) else "no"
+    return f"{fields.get('model name', 'unknown processor')}, {os.cpu_count()} CPUs, VNNI: {vnni}"
 
 
 def timed(call: Callable[[], object], clock: Callable[[], int]) -> int:

@@ -33,7 +33,7 @@ if __package__ in (None, ""):  # `python benchmarks/run.py`
 from rich.console import Console
 from rich.table import Table
 
-from benchmarks.common import MATCHING_COLUMNS, RESULTS, ROOT, SCALING_COLUMNS, figure, matching_rows, scaling_cells
+from benchmarks.common import MATCHING_COLUMNS, RESULTS, ROOT, SCALING_COLUMNS, cpu, figure, matching_rows, scaling_cells
 
 PARTS = ("matching", "accuracy", "scaling", "startup", "e2e", "memory")
 TARGETS = {
@@ -304,6 +304,7 @@ def metadata(argv: list[str]) -> dict[str, Any]:
         **code_version(),
         "python": platform.python_version(),
         "machine": platform.machine(),
+        "cpu": cpu(),
         "cpus": os.cpu_count(),
         "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
     }

@@ -41,7 +41,7 @@ import numpy as np
 import numpy.typing as npt
 from rapidfuzz import fuzz, process
 
-from benchmarks.common import ROOT, percentile, rss_mb
+from benchmarks.common import ROOT, cpu, percentile, rss_mb
 from bot.engine.config import Tuning
 from bot.engine.core import Engine
 from bot.engine.dialogue import Dialogue
@@ -250,7 +250,7 @@ def main() -> None:
                 ours["answered"] >= 0.90 and ours["declined"] >= 0.95,
             )
         )
-    print(f"\nspeed on the questions of {args.set.name}")
+    print(f"\nspeed on the questions of {args.set.name} ({cpu()})")
     figures = speed(engine, args.set)
     for key, value in figures.items():
         print(f"  {key:28s} {value:8.2f}")
