@@ -132,7 +132,8 @@ def cpu() -> str:
     except OSError:
         return f"unknown processor, {os.cpu_count()} CPUs"
     fields = {key.strip(): value.strip() for key, value in (line.split(":", 1) for line in lines if ":" in line)}
-    vnni = "yes" if {"avx512_vnni", "avx_vnni"} & set(fields.get("flags", "").split()) else "no"
+    flags = set(fields.get("flags", "").split())  # x86 only: an ARM processor lists "Features" instead
+    vnni = "n/a" if not flags else "yes" if {"avx512_vnni", "avx_vnni"} & flags else "no"
     return f"{fields.get('model name', 'unknown processor')}, {os.cpu_count()} CPUs, VNNI: {vnni}"
 
 
