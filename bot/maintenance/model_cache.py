@@ -13,9 +13,9 @@ quantised as they come, with onnxruntime's own `quantize_dynamic`): 23 MB and ab
 whose cosine to the packaged model's is 0.99 on average (measured by
 `python -m benchmarks.understanding --models`). Its vectors are the same on every CPU: where onnxruntime's fast
 u8 x s8 products saturate (x86 without VNNI), the copy keeps its weights as uint8, which gives the same products
-exactly (`_unsigned_if_saturating`), and `MiniLM` asks for exact products in any case. The copy is derived from installed packages
-only; building it takes about three seconds, in a process of its own (`_build`), once per model file and
-onnxruntime/onnx versions.
+exactly (`_unsigned_if_saturating`), and `MiniLM` asks for exact products in any case. The copy is derived from
+installed packages only; building it takes about three seconds (nine without VNNI, half a second of it the probe),
+in a process of its own (`_build`), once per model file and onnxruntime/onnx versions.
 """
 
 from __future__ import annotations
