@@ -100,8 +100,12 @@ def _quantise(source: Path, target: Path) -> None:
                 str(folded), model_type="bert", num_heads=12, hidden_size=384, opt_level=0, optimization_options=fusions
             ).save_model_to_file(str(fused))
             quantize_dynamic(fused, target, weight_type=QuantType.QInt8, per_channel=True, extra_options={"MatMulConstBOnly": True})
-    _fuse_attention(target)
-    _unsigned_if_saturating(target)
+    import onnx
+
+    model = onnx.load(str(target))
+    _fuse_attention(model)
+    _unsigned_if_saturating(model)
+    onnx.save(model, str(target))
 
 
 PROBE = (
@@ -135,33 +139,25 @@ def shift_weights(model: onnx.ModelProto, unsigned: bool) -> int:
     return len(moved)
 
 
-def _unsigned_if_saturating(path: Path) -> None:
-    """Keep the weights of the copy at `path` as uint8 if this CPU's fast u8 x s8 products saturate (the copy's
+def _unsigned_if_saturating(model: onnx.ModelProto) -> None:
+    """Turn `model`'s int8 weights into uint8, in place, if this CPU's fast u8 x s8 products saturate (the model's
     vectors then differ from those of its uint8 twin). onnxruntime's exact products would convert them at every
     start anyway, and hold more memory doing so (measured with `benchmarks.memory_users`: about 1 MB more after
     100,000 users, 4-6 MB more at the peak)."""
-    import onnx
-
-    model = onnx.load(str(path))
     signed = model.SerializeToString()
     if not shift_weights(model, unsigned=True):
         return
-    unsigned = model.SerializeToString()
-    if float(np.abs(MiniLM(signed, exact=False).embed(PROBE) - MiniLM(unsigned).embed(PROBE)).max()) > 1e-5:
-        onnx.save(model, str(path))
+    if float(np.abs(MiniLM(signed, exact=False).embed(PROBE) - MiniLM(model.SerializeToString()).embed(PROBE)).max()) <= 1e-5:
+        shift_weights(model, unsigned=False)
 
 
-def _fuse_attention(path: Path) -> None:
-    """Fuse the attention blocks of the model at `path` in place; a graph of another shape is kept as it is (slower)."""
-    import onnx
-
-    model = onnx.load(str(path))
+def _fuse_attention(model: onnx.ModelProto) -> None:
+    """Fuse `model`'s attention blocks in place; a graph of another shape is kept as it is (slower)."""
     try:
         blocks = fuse_attention(model)
     except NotFusable as exc:
         log.warning("the embedding model's attention is kept unfused (%s)", exc)
         return
-    onnx.save(model, str(path))
     log.debug("fused %d attention blocks", blocks)
 
 
