@@ -123,7 +123,13 @@ def respond(text: str, context: Context, engine: Engine, now: float | None = Non
         # than any part ("My English is weak. Is that a problem?": the parts lose the subject).
         best_part = max((p.reply.score for p in asked if p.answers), default=None)
         statements = asked if not asks else []
-        if best_part is None or (whole.answers and whole.reply.score > best_part + tuning.whole_margin):
+        if best_part is None:
+            # ...unless a part asks for a task ("Hi! Could you write me a study plan? Thanks"): a request, not a
+            # question whose parts lost the subject, so the whole is not read in its place.
+            read_whole = not any(p.reply.reason is Reason.TASK_REQUEST for p in asked)
+        else:
+            read_whole = whole.answers and whole.reply.score > best_part + tuning.whole_margin
+        if read_whole:
             asked = [whole]
         traces.append(whole)
     reply, used = _reply_to_message(asked, statements, too_long, context, engine, now)

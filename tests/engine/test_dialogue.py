@@ -299,6 +299,19 @@ def test_task_requests_are_declined_even_when_they_name_the_domain(dialogue: Dia
     assert reply.intent is None
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hello there. I am learning Python and Django for backend work. Could you write me a study plan for Django? Thanks a lot",
+        "Hi! I have an idea for the site. Please create a roadmap for Java backend developers. Thank you",
+    ],
+)
+def test_a_task_request_among_greetings_and_statements_is_declined_not_read_whole(dialogue: Dialogue, text: str) -> None:
+    reply = dialogue.respond(text)
+    assert reply.reason is Reason.TASK_REQUEST
+    assert not reply.answers
+
+
 def test_a_question_about_a_task_verb_is_still_answered(dialogue: Dialogue) -> None:
     assert dialogue.respond("do backend developers write documentation?").kind == "answer"
 
