@@ -80,13 +80,13 @@ def test_the_copy_gives_the_same_vectors_on_every_cpu(built: Path) -> None:
 
 
 def test_the_copy_keeps_uint8_weights_exactly_where_int8_products_saturate(built: Path) -> None:
-    signed = _twin(built, unsigned=False)
-    unsigned = signed is not None  # the copy was built with uint8 weights
-    signed = signed or built.read_bytes()
+    shifted_back = _twin(built, unsigned=False)
+    built_unsigned = shifted_back is not None  # the copy was built with uint8 weights
+    signed = shifted_back or built.read_bytes()
     texts = [*SENTENCES, "Howdy!", "Ok, thank you for that."]  # not the texts the build probed with
     plain = MiniLM(signed, "int8, plain products", exact=False).embed(texts)
     saturates = np.abs(plain - MiniLM(signed, "int8, exact products").embed(texts)).max() > 1e-5
-    assert unsigned == saturates
+    assert built_unsigned == saturates
 
 
 def test_a_new_copy_keeps_one_older_copy_and_removes_the_rest(built: Path, tmp_path: Path) -> None:
