@@ -16,8 +16,9 @@ machine is shared): the per-question cost of `faqbot ask --jsonl` (warm embeddin
 process divided by the questions, and the marginal cost (that time minus the time of the same process
 given no question, divided by the questions), next to naive extractOne's per-question cost;
 `Dialogue.respond` p50/p99 with the question cache cleared before each question (every question
-embedded; the worst round's p99 too); start-up and hot reload with the embedding cache warm; RSS of
-a built bot.
+embedded; the worst round's p99 too); start-up and hot reload with the embedding cache warm (a reload
+with every check, as after an example changed, and one after only answers or messages changed, which
+reuses the confusion check it passed; the target is judged on the first); RSS of a built bot.
 
 --models: the same dialogue with each embedding model the project can run (the packaged file,
 computed in float32, and the quantised copy the bot runs, `bot.maintenance.model_cache`):
@@ -51,7 +52,7 @@ from bot.engine.render import plain
 from bot.engine.semantic import MiniLM
 from bot.maintenance.evaluation import Case, grade, load_cases
 from bot.maintenance.model_cache import load_model
-from bot.maintenance.validate import validated_engine
+from bot.maintenance.validate import PassedChecks, validated_engine
 from bot.maintenance.vector_cache import cached_engine, load_vectors
 from bot.settings import Settings
 
@@ -181,9 +182,13 @@ def speed(engine: Engine, path: Path) -> dict[str, float]:
     started = time.perf_counter()
     cached_engine(ROOT, settings.faqbot_cache_dir, settings.tuning())
     figures["startup_warm_s"] = time.perf_counter() - started
+    passed = PassedChecks()
     started = time.perf_counter()
-    validated_engine(ROOT, engine.vectors, engine.tuning)
+    validated_engine(ROOT, engine.vectors, engine.tuning, passed=passed)
     figures["reload_with_checks_s"] = time.perf_counter() - started
+    started = time.perf_counter()
+    validated_engine(ROOT, engine.vectors, engine.tuning, passed=passed)  # the files as they were: only answers could differ
+    figures["reload_answers_only_s"] = time.perf_counter() - started
     started = time.perf_counter()
     validated_engine(ROOT, engine.vectors, engine.tuning, check_confusions=False)
     figures["reload_without_checks_s"] = time.perf_counter() - started
@@ -262,7 +267,11 @@ def main() -> None:
         ),
         (f"Dialogue.respond p99 {figures['respond_p99_ms']:.2f} ms <= 10 ms", figures["respond_p99_ms"] <= 10),
         (f"start-up, embedding cache warm, {figures['startup_warm_s']:.2f} s <= 1 s", figures["startup_warm_s"] <= 1),
-        (f"hot reload with its checks {figures['reload_with_checks_s']:.2f} s <= 1 s", figures["reload_with_checks_s"] <= 1),
+        (
+            f"hot reload with its checks {figures['reload_with_checks_s']:.2f} s <= 1 s "
+            f"(after only answers changed: {figures['reload_answers_only_s']:.2f} s)",
+            figures["reload_with_checks_s"] <= 1,
+        ),
         (
             f"RSS of this process (the engine and the baselines; the running bot's: benchmarks.memory_users) "
             f"{figures['rss_mb']:.0f} MB <= 200 MB",

@@ -9,7 +9,9 @@ knowledge base, never by a half-loaded one.
 
 How long a reload takes is measured by `benchmarks` (see benchmarks/README.md): with
 every check of `faqbot validate` (`check_confusions=True`, the default) it takes several
-times as long as with the loading checks only (the confusion check matches every example).
+times as long as with the loading checks only (the confusion check matches every example),
+unless nothing it reads changed since the last reload that passed it (an answer or a message
+reworded): its verdict is then the same and is not worked out again (`PassedChecks`).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from watchfiles import Change, awatch
 from bot.engine.core import Engine, EngineHolder
 from bot.engine.knowledge import KnowledgeBaseError, Problem
 from bot.maintenance.memory import release_free_memory
-from bot.maintenance.validate import validated_engine
+from bot.maintenance.validate import PassedChecks, validated_engine
 from bot.maintenance.vector_cache import save_vectors
 
 log = logging.getLogger(__name__)
@@ -95,6 +97,7 @@ class Reloader:
         self.cache_dir = cache_dir
         """Where the embedding cache lives: a reload that embedded new phrasings saves it there."""
         self.last: ReloadResult | None = None
+        self._passed = PassedChecks()
         self._lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[ReloadResult]] = set()
         self._sighup_loop: asyncio.AbstractEventLoop | None = None
@@ -104,7 +107,7 @@ class Reloader:
     def _build(self) -> Engine:
         """Validate and build with the serving engine's embedder (it remembers every example already embedded)."""
         current = self.holder.get()
-        engine = validated_engine(self.root, current.vectors, current.tuning, self.check_confusions)
+        engine = validated_engine(self.root, current.vectors, current.tuning, self.check_confusions, self._passed)
         if engine.vectors is not None and self.cache_dir is not None:
             save_vectors(engine.vectors, self.cache_dir)
         return engine

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from bot.engine.analyzer import Analysis
@@ -29,18 +31,51 @@ def validate(root: Path, vectors: Vectors | None, tuning: Tuning | None = None) 
     return [*kb.warnings, *confusions(kb, Matcher(kb, tuning or Tuning(), vectors))]
 
 
-def validated_engine(root: Path, vectors: Vectors | None, tuning: Tuning | None = None, check_confusions: bool = True) -> Engine:
+class PassedChecks:
+    """Remembers the last knowledge base that passed the confusion check, by what the check reads.
+
+    The check reads the examples, titles, kinds, entities, lexicon, negative examples and topics, never an
+    answer's text nor the bot's messages: a reload that changed only those gets the same verdict, so it is
+    not worked out again (2 s on a slow machine, for the most common edit: an answer reworded).
+    """
+
+    def __init__(self) -> None:
+        self._passed: str | None = None
+
+    def already(self, key: str) -> bool:
+        return key == self._passed
+
+    def remember(self, key: str) -> None:
+        self._passed = key
+
+
+def check_key(kb: KnowledgeBase, matcher: Matcher) -> str:
+    """A digest of everything `confusions` reads: the knowledge base less its answers' texts and messages, the tuning, the model."""
+    intents = [replace(i, answer="", variants=dict.fromkeys(sorted(i.variants), "")) for _, i in sorted(kb.intents.items())]
+    read = (intents, kb.lexicon, kb.entities, kb.out_of_scope, sorted(kb.task_verbs), sorted(kb.politeness), kb.topics)
+    model = matcher.semantic.vectors.model_id if matcher.semantic is not None else None
+    return hashlib.sha256(repr((read, matcher.tuning, model)).encode()).hexdigest()
+
+
+def validated_engine(
+    root: Path, vectors: Vectors | None, tuning: Tuning | None = None, check_confusions: bool = True, passed: PassedChecks | None = None
+) -> Engine:
     """Load and index the knowledge base under `root` after every check of `validate` (loading it once).
 
     Raise KnowledgeBaseError with all problems. `check_confusions=False` keeps only the
-    loading checks (those `engine.build` makes), skipping the slower confusion check.
+    loading checks (those `engine.build` makes), skipping the slower confusion check. `passed`: the
+    check is skipped when what it reads equals the last knowledge base that passed it there.
     """
     kb = load(root)
     matcher = Matcher(kb, tuning or Tuning(), vectors)
     if check_confusions:
-        problems = [p for p in confusions(kb, matcher) if not p.warning]
-        if problems:
-            raise KnowledgeBaseError(problems)
+        key = check_key(kb, matcher) if passed is not None else ""
+        if passed is None or not passed.already(key):
+            problems = [p for p in confusions(kb, matcher) if not p.warning]
+            if problems:
+                raise KnowledgeBaseError(problems)
+            if passed is not None:
+                passed.remember(key)
     return Engine(kb, matcher)
 
 

@@ -6,6 +6,7 @@ import asyncio
 import os
 import shutil
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -14,9 +15,11 @@ import yaml
 
 from bot.engine.core import Engine, EngineHolder, build
 from bot.engine.dialogue import Dialogue
+from bot.engine.knowledge import KnowledgeBase, Problem
+from bot.engine.matcher import Matcher
 from bot.engine.semantic import Vectors
 from bot.maintenance.reload import Reloader, ReloadResult
-from bot.maintenance.validate import validate
+from bot.maintenance.validate import confusions, validate
 from tests.helpers import PROJECT
 
 
@@ -347,6 +350,30 @@ def small_kb(root: Path) -> Path:
     topics = {"version": 1, "groups": [{"title": "Everything", "intents": list(TOPICS)}]}
     (root / "intents" / "_topics.yaml").write_text(yaml.safe_dump(topics), encoding="utf-8")
     return root
+
+
+async def test_a_reload_that_changed_only_answers_reuses_the_check_it_passed(
+    small: Path, vectors: Vectors, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    validation = sys.modules[validate.__module__]
+    checked: list[int] = []
+    real = confusions
+
+    def counted(kb: KnowledgeBase, matcher: Matcher) -> list[Problem]:
+        checked.append(1)
+        return real(kb, matcher)
+
+    monkeypatch.setattr(validation, "confusions", counted)
+    holder = EngineHolder(build(small, vectors))
+    reloader = Reloader(small, holder)
+    for text in ("Cats, revised.", "Cats, revised again."):
+        (small / "content" / "cats.md").write_text(text + "\n", encoding="utf-8")
+        assert (await reloader.reload()).ok
+        assert holder.get().kb.intents["cats"].answer == text
+    assert len(checked) == 1
+    add_example(small, "cats", "tell me about whiskers")
+    assert (await reloader.reload()).ok
+    assert len(checked) == 2
 
 
 async def test_the_confusion_check_of_validate_also_guards_reloads(small: Path, vectors: Vectors) -> None:

@@ -1,16 +1,22 @@
 """`faqbot validate` catches every kind of problem it claims to, naming file, intent and field."""
 
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
 
-from bot.engine.knowledge import Problem
+from bot.engine.config import Tuning
+from bot.engine.knowledge import KnowledgeBase, KnowledgeBaseError, Problem, load
+from bot.engine.matcher import Matcher
 from bot.engine.semantic import Vectors
-from bot.maintenance.validate import validate
-from tests.helpers import FIXTURE_KB, PROJECT
+from bot.maintenance.validate import PassedChecks, check_key, confusions, validate, validated_engine
+from tests.helpers import FIXTURE_KB, PROJECT, copy_kb
+
+# The module, not the `validate` function that `bot.maintenance` exports under its name.
+validation = sys.modules[validated_engine.__module__]
 
 
 def _edit(path: Path, old: str, new: str) -> None:
@@ -451,3 +457,70 @@ def test_an_intent_file_with_an_upper_case_extension_is_named(kb_copy: Path, vec
     (kb_copy / "intents" / "cto.yaml").rename(kb_copy / "intents" / "cto.YAML")
     problems = validate(kb_copy, vectors)
     assert any(p.file == "intents/cto.YAML" and "rename it to cto.yaml" in p.message for p in problems)
+
+
+def _key(root: Path, vectors: Vectors) -> str:
+    kb = load(root)
+    return check_key(kb, Matcher(kb, Tuning(), vectors))
+
+
+# (name, edit of the fixture knowledge base, whether the confusion check reads what it changes)
+CHECK_INPUTS: list[tuple[str, Callable[[Path], object], bool]] = [
+    ("answer reworded", lambda kb: _edit(kb / "content" / "git.md", "GitHub", "GitHub (or a tool like it)"), False),
+    (
+        "variant answer reworded",
+        lambda kb: _edit(kb / "content" / "frameworks.python.md", "(fixture answer)", "(fixture answer, reworded)"),
+        False,
+    ),
+    ("message reworded", lambda kb: _edit(kb / "content" / "_messages.yaml", ":", ": "), False),
+    ("example added", _append_example("git", "which version control tool do teams use"), True),
+    ("title changed", lambda kb: _edit(kb / "intents" / "git.yaml", "title: ", "title: All about "), True),
+    (
+        "negative example added",
+        lambda kb: _edit(kb / "intents" / "_out_of_scope.yaml", "examples:\n", "examples:\n- best pizza in town\n"),
+        True,
+    ),
+    ("variant answer added", lambda kb: (kb / "content" / "frameworks.ruby.md").write_text("Ruby on Rails.\n", encoding="utf-8"), True),
+]
+
+
+@pytest.mark.parametrize(("name", "edit", "read"), CHECK_INPUTS, ids=[c[0] for c in CHECK_INPUTS])
+def test_the_check_key_changes_with_what_the_confusion_check_reads(
+    tmp_path: Path, vectors: Vectors, name: str, edit: Callable[[Path], object], read: bool
+) -> None:
+    kb = copy_kb(FIXTURE_KB, tmp_path / "kb")
+    before = _key(kb, vectors)
+    edit(kb)
+    assert (_key(kb, vectors) != before) is read
+
+
+def test_a_passed_confusion_check_is_not_worked_out_again_until_what_it_reads_changes(
+    tmp_path: Path, vectors: Vectors, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kb = copy_kb(FIXTURE_KB, tmp_path / "kb")
+    checked: list[int] = []
+    real = confusions
+
+    def counted(kb: KnowledgeBase, matcher: Matcher) -> list[Problem]:
+        checked.append(1)
+        return real(kb, matcher)
+
+    monkeypatch.setattr(validation, "confusions", counted)
+    passed = PassedChecks()
+    validated_engine(kb, vectors, passed=passed)
+    _edit(kb / "content" / "git.md", "GitHub", "GitHub (or a tool like it)")
+    validated_engine(kb, vectors, passed=passed)
+    assert len(checked) == 1
+    _append_example("git", "which version control tool do teams use")(kb)
+    validated_engine(kb, vectors, passed=passed)
+    assert len(checked) == 2
+    validated_engine(kb, vectors)  # no memory given: always checked
+    assert len(checked) == 3
+
+
+def test_a_failed_confusion_check_is_not_remembered(kb_copy: Path, vectors: Vectors) -> None:
+    _append_example("cto", "what is the average salary of a junior backend developer in the US")(kb_copy)
+    passed = PassedChecks()
+    for _ in range(2):
+        with pytest.raises(KnowledgeBaseError):
+            validated_engine(kb_copy, vectors, passed=passed)
