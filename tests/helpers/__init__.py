@@ -8,13 +8,18 @@ breaks or weakens them.
 from __future__ import annotations
 
 import shutil
+import sys
 import tempfile
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bot.engine.core import Engine
+from bot.engine.knowledge import KnowledgeBase, Problem
 from bot.engine.matcher import Matcher
+from bot.maintenance.validate import confusions, validated_engine
 
 PROJECT = Path(__file__).resolve().parents[2]
 FIXTURE_KB = PROJECT / "tests" / "fixtures" / "kb"
@@ -33,3 +38,16 @@ def copy_kb(source: Path, target: Path) -> Path:
 def retuned(engine: Engine, **changes: Any) -> Engine:
     """The same knowledge base and embedder under a changed `Tuning` (a test's own knobs, not today's defaults)."""
     return Engine(engine.kb, Matcher(engine.kb, replace(engine.tuning, **changes), engine.vectors))
+
+
+def count_confusion_checks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A list that grows by one each time the confusion check of `bot.maintenance.validate` runs (until the test ends)."""
+    runs: list[int] = []
+
+    def counted(kb: KnowledgeBase, matcher: Matcher) -> list[Problem]:
+        runs.append(1)
+        return confusions(kb, matcher)
+
+    # The module itself: `bot.maintenance` exports the `validate` function under the module's name.
+    monkeypatch.setattr(sys.modules[validated_engine.__module__], "confusions", counted)
+    return runs

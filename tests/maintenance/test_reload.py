@@ -6,7 +6,6 @@ import asyncio
 import os
 import shutil
 import signal
-import sys
 import time
 from pathlib import Path
 
@@ -15,12 +14,10 @@ import yaml
 
 from bot.engine.core import Engine, EngineHolder, build
 from bot.engine.dialogue import Dialogue
-from bot.engine.knowledge import KnowledgeBase, Problem
-from bot.engine.matcher import Matcher
 from bot.engine.semantic import Vectors
 from bot.maintenance.reload import Reloader, ReloadResult
-from bot.maintenance.validate import confusions, validate
-from tests.helpers import PROJECT
+from bot.maintenance.validate import validate
+from tests.helpers import PROJECT, count_confusion_checks
 
 
 @pytest.fixture
@@ -355,15 +352,7 @@ def small_kb(root: Path) -> Path:
 async def test_a_reload_that_changed_only_answers_reuses_the_check_it_passed(
     small: Path, vectors: Vectors, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    validation = sys.modules[validate.__module__]
-    checked: list[int] = []
-    real = confusions
-
-    def counted(kb: KnowledgeBase, matcher: Matcher) -> list[Problem]:
-        checked.append(1)
-        return real(kb, matcher)
-
-    monkeypatch.setattr(validation, "confusions", counted)
+    checked = count_confusion_checks(monkeypatch)
     holder = EngineHolder(build(small, vectors))
     reloader = Reloader(small, holder)
     for text in ("Cats, revised.", "Cats, revised again."):

@@ -1,7 +1,6 @@
 """`faqbot validate` catches every kind of problem it claims to, naming file, intent and field."""
 
 import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -9,14 +8,11 @@ import pytest
 import yaml
 
 from bot.engine.config import Tuning
-from bot.engine.knowledge import KnowledgeBase, KnowledgeBaseError, Problem, load
+from bot.engine.knowledge import KnowledgeBaseError, Problem, load
 from bot.engine.matcher import Matcher
 from bot.engine.semantic import Vectors
-from bot.maintenance.validate import PassedChecks, check_key, confusions, validate, validated_engine
-from tests.helpers import FIXTURE_KB, PROJECT, copy_kb
-
-# The module, not the `validate` function that `bot.maintenance` exports under its name.
-validation = sys.modules[validated_engine.__module__]
+from bot.maintenance.validate import PassedChecks, check_key, validate, validated_engine
+from tests.helpers import FIXTURE_KB, PROJECT, copy_kb, count_confusion_checks
 
 
 def _edit(path: Path, old: str, new: str) -> None:
@@ -498,14 +494,7 @@ def test_a_passed_confusion_check_is_not_worked_out_again_until_what_it_reads_ch
     tmp_path: Path, vectors: Vectors, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     kb = copy_kb(FIXTURE_KB, tmp_path / "kb")
-    checked: list[int] = []
-    real = confusions
-
-    def counted(kb: KnowledgeBase, matcher: Matcher) -> list[Problem]:
-        checked.append(1)
-        return real(kb, matcher)
-
-    monkeypatch.setattr(validation, "confusions", counted)
+    checked = count_confusion_checks(monkeypatch)
     passed = PassedChecks()
     validated_engine(kb, vectors, passed=passed)
     _edit(kb / "content" / "git.md", "GitHub", "GitHub (or a tool like it)")
