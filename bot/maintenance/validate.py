@@ -42,11 +42,15 @@ class PassedChecks:
     def __init__(self) -> None:
         self._passed: str | None = None
 
-    def already(self, key: str) -> bool:
-        return key == self._passed
-
-    def remember(self, key: str) -> None:
-        self._passed = key
+    def errors(self, kb: KnowledgeBase, matcher: Matcher) -> list[Problem]:
+        """`confusion_errors`, or none without running the check when what it reads is the last that passed."""
+        key = check_key(kb, matcher)
+        if key == self._passed:
+            return []
+        errors = confusion_errors(kb, matcher)
+        if not errors:
+            self._passed = key
+        return errors
 
 
 def check_key(kb: KnowledgeBase, matcher: Matcher) -> str:
@@ -69,14 +73,15 @@ def validated_engine(
     kb = load(root)
     matcher = Matcher(kb, tuning or Tuning(), vectors)
     if check_confusions:
-        key = check_key(kb, matcher) if passed is not None else ""
-        if passed is None or not passed.already(key):
-            problems = [p for p in confusions(kb, matcher) if not p.warning]
-            if problems:
-                raise KnowledgeBaseError(problems)
-            if passed is not None:
-                passed.remember(key)
+        errors = passed.errors(kb, matcher) if passed is not None else confusion_errors(kb, matcher)
+        if errors:
+            raise KnowledgeBaseError(errors)
     return Engine(kb, matcher)
+
+
+def confusion_errors(kb: KnowledgeBase, matcher: Matcher) -> list[Problem]:
+    """The confusions that are errors (clear ones), not warnings."""
+    return [p for p in confusions(kb, matcher) if not p.warning]
 
 
 def confusions(kb: KnowledgeBase, matcher: Matcher) -> list[Problem]:
