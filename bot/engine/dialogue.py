@@ -130,7 +130,7 @@ def respond(text: str, context: Context, engine: Engine, now: float | None = Non
         else:
             read_whole = whole.answers and whole.reply.score > best_part + tuning.whole_margin
         if read_whole:
-            asked = [whole]
+            asked = _whole_in_place(whole, asked)
         traces.append(whole)
     reply, used = _reply_to_message(asked, statements, too_long, context, engine, now)
     if not traces:
@@ -176,6 +176,18 @@ def _reply_to_message(
     reply = _join(answered, [p.reply for p in silent_on], context, engine, now)
     context.said = answered[-1].text[:SAID_CHARS]
     return reply, answered + silent_on
+
+
+def _whole_in_place(whole: _Part, asked: list[_Part]) -> list[_Part]:
+    """The parts answered once the whole message is read instead: the whole, standing in the place of the first part
+    it answers alike; the parts answered with another topic keep their own answer ("I have a question about backend
+    developers. How much do they earn? Is a degree required?": the whole reads the pay better, and the degree is
+    still asked)."""
+    same = [p for p in asked if p.answers and p.reply.intent == whole.reply.intent]
+    if not same:
+        return [whole]
+    kept = [p for p in asked if p.answers and p.reply.intent != whole.reply.intent]
+    return sorted([whole, *kept], key=lambda p: asked.index(same[0]) if p is whole else asked.index(p))
 
 
 def _addressed_alike(parts: list[Question], analyses: list[Analysis], engine: Engine) -> list[Analysis]:

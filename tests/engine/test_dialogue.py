@@ -209,6 +209,19 @@ def test_a_message_answered_as_a_whole_says_so_in_its_parts(dialogue: Dialogue, 
     assert all(p.score + engine.tuning.whole_margin < reply.score for p in reply.parts[:-1] if p.reason is Reason.ANSWERED)
 
 
+def test_the_whole_message_read_instead_of_its_parts_keeps_the_questions_it_does_not_answer(engine: Engine) -> None:
+    whole_first = retuned(engine, whole_margin=-1.0)  # the whole is read whenever it is answered
+    first, second = "How much does a backend developer earn?", "And which schools teach web development?"
+    dialogue = Dialogue(lambda: whole_first)
+    alone = [dialogue.respond(q).intent or "" for q in (first, second)]
+    assert all(alone) and alone[0] != alone[1]
+    reply = dialogue.respond(f"{first} {second}")
+    assert reply.parts[-1].used, "the whole message stands in for the part it answers alike"
+    assert reply.parts[-1].intent in alone
+    assert set(reply.answers) == set(alone)
+    assert all(plain(engine.kb.intents[i].answer)[:40] in plain(reply.text) for i in alone)
+
+
 def test_a_single_question_has_no_parts(dialogue: Dialogue) -> None:
     assert dialogue.respond("How much does a backend developer earn?").parts == ()
 
