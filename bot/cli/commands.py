@@ -404,7 +404,21 @@ def _answer(args: argparse.Namespace, engine: Engine, dialogue: Dialogue, consol
                 sys.stdin.reconfigure(errors="replace")
             ask_jsonl(dialogue, sys.stdin, sys.stdout, args.explain, log)
             return 0
-        question = clean(" ".join(args.question)) or ""
+        if args.question:
+            question = clean(" ".join(args.question)) or ""
+        elif sys.stdin is None or sys.stdin.isatty():
+            errors.print(
+                "faqbot: ask needs a question, e.g. faqbot ask how much does a backend developer earn"
+                " (or pipe it in, or --jsonl for JSON lines on stdin)",
+                highlight=False,
+                markup=False,
+            )
+            return 2
+        else:
+            # `echo "what is SQL?" | faqbot ask`: the whole input is the question, as a message would be.
+            if isinstance(sys.stdin, io.TextIOWrapper):
+                sys.stdin.reconfigure(errors="replace")
+            question = clean(sys.stdin.read()) or ""
         started = time.perf_counter()
         reply = dialogue.respond(question)
         if log is not None:

@@ -85,7 +85,7 @@ def parser() -> argparse.ArgumentParser:
         return commands.add_parser(name, help=helptext, description=helptext, epilog=epilog, formatter_class=_Help)
 
     ask = command("ask", "answer a question (or JSON lines on stdin with --jsonl)")
-    ask.add_argument("question", nargs="*", help="the question (several words need no quotes)")
+    ask.add_argument("question", nargs="*", help="the question (several words need no quotes; left out: read from stdin)")
     ask.add_argument("--json", action="store_true", help="print the reply object as JSON (default: plain text)")
     ask.add_argument(
         "--jsonl",

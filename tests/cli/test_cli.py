@@ -178,6 +178,25 @@ def test_ask_prints_the_answer(capsys: pytest.CaptureFixture[str]) -> None:
     assert "SQL" in capsys.readouterr().out
 
 
+def test_ask_without_a_question_reads_it_from_a_pipe(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO("I am new here.\nWhat is SQL for?\n"))
+    assert main(["ask", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["intent"] == "sql"
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_ask_without_a_question_at_a_terminal_says_how_to_ask(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(sys, "stdin", _Terminal())
+    assert main(["ask"]) == 2
+    captured = capsys.readouterr()
+    assert "faqbot ask" in captured.err
+    assert not captured.out
+
+
 def test_ask_json_prints_the_reply_object(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["ask", "--json", "junior backend salary"]) == 0
     reply = json.loads(capsys.readouterr().out)
