@@ -415,10 +415,11 @@ def _answer(args: argparse.Namespace, engine: Engine, dialogue: Dialogue, consol
             )
             return 2
         else:
-            # `echo "what is SQL?" | faqbot ask`: the whole input is the question, as a message would be.
+            # `echo "what is SQL?" | faqbot ask`: the whole input is the question, as a message would be (read up to
+            # one character past the longest message read, so that a longer one still gets the "too long" reply).
             if isinstance(sys.stdin, io.TextIOWrapper):
                 sys.stdin.reconfigure(errors="replace")
-            question = clean(sys.stdin.read()) or ""
+            question = clean(sys.stdin.read(engine.tuning.max_input_chars + 1)) or ""
         started = time.perf_counter()
         reply = dialogue.respond(question)
         if log is not None:
