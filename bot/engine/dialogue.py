@@ -179,15 +179,21 @@ def _reply_to_message(
 
 
 def _whole_in_place(whole: _Part, asked: list[_Part]) -> list[_Part]:
-    """The parts answered once the whole message is read instead: the whole, standing in the place of the first part
-    it answers alike; the parts answered with another topic keep their own answer ("I have a question about backend
-    developers. How much do they earn? Is a degree required?": the whole reads the pay better, and the degree is
-    still asked)."""
-    same = [p for p in asked if p.answers and p.reply.intent == whole.reply.intent]
-    if not same:
+    """The parts replied to once the whole message is read instead: the whole, in the place of the first part it
+    answers alike; the parts answered with another topic, or that get a note on what the sources lack, keep their own
+    reply ("I have a question about backend developers. How much do they earn? Is a degree required?": the whole reads
+    the pay better, and the degree is still asked). A whole that answers no part alike replaces them all (the parts
+    lost the subject)."""
+    if not any(p.answers and p.reply.intent == whole.reply.intent for p in asked):
         return [whole]
-    kept = [p for p in asked if p.answers and p.reply.intent != whole.reply.intent]
-    return sorted([whole, *kept], key=lambda p: asked.index(same[0]) if p is whole else asked.index(p))
+    kept: list[_Part] = []
+    for part in asked:
+        if part.answers and part.reply.intent == whole.reply.intent:
+            if not any(k is whole for k in kept):
+                kept.append(whole)
+        elif part.answers or part.reply.reason in _NOTES:
+            kept.append(part)
+    return kept
 
 
 def _addressed_alike(parts: list[Question], analyses: list[Analysis], engine: Engine) -> list[Analysis]:

@@ -223,6 +223,19 @@ def test_the_whole_message_read_instead_of_its_parts_keeps_the_questions_it_does
     assert all(plain(engine.kb.intents[i].answer)[:40] in plain(reply.text) for i in alone)
 
 
+def test_the_whole_message_read_instead_of_its_parts_keeps_the_note_of_a_part_the_sources_are_silent_on(engine: Engine) -> None:
+    whole_first = retuned(engine, whole_margin=-1.0)
+    first, second = "How much does a backend developer earn?", "And is the job stressful?"
+    dialogue = Dialogue(lambda: whole_first)
+    note = dialogue.respond(second)
+    assert note.reason is Reason.TOPIC_NOT_COVERED
+    assert note.intent is not None
+    reply = dialogue.respond(f"{first} {second}")
+    assert reply.reason is Reason.ANSWERED
+    assert reply.parts[-1].used, "the whole message stands in for the part it answers alike"
+    assert plain(engine.kb.intents[note.intent].answer)[:40] in plain(reply.text)
+
+
 def test_a_single_question_has_no_parts(dialogue: Dialogue) -> None:
     assert dialogue.respond("How much does a backend developer earn?").parts == ()
 
