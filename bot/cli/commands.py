@@ -398,10 +398,10 @@ def _answer(args: argparse.Namespace, engine: Engine, dialogue: Dialogue, consol
         if args.jsonl and args.question:
             errors.print("faqbot: ask --jsonl reads its questions from stdin: leave out the question, or --jsonl", markup=False)
             return 2
+        # Bytes on stdin that are not UTF-8 are read as U+FFFD instead of ending the batch (or echoed undecodable).
+        if isinstance(sys.stdin, io.TextIOWrapper):
+            sys.stdin.reconfigure(errors="replace")
         if args.jsonl:
-            # Bytes that are not UTF-8 are read as U+FFFD instead of ending the batch (or echoed undecodable).
-            if isinstance(sys.stdin, io.TextIOWrapper):
-                sys.stdin.reconfigure(errors="replace")
             ask_jsonl(dialogue, sys.stdin, sys.stdout, args.explain, log)
             return 0
         if args.question:
@@ -417,8 +417,6 @@ def _answer(args: argparse.Namespace, engine: Engine, dialogue: Dialogue, consol
         else:
             # `echo "what is SQL?" | faqbot ask`: the whole input is the question, as a message would be (read up to
             # one character past the longest message read, so that a longer one still gets the "too long" reply).
-            if isinstance(sys.stdin, io.TextIOWrapper):
-                sys.stdin.reconfigure(errors="replace")
             question = clean(sys.stdin.read(engine.tuning.max_input_chars + 1)) or ""
         started = time.perf_counter()
         reply = dialogue.respond(question)

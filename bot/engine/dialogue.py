@@ -184,16 +184,16 @@ def _whole_in_place(whole: _Part, asked: list[_Part]) -> list[_Part]:
     reply ("I have a question about backend developers. How much do they earn? Is a degree required?": the whole reads
     the pay better, and the degree is still asked). A whole that answers no part alike replaces them all (the parts
     lost the subject)."""
-    if not any(p.answers and p.reply.intent == whole.reply.intent for p in asked):
-        return [whole]
     kept: list[_Part] = []
+    stood_in = False
     for part in asked:
         if part.answers and part.reply.intent == whole.reply.intent:
-            if not any(k is whole for k in kept):
+            if not stood_in:
                 kept.append(whole)
+                stood_in = True
         elif part.answers or part.reply.reason in _NOTES:
             kept.append(part)
-    return kept
+    return kept if stood_in else [whole]
 
 
 def _addressed_alike(parts: list[Question], analyses: list[Analysis], engine: Engine) -> list[Analysis]:
