@@ -109,16 +109,17 @@ def respond(text: str, context: Context, engine: Engine, now: float | None = Non
         engine.matcher.prepare([t for t, own in matched if own], whole_text, [t for t, own in matched if not own])
         # "I like SQL databases a lot. Who won the world cup in 2018?": when the message asks, its statements are the
         # question's context, carried by the whole message; answered on their own, they would answer what nobody asked.
-        asked = []
-        for p, a in zip(parts, analyses, strict=True):
-            if p.asks or not asks:
-                asked.append(_Part(p.asks, _respond_in_message(p.read, a, p.asks, asked, context, engine), p.read))
-                traces.append(asked[-1])
-            else:
-                traces.append(_Part(False, _CONTEXT_ONLY, p.read))
         # (An antecedent read twice weighs twice in the whole message's vector: it is what the message is about.)
         engine.matcher.compose(whole_text, embedded)
         whole = _Part(asks, _respond_one(joined, whole_analysis, asks, context, engine), joined)
+        subject = whole.reply.match
+        asked = []
+        for p, a in zip(parts, analyses, strict=True):
+            if p.asks or not asks:
+                asked.append(_Part(p.asks, _respond_in_message(p.read, a, p.asks, asked, context, engine, subject), p.read))
+                traces.append(asked[-1])
+            else:
+                traces.append(_Part(False, _CONTEXT_ONLY, p.read))
         # The whole message wins when no part could be answered, or when it is clearly closer
         # than any part ("My English is weak. Is that a problem?": the parts lose the subject).
         best_part = max((p.reply.score for p in asked if p.answers), default=None)
@@ -337,19 +338,22 @@ def _is_task_request(analysis: Analysis, engine: Engine) -> bool:
     return False
 
 
-def _respond_in_message(sentence: str, analysis: Analysis, asks: bool, before: list[_Part], context: Context, engine: Engine) -> Reply:
-    """`_respond_one` for a part of a message, where a part that only names a new value follows the topic of a part
-    before it ("Which frameworks for Python? And for Java?", "How much do seniors earn? And juniors?"), as a next
-    message would follow the last answer."""
+def _respond_in_message(
+    sentence: str, analysis: Analysis, asks: bool, before: list[_Part], context: Context, engine: Engine, message: Match | None
+) -> Reply:
+    """`_respond_one` for a part of a message (`message`: the whole message's match), where a part that only names a
+    new value follows the topic of a part before it ("Which frameworks for Python? And for Java?", "How much do seniors
+    earn? And juniors?"), as a next message would follow the last answer."""
     earlier = tuple(dict.fromkeys(p.reply.intent for p in before if p.answers and p.reply.intent is not None))
     follow_up = _follow_up(sentence, analysis, Context(history=earlier), engine) if earlier else None
     if follow_up is not None:
         return _reply(engine, Decision(Reason.FOLLOW_UP, follow_up), None, 1.0, dict(analysis.entities), context)
-    return _respond_one(sentence, analysis, asks, context, engine)
+    return _respond_one(sentence, analysis, asks, context, engine, message)
 
 
-def _respond_one(sentence: str, analysis: Analysis, asks: bool, context: Context, engine: Engine) -> Reply:
-    """Match, decide on and reply to one question of a message (`asks`: it asks something, `Question.asks`)."""
+def _respond_one(sentence: str, analysis: Analysis, asks: bool, context: Context, engine: Engine, message: Match | None = None) -> Reply:
+    """Match, decide on and reply to one question of a message (`asks`: it asks something, `Question.asks`; `message`:
+    the match of the message it is part of, if it is one)."""
     if _is_task_request(analysis, engine):
         return _message(engine, "task_request", Reason.TASK_REQUEST, _popular(engine))
     follow_up = _follow_up(sentence, analysis, context, engine)
@@ -357,6 +361,10 @@ def _respond_one(sentence: str, analysis: Analysis, asks: bool, context: Context
         entities = {**context.entities, **analysis.entities}
         return _reply(engine, Decision(Reason.FOLLOW_UP, follow_up), None, 1.0, entities, context)
     match = engine.matcher.match_analysis(sentence, analysis)
+    if message is not None and message.anchored and _names_no_subject(analysis, match):
+        # "What is a backend dev? What are the required skills?": a part that names no subject is about what its
+        # message names, the domain, so it is as far from the negative examples (other jobs' skills) as the message is.
+        match = replace(match, out_of_scope=min(match.out_of_scope, message.out_of_scope))
     if context.history and _BACK_REFERENCE.search(sentence):
         match = _in_context(match, context, engine)
     decision = decide(match, engine.kb, engine.tuning, bool(context.history), asks)
@@ -375,6 +383,12 @@ def _respond_one(sentence: str, analysis: Analysis, asks: bool, context: Context
         # "which language first?" -> Python; "ok, what frameworks for it?" -> Python's frameworks.
         entities[slot] = context.entities[slot]
     return _reply(engine, decision, match, match.score, entities, context)
+
+
+def _names_no_subject(analysis: Analysis, match: Match) -> bool:
+    """True when a question names no subject of its own: not the domain, no other profession, no word the knowledge
+    base does not know ("what are the required skills?", not "what does a plumber earn?" nor "what is a backend dev?")."""
+    return not (match.anchored or match.other_subject or match.about_answerer or analysis.unknown)
 
 
 def _elliptic(sentence: str, analysis: Analysis, match: Match, engine: Engine) -> bool:

@@ -236,6 +236,30 @@ def test_the_whole_message_read_instead_of_its_parts_keeps_the_note_of_a_part_th
     assert plain(engine.kb.intents[note.intent].answer)[:40] in plain(reply.text)
 
 
+@pytest.mark.parametrize("subject", ["What is a backend developer?", "How much does a backend developer earn?"])
+def test_a_part_that_names_no_subject_is_about_the_domain_its_message_names(engine: Engine, subject: str) -> None:
+    bare = "And what are the required skills?"
+    alone, message = engine.matcher.match(bare), engine.matcher.match(f"{subject} {bare}")
+    assert message.anchored
+    assert not alone.anchored
+    assert message.out_of_scope < alone.out_of_scope - 0.02, "precondition: the message is further from the negatives"
+    # A margin under which the bare question is declined on its own for being too close to the negative examples.
+    strict = retuned(engine, off_topic_margin=alone.score - alone.out_of_scope + 0.01, threshold=0.0)
+    assert Dialogue(lambda: strict).respond(bare).reason is Reason.OFF_TOPIC
+    reply = Dialogue(lambda: strict).respond(f"{subject} {bare}")
+    part = reply.parts[1]
+    assert (part.reason, part.intent) == (Reason.ANSWERED, alone.intent)
+    assert part.intent in reply.answers
+
+
+def test_a_part_that_names_no_subject_keeps_its_distance_to_the_negatives_when_its_message_names_another(engine: Engine) -> None:
+    bare = "And what are the required skills?"
+    alone = engine.matcher.match(bare)
+    strict = retuned(engine, off_topic_margin=alone.score - alone.out_of_scope + 0.01, threshold=0.0)
+    reply = Dialogue(lambda: strict).respond(f"What does a plumber do? {bare}")
+    assert reply.parts[1].reason is Reason.OFF_TOPIC
+
+
 def test_a_single_question_has_no_parts(dialogue: Dialogue) -> None:
     assert dialogue.respond("How much does a backend developer earn?").parts == ()
 
