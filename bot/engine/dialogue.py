@@ -379,8 +379,8 @@ def _respond_one(sentence: str, analysis: Analysis, asks: bool, context: Context
     entities = dict(match.entities)
     intent = engine.kb.intents.get(decision.intent) if decision.intent else None
     slot = intent.entity if intent is not None else None
-    if slot and slot not in entities and slot in context.entities and _BACK_REFERENCE.search(sentence):
-        # "which language first?" -> Python; "ok, what frameworks for it?" -> Python's frameworks.
+    if slot and slot not in entities and slot in context.entities and (_BACK_REFERENCE.search(sentence) or _CONTINUATION.match(sentence)):
+        # "which language first?" -> Python; "ok, what frameworks for it?" (or "and what frameworks?") -> Python's frameworks.
         entities[slot] = context.entities[slot]
     return _reply(engine, decision, match, match.score, entities, context)
 
