@@ -88,7 +88,8 @@ def respond(text: str, context: Context, engine: Engine, now: float | None = Non
     joined = " ".join(part.text for part in parts)
     language = other_language(joined)
     if language is not None:
-        return _message(engine, f"other_language_{language}", Reason.OTHER_LANGUAGE, ())
+        key = f"other_language_{language}"
+        return _message(engine, key if key in engine.kb.messages else "other_language_other", Reason.OTHER_LANGUAGE, ())
     whole_analysis = engine.matcher.analyzer.analyse(joined)
     if not whole_analysis.words:
         return _message(engine, "empty", Reason.EMPTY, _popular(engine))

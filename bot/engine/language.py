@@ -1,19 +1,22 @@
-"""Is a message in French or Spanish, or in a script the bot cannot read? For replying "I only speak English".
+"""Is a message in French, Spanish, German, Portuguese or Italian, or in a script the bot cannot read? For replying
+"I only speak English".
 
-The bot answers in English only. A question in French or Spanish ("combien gagne un
+The bot answers in English only. A question in another language ("combien gagne un
 développeur backend ?") shares a few words with the knowledge base ("backend") and would
-get a confident wrong answer; `other_language` spots it so the bot can say, in that
-language, that it answers in English (texts `other_language_fr` / `other_language_es` in
-content/_messages.yaml).
+get a confident wrong answer, or "sorry, I only know about the backend job"; `other_language`
+spots it so the bot can say, in that language, that it answers in English (texts
+`other_language_fr`, `other_language_es`... in content/_messages.yaml; a language without its
+own text gets `other_language_other`, in English).
 
-How: the message's words are looked up in three small lists of function words (articles,
-pronouns, prepositions, question words) and a few very common greetings. A message is
-French (Spanish) when it has at least two French (Spanish) words and more of them than
-English ones, or when it is only a greeting or a thanks in that language ("bonjour",
-"merci", "hola", "gracias"). Words that several of the languages share ("a", "de", "la",
-"en", "que"...) count for none. A small library (py3langid) was measured first: it takes
-1.2 s to load its model, more than the bot's whole start-up, and calls "raison d'etre of
-backend dev" French; these lists decide in microseconds and only on unambiguous words.
+How: the message's words are looked up in small lists of function words (articles,
+pronouns, prepositions, question words), a few words of the trade ("salaire", "gehalt") and
+a few very common greetings. A message is in one of these languages when it has at least two
+of its words, more of them than English ones and than of any other list, or when it is only a
+greeting or a thanks in that language ("bonjour", "merci", "hola", "danke"). Words that several
+of the languages share ("a", "de", "la", "en", "que"...) count for none. A small library
+(py3langid) was measured first: it takes 1.2 s to load its model, more than the bot's whole
+start-up, and calls "raison d'etre of backend dev" French; these lists decide in microseconds
+and only on unambiguous words.
 
 A message written mostly in letters of another script (Cyrillic, Greek, Arabic, Hebrew, Chinese...)
 is "other": the bot reads none of its words, and without this it would take it for an empty
@@ -26,7 +29,7 @@ import re
 import unicodedata
 from typing import Literal
 
-Language = Literal["fr", "es", "other"]
+Language = Literal["fr", "es", "de", "pt", "it", "other"]
 
 
 def _words(text: str) -> frozenset[str]:
@@ -53,14 +56,37 @@ _SPANISH = _words(
     "muy más menos hay puedo puede ser estar soy está están tengo hola gracias buenos buenas días tardes noches "
     "desarrollador desarrolladores gana ganar salario sueldo aprender trabajo lenguaje estudiar"
 )
+_GERMAN = _words(
+    "wie viel wieviel verdient verdienen ein eine einen einem der dem und ist ich wir ihr sie welche welcher welches "
+    "soll sollte sollen macht machen kann können lernen brauche muss mein meine sind wird werden warum wo wer gibt zu "
+    "bei oder nicht auch für bitte danke entwickler entwicklerin programmiersprache programmieren gehalt beruf studium"
+)
+_PORTUGUESE = _words(
+    "uma umas você vocês não é são estão ele ela eles elas muito qual quais ganha ganhar ganham desenvolvedor "
+    "desenvolvedores desenvolvedora fazer faz salário trabalho trabalhar linguagem programação onde isso isto também "
+    "obrigado obrigada olá noite faculdade carreira meu minha sua ao aos pela"
+)
+_ITALIAN = _words(
+    "il gli della dello delle degli nella che sono è perché quale quali quanti guadagna guadagnare sviluppatore "
+    "sviluppatori sviluppatrice imparare lavoro linguaggio grazie buongiorno buonasera anche molto più dovrei posso "
+    "voglio di ci"
+)
+_LISTS: tuple[tuple[Language, frozenset[str]], ...] = (
+    ("fr", _FRENCH), ("es", _SPANISH), ("de", _GERMAN), ("pt", _PORTUGUESE), ("it", _ITALIAN),
+)  # fmt: skip
+"""Words that also read as English ("was", "die", "per", "come", "um"), or as another of these languages ("des", "das",
+"quanto", "porque"), are in none of them."""
 _GREETINGS: dict[str, Language] = {
     "bonjour": "fr", "salut": "fr", "bonsoir": "fr", "merci": "fr", "merci beaucoup": "fr",
     "hola": "es", "gracias": "es", "muchas gracias": "es", "buenos días": "es", "buenas tardes": "es", "buenas noches": "es",
+    "danke": "de", "danke schön": "de", "guten tag": "de", "olá": "pt", "obrigado": "pt", "obrigada": "pt",
+    "grazie": "it", "grazie mille": "it", "buongiorno": "it",
 }  # fmt: skip
 
 
 def other_language(text: str) -> Language | None:
-    """ "fr" or "es" when `text` is clearly French or Spanish, "other" when most of its letters are not Latin ones,
+    """ "fr", "es", "de", "pt" or "it" when `text` is clearly French, Spanish, German, Portuguese or Italian, "other"
+    when most of its letters are not Latin ones,
     else None (English, or too little to tell). `text` has its full-width letters made plain (`compatible_letters`),
     as the dialogue does on entry."""
     if _mostly_other_script(text):
@@ -74,13 +100,12 @@ def other_language(text: str) -> Language | None:
         return _GREETINGS[whole]
     counted = [w for w in words if w not in _SHARED]
     english = sum(w in _ENGLISH for w in counted)
-    french = sum(w in _FRENCH for w in counted)
-    spanish = sum(w in _SPANISH for w in counted)
+    counts = {language: sum(w in listed for w in counted) for language, listed in _LISTS}
     if "¿" in text or "¡" in text:
-        spanish += 1
-    best, count = max((("fr", french), ("es", spanish)), key=lambda item: item[1])
-    if count >= 2 and count > english and count > min(french, spanish):
-        return best  # type: ignore[return-value]
+        counts["es"] += 1
+    (best, count), (_, second) = sorted(counts.items(), key=lambda item: -item[1])[:2]
+    if count >= 2 and count > english and count > second:
+        return best
     return None
 
 
