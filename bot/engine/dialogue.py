@@ -380,7 +380,10 @@ def _respond_one(sentence: str, analysis: Analysis, asks: bool, context: Context
     entities = dict(match.entities)
     intent = engine.kb.intents.get(decision.intent) if decision.intent else None
     slot = intent.entity if intent is not None else None
-    if slot and slot not in entities and slot in context.entities and (_BACK_REFERENCE.search(sentence) or _CONTINUATION.match(sentence)):
+    if slot and slot not in entities and message is not None and slot in message.entities:
+        # "I'm learning PHP. What frameworks should I use?": the value the message names, if one, is the part's.
+        entities[slot] = message.entities[slot]
+    elif slot and slot not in entities and slot in context.entities and (_BACK_REFERENCE.search(sentence) or _CONTINUATION.match(sentence)):
         # "which language first?" -> Python; "ok, what frameworks for it?" (or "and what frameworks?") -> Python's frameworks.
         entities[slot] = context.entities[slot]
     return _reply(engine, decision, match, match.score, entities, context)

@@ -260,6 +260,22 @@ def test_a_part_that_names_no_subject_keeps_its_distance_to_the_negatives_when_i
     assert reply.parts[1].reason is Reason.OFF_TOPIC
 
 
+@pytest.mark.parametrize(
+    ("message", "value"), [("I'm learning PHP. What frameworks should I use?", "php"), ("Which frameworks exist? I like Python.", "python")]
+)
+def test_a_part_naming_no_value_takes_the_one_its_message_names(dialogue: Dialogue, engine: Engine, message: str, value: str) -> None:
+    reply = dialogue.respond(message)
+    assert reply.intent == "frameworks"
+    assert reply.entities.get("language") == value
+    assert plain(engine.kb.intents["frameworks"].variants[value])[:40] in plain(reply.text)
+
+
+def test_a_part_naming_no_value_keeps_the_general_answer_when_its_message_names_two(dialogue: Dialogue, engine: Engine) -> None:
+    reply = dialogue.respond("Python or Java? Which frameworks should I learn?")
+    assert "frameworks" in reply.answers
+    assert plain(engine.kb.intents["frameworks"].answer)[:40] in plain(reply.text)
+
+
 def test_a_single_question_has_no_parts(dialogue: Dialogue) -> None:
     assert dialogue.respond("How much does a backend developer earn?").parts == ()
 
