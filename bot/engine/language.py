@@ -69,13 +69,14 @@ _PORTUGUESE = _words(
 _ITALIAN = _words(
     "il gli della dello delle degli nella che sono è perché quale quali quanti guadagna guadagnare sviluppatore "
     "sviluppatori sviluppatrice imparare lavoro linguaggio grazie buongiorno buonasera anche molto più dovrei posso "
-    "voglio di ci"
+    "voglio"
 )
 _LISTS: tuple[tuple[Language, frozenset[str]], ...] = (
     ("fr", _FRENCH), ("es", _SPANISH), ("de", _GERMAN), ("pt", _PORTUGUESE), ("it", _ITALIAN),
 )  # fmt: skip
-"""Words that also read as English ("was", "die", "per", "come", "um"), or as another of these languages ("des", "das",
-"quanto", "porque"), are in none of them."""
+"""Words that also read as English ("was", "die", "per", "come", "um") or as developers' shorthand ("ci", "di"), and
+most that read as another of these languages ("des", "das", "quanto", "porque"), are in none of them; the few left
+in two ("il", "un", "tu") count for both, so they never decide between those two."""
 _GREETINGS: dict[str, Language] = {
     "bonjour": "fr", "salut": "fr", "bonsoir": "fr", "merci": "fr", "merci beaucoup": "fr",
     "hola": "es", "gracias": "es", "muchas gracias": "es", "buenos días": "es", "buenas tardes": "es", "buenas noches": "es",

@@ -43,6 +43,7 @@ def test_a_message_in_another_language_is_recognised(text: str, language: str) -
         "um, is a degree needed? ciao",
         "Is Django a good choice, or should I use Laravel for my website.com project?",
         "hallo",
+        "do backend devs set up the CI and use DI containers, or is it the devops team?",
     ],
 )
 def test_english_is_not_taken_for_another_language(text: str) -> None:
