@@ -349,6 +349,10 @@ def _respond_in_message(
     follow_up = _follow_up(sentence, analysis, Context(history=earlier), engine) if earlier else None
     if follow_up is not None:
         return _reply(engine, Decision(Reason.FOLLOW_UP, follow_up), None, 1.0, dict(analysis.entities), context)
+    said = {k: v for p in before if p.answers for k, v in p.reply.entities.items()}
+    if said:
+        # "Which language first? And which frameworks?": the value an earlier part's answer named (Python).
+        context = replace(context, entities={**context.entities, **said})
     return _respond_one(sentence, analysis, asks, context, engine, message)
 
 
@@ -380,12 +384,15 @@ def _respond_one(sentence: str, analysis: Analysis, asks: bool, context: Context
     entities = dict(match.entities)
     intent = engine.kb.intents.get(decision.intent) if decision.intent else None
     slot = intent.entity if intent is not None else None
-    if slot and slot not in entities and message is not None and slot in message.entities:
-        # "I'm learning PHP. What frameworks should I use?": the value the message names, if one, is the part's.
-        entities[slot] = message.entities[slot]
-    elif slot and slot not in entities and slot in context.entities and (_BACK_REFERENCE.search(sentence) or _CONTINUATION.match(sentence)):
-        # "which language first?" -> Python; "ok, what frameworks for it?" (or "and what frameworks?") -> Python's frameworks.
-        entities[slot] = context.entities[slot]
+    # A question naming no value of its own, nor two ("PHP? What's this Rails thing?"), may borrow one.
+    if slot and slot not in entities and f"{ENTITY_MARK}{slot}" not in analysis.content:
+        if message is not None and slot in message.entities:
+            # "I'm learning PHP. What frameworks should I use?": the value the message names, if one, is the part's.
+            entities[slot] = message.entities[slot]
+        elif slot in context.entities and (_BACK_REFERENCE.search(sentence) or _CONTINUATION.match(sentence)):
+            # "which language first?" -> Python; "ok, what frameworks for it?" (or "and what frameworks?") -> Python's
+            # frameworks; the same from an earlier part of the message ("Which language first? And which frameworks?").
+            entities[slot] = context.entities[slot]
     return _reply(engine, decision, match, match.score, entities, context)
 
 

@@ -276,6 +276,24 @@ def test_a_part_naming_no_value_keeps_the_general_answer_when_its_message_names_
     assert plain(engine.kb.intents["frameworks"].answer)[:40] in plain(reply.text)
 
 
+def test_a_part_pointing_back_takes_the_value_an_earlier_part_was_answered_with(dialogue: Dialogue, engine: Engine) -> None:
+    first = dialogue.respond("Which language should I learn first?")
+    value = first.entities.get("language", "")
+    assert value in engine.kb.intents["frameworks"].variants, "precondition: the first answer is about a language"
+    reply = dialogue.respond("Which language should I learn first? And which frameworks?")
+    assert "frameworks" in reply.answers
+    assert plain(engine.kb.intents["frameworks"].variants[value])[:40] in plain(reply.text)
+
+
+def test_a_question_naming_two_values_borrows_none(engine: Engine) -> None:
+    dialogue = Dialogue(lambda: engine)
+    assert dialogue.respond("is java a good backend language?", "c").entities.get("language") == "java"
+    reply = dialogue.respond("python or php, which frameworks for them?", "c")
+    assert reply.intent == "frameworks"
+    assert "language" not in reply.entities
+    assert reply.text == engine.kb.intents["frameworks"].answer
+
+
 def test_a_single_question_has_no_parts(dialogue: Dialogue) -> None:
     assert dialogue.respond("How much does a backend developer earn?").parts == ()
 
