@@ -163,6 +163,11 @@ class Analyzer:
         spelled: list[str] = []
         for typed in normalised:
             for word in self.lexicon.spellings.get(typed, typed).split():  # "ror" -> ruby on rails
+                if len(word) == 1 and word not in self.vocabulary and word not in self.lexicon.entity_aliases:
+                    # A lone letter or digit the knowledge base does not use is no subject: a list number ("1."),
+                    # an initial or a cut abbreviation ("Q.", "e.g", "v/s", "job(s)"), a stray key ("practice l").
+                    spelled.append(word)
+                    continue
                 written, canonical = self._canonical_spelling(word, unknown, spelled)
                 known.append(written)
                 words.append(canonical)

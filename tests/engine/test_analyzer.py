@@ -51,6 +51,13 @@ def test_unknown_words_are_reported_not_corrected_into_domain_words(engine: Engi
     assert "backend" not in analysis.tokens
 
 
+@pytest.mark.parametrize("text", ["Q. 1. zeppelin?", "zeppelin(s) e.g. v/s", "zeppelin l, x"])
+def test_a_lone_letter_or_digit_is_no_unknown_word(engine: Engine, text: str) -> None:
+    # List numbers, initials and cut abbreviations are not a subject the knowledge base lacks; a real word still is.
+    analysis = engine.matcher.analyzer.analyse(text)
+    assert analysis.unknown == (stem("zeppelin"),)
+
+
 def test_languages_the_article_never_mentions_count_as_unknown(engine: Engine) -> None:
     analysis = engine.matcher.analyzer.analyse("rust frameworks")
     assert analysis.entities["language"] == "rust"
