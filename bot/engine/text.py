@@ -30,7 +30,8 @@ _GLUED = r"(?<=[a-z]{2}\.)(?=[A-Z][a-z]{2})|(?<=\.\.)(?=[A-Za-z])"
 _SENTENCE_END = re.compile(rf"(?<=[?!;])\s*|(?<=\.){_NOT_AFTER}\s+|{_GLUED}|\n+|\s+(?=\(?\d{{1,2}}\)\s)")
 _LIST_MARKER = re.compile(r"^\(?\d{1,2}[.)](?:\s+|$)")
 """A list's number before its item ("1) what languages 2) which frameworks", "1. do I need a degree")."""
-_QUESTION_WORDS = r"what|which|how|who|where|why|when|do|does|did|is|are|can|could|should|will|would|am"
+_QUESTION_WORDS = r"what|whats|which|how|hows|who|whos|where|wheres|why|when|do|does|did|is|are|can|could|should|will|would|am"
+"""Question words, with the apostrophe chat leaves out ("whats the pay", "hows the market")."""
 _POINTS_BACK = re.compile(r"\b(?:it|its|this|that|them|both|ones)\b|\bone\W*$", re.IGNORECASE)
 """A thing named before ("it", "become one", "which ones?"); not "they", which in these questions means the developers,
 named or not."""
@@ -142,8 +143,9 @@ def _noun_phrases(clauses: Iterable[str]) -> Iterator[tuple[str, str]]:
 
 
 _GREETINGS = r"hi|hey|hello"
-_LEAD_INS = rf"and|so|but|also|plus|btw|then|ok|okay|oh|well|{_GREETINGS}"
-"""Words a chat message puts before its question ("also do I need a degree", "hey, how much do they earn")."""
+_LEAD_INS = rf"and|so|but|also|plus|btw|then|ok|okay|oh|well|(?:{_GREETINGS})\s+there|{_GREETINGS}|bot"
+"""Words a chat message puts before its question ("also do I need a degree", "hey, how much do they earn", "hey bot,
+how much...", "hello there, which...")."""
 _QUESTION_START = re.compile(rf"^\W*(?:(?:{_LEAD_INS})\W+)*(?:{_QUESTION_WORDS}|any|tell|explain|list)\b", re.IGNORECASE)
 
 
@@ -160,7 +162,8 @@ def is_question(sentence: str) -> bool:
     """True when `sentence` asks something (ends with ? or opens with a question word, but not "Will do that.")."""
     if sentence.rstrip().endswith("?"):
         return True
-    return bool(_QUESTION_START.match(sentence)) and not _AUXILIARY_THEN_VERB.match(sentence)
+    # After a label ("quick q: whats the pay", "Question: which language first"), the question starts at the colon.
+    return any(_QUESTION_START.match(start) and not _AUXILIARY_THEN_VERB.match(start) for start in (sentence, sentence.rsplit(":", 1)[-1]))
 
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")

@@ -114,6 +114,12 @@ def test_a_bare_question_word_after_and_belongs_to_the_clause_before(text: str, 
     assert questions[-1].asks
 
 
+def test_a_question_after_a_label_is_split_from_the_next_one() -> None:
+    questions = split_questions("hey bot, quick q: whats the salary for a junior and what languages should i know?")
+    assert [q.text for q in questions] == ["hey bot, quick q: whats the salary for a junior", "what languages should i know?"]
+    assert all(q.asks for q in questions)
+
+
 @pytest.mark.parametrize(
     ("text", "reads"),
     [
@@ -147,6 +153,15 @@ def test_noun_phrases_asked_under_one_head(text: str, reads: list[str]) -> None:
         ("would love to hear more!", False),
         ("will definitely try it", False),
         ("will do that?", True),
+        ("whats the pay like", True),
+        ("hows the job market", True),
+        ("hey bot, which language first", True),
+        ("hello there, how much do they earn", True),
+        ("quick q: whats the salary for a junior", True),
+        ("Question: which language first", True),
+        ("There are so many frameworks", False),
+        ("Note: I work nights", False),
+        ("update: will do that", False),
     ],
 )
 def test_a_question_is_told_by_its_mark_or_its_opening_chat_lead_ins_aside(sentence: str, asks: bool) -> None:
