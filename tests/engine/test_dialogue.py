@@ -285,6 +285,26 @@ def test_a_part_pointing_back_takes_the_value_an_earlier_part_was_answered_with(
     assert plain(engine.kb.intents["frameworks"].variants[value])[:40] in plain(reply.text)
 
 
+@pytest.mark.parametrize(
+    ("first", "second", "message"),
+    [
+        ("what's a backend dev", "is it a good career", "what's a backend dev and is it a good career and how much does it pay lol"),
+        (
+            "Which frameworks are used with PHP?",
+            "do I need a degree for this job?",
+            "Which frameworks are used with PHP, and do I need a degree for this job?",
+        ),
+    ],
+)
+def test_a_part_pointing_back_asks_its_own_question_as_a_next_message_would(engine: Engine, first: str, second: str, message: str) -> None:
+    chat = Dialogue(lambda: engine)
+    before, after = chat.respond(first, "c"), chat.respond(second, "c")
+    assert after.reason is Reason.ANSWERED, "precondition: as a next message it is answered"
+    assert after.intent != before.intent, "precondition: ...with a topic of its own"
+    reply = Dialogue(lambda: engine).respond(message)
+    assert {before.intent, after.intent} <= set(reply.answers)
+
+
 def test_a_question_naming_two_values_borrows_none(engine: Engine) -> None:
     dialogue = Dialogue(lambda: engine)
     assert dialogue.respond("is java a good backend language?", "c").entities.get("language") == "java"
