@@ -117,14 +117,14 @@ def respond(text: str, context: Context, engine: Engine, now: float | None = Non
         asked = []
         for p, a in zip(parts, analyses, strict=True):
             if p.asks or not asks:
-                reply = _respond_in_message(p.read, a, p.asks, asked, context, engine, subject)
+                reply, read_as = _respond_in_message(p.read, a, p.asks, asked, context, engine, subject), p.read
                 if p.antecedent and any(q.answers and q.reply.intent == reply.intent for q in asked):
-                    # "What is a backend dev? Is it a good career?": read with its antecedent, the part is the antecedent's
-                    # question again; read alone, as a next message would be, it may ask its own.
+                    # "Which frameworks are used with PHP, and do I need a degree for this job?": read with its antecedent,
+                    # the part is the antecedent's question again; read alone, as a next message would be, it asks its own.
                     alone = _respond_in_message(p.text, engine.matcher.analyzer.analyse(p.text), p.asks, asked, context, engine, subject)
                     if alone.reason is Reason.ANSWERED and all(q.reply.intent != alone.intent for q in asked):
-                        reply = alone
-                asked.append(_Part(p.asks, reply, p.read))
+                        reply, read_as = alone, p.text
+                asked.append(_Part(p.asks, reply, read_as))
                 traces.append(asked[-1])
             else:
                 traces.append(_Part(False, _CONTEXT_ONLY, p.read))
