@@ -100,7 +100,11 @@ def respond(text: str, context: Context, engine: Engine, now: float | None = Non
         statements = asked if not parts[0].asks else []
     else:
         # A part that points back is read with its antecedent ("Lead dev vs tech lead? What's the difference between both?").
-        analyses = _addressed_alike(parts, [engine.matcher.analyzer.analyse(part.read) for part in parts], engine)
+        analyzer = engine.matcher.analyzer
+        analyses = [analyzer.analyse(part.read) for part in parts]
+        addressed = _asks_the_bot(parts, analyses, engine)
+        if addressed:
+            analyses = [analyzer.asked_of_the_answerer(a) for a in analyses]
         embedded = [a.corrected or p.read for p, a in zip(parts, analyses, strict=True)]  # what the semantic side reads
         whole_text = whole_analysis.corrected or joined
         asks = any(p.asks for p in parts)
@@ -121,7 +125,9 @@ def respond(text: str, context: Context, engine: Engine, now: float | None = Non
                 if p.antecedent and any(q.answers and q.reply.intent == reply.intent for q in asked):
                     # "Which frameworks are used with PHP, and do I need a degree for this job?": read with its antecedent,
                     # the part is the antecedent's question again; read alone, as a next message would be, it asks its own.
-                    alone = _respond_in_message(p.text, engine.matcher.analyzer.analyse(p.text), p.asks, asked, context, engine, subject)
+                    own = analyzer.analyse(p.text)
+                    own = analyzer.asked_of_the_answerer(own) if addressed else own
+                    alone = _respond_in_message(p.text, own, p.asks, asked, context, engine, subject)
                     if alone.reason is Reason.ANSWERED and all(q.reply.intent != alone.intent for q in asked):
                         reply, read_as = alone, p.text
                 asked.append(_Part(p.asks, reply, read_as))
@@ -205,13 +211,11 @@ def _whole_in_place(whole: _Part, asked: list[_Part]) -> list[_Part]:
     return kept if stood_in else [whole]
 
 
-def _addressed_alike(parts: list[Question], analyses: list[Analysis], engine: Engine) -> list[Analysis]:
-    """The parts' analyses, each asking the bot about its own life when one question of the message does ("How long
-    have you been coding? And which language do you find most helpful?": the second asks the bot's favourite too)."""
+def _asks_the_bot(parts: list[Question], analyses: list[Analysis], engine: Engine) -> bool:
+    """True when one question of the message asks the bot about its own life: then every part does ("How long have you
+    been coding? And which language do you find most helpful?": the second asks the bot's favourite too)."""
     analyzer = engine.matcher.analyzer
-    if not any(analyzer.asks_the_answerer(a) for p, a in zip(parts, analyses, strict=True) if p.asks):
-        return analyses
-    return [analyzer.asked_of_the_answerer(a) for a in analyses]
+    return any(analyzer.asks_the_answerer(a) for p, a in zip(parts, analyses, strict=True) if p.asks)
 
 
 def _questions(parts: list[Question], limit: int) -> list[Question]:

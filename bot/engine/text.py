@@ -163,7 +163,8 @@ def is_question(sentence: str) -> bool:
     if sentence.rstrip().endswith("?"):
         return True
     # After a label ("quick q: whats the pay", "Question: which language first"), the question starts at the colon.
-    return any(_QUESTION_START.match(start) and not _AUXILIARY_THEN_VERB.match(start) for start in (sentence, sentence.rsplit(":", 1)[-1]))
+    starts = (sentence, sentence.rsplit(":", 1)[-1]) if ":" in sentence else (sentence,)
+    return any(_QUESTION_START.match(start) and not _AUXILIARY_THEN_VERB.match(start) for start in starts)
 
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
