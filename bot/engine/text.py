@@ -38,6 +38,12 @@ named or not."""
 _DUMMY_IT = re.compile(r"\b(?:worth|make)\s+it\b", re.IGNORECASE)
 """Idioms whose "it" names nothing ("is a master's worth it?", "will I make it?"): no pointing back."""
 _AND_QUESTION = re.compile(rf",?\s+(?:and|also|plus)\s+(?=(?:{_QUESTION_WORDS})\b)", re.IGNORECASE)
+_COMMA_QUESTION = re.compile(r",\s*(?=(?:what|whats|how|hows|why)\b)", re.IGNORECASE)
+"""A comma before a question word, where a chat message strings its questions ("what is backend, how much do they
+earn"); it starts a new question only after a clause that is itself a question (see `_clauses`). Not "which", "who",
+"where" or "when", which after a comma mostly open a relative clause ("an administrative position, where...")."""
+_WHEN_CLAUSE = re.compile(r"^\W*(?:when|where)\b", re.IGNORECASE)
+"""A clause opening with "when" or "where" before a comma sets the scene ("When hiring a junior, what do they do?")."""
 _BARE_QUESTION_WORD = re.compile(r"^\W*(?:what|which|how|who|where|why|when)(?:\s+(?:not|so|exactly))?\W*$", re.IGNORECASE)
 """A question word alone after "and" ("which framework would you pick, and why?"): it asks the reason (or the way) of
 the answer to the clause before, about nothing of its own."""
@@ -106,7 +112,7 @@ def split_questions(text: str) -> list[Question]:
     back at a thing ("it", "both") keeps the clause before it as its antecedent."""
     questions: list[Question] = []
     for sentence in split_sentences(text):
-        for n, (clause, head) in enumerate(_noun_phrases(piece.strip() for piece in _AND_QUESTION.split(sentence))):
+        for n, (clause, head) in enumerate(_noun_phrases(_clauses(sentence))):
             if not any(ch.isalnum() for ch in clause):
                 continue
             if n and questions and _BARE_QUESTION_WORD.match(clause):
@@ -121,6 +127,20 @@ def split_questions(text: str) -> list[Question]:
         return questions
     # Symbols only ("👋", "???"): keep the message whole, a symbol may still mean something.
     return [Question(text.strip())] if text.strip() else []
+
+
+def _clauses(sentence: str) -> Iterator[str]:
+    """The clauses of a sentence that each ask a question: split at "and" + a question word, and at a comma + a question
+    word when the words before the comma open a question themselves ("what is backend, how much do they earn"; not
+    "Apart from the technical knowledge, what kind of mindset helps?" nor "If I learn Python, which framework?")."""
+    for piece in _AND_QUESTION.split(sentence):
+        start = 0
+        for comma in _COMMA_QUESTION.finditer(piece):
+            before = piece[start : comma.start()]
+            if _opens_question(before) and not _WHEN_CLAUSE.match(before):
+                yield before.strip()
+                start = comma.end()
+        yield piece[start:].strip()
 
 
 _WHAT_ARE = re.compile(r"^\W*(?:what|which)\s+(?:are|is)\b", re.IGNORECASE)
@@ -164,7 +184,12 @@ def is_question(sentence: str) -> bool:
         return True
     # After a label ("quick q: whats the pay", "Question: which language first"), the question starts at the colon.
     starts = (sentence, sentence.rsplit(":", 1)[-1]) if ":" in sentence else (sentence,)
-    return any(_QUESTION_START.match(start) and not _AUXILIARY_THEN_VERB.match(start) for start in starts)
+    return any(_opens_question(start) for start in starts)
+
+
+def _opens_question(text: str) -> bool:
+    """True when `text` opens like a question (a question word, after chat lead-ins), not like "Will do that."."""
+    return bool(_QUESTION_START.match(text)) and not _AUXILIARY_THEN_VERB.match(text)
 
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")

@@ -114,6 +114,24 @@ def test_a_bare_question_word_after_and_belongs_to_the_clause_before(text: str, 
     assert questions[-1].asks
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Questions strung with commas, each opening like a question: one question each.
+        ("what is backend, how much do they earn, what to learn first", ["what is backend", "how much do they earn", "what to learn first"]),
+        ("hey, whats the pay, why is it so low?", ["hey, whats the pay", "why is it so low?"]),
+        # What comes before the comma sets the scene or opens a relative clause: one question.
+        ("Apart from the technical knowledge, what kind of mindset helps?", ["Apart from the technical knowledge, what kind of mindset helps?"]),
+        ("If I learn Python, how long until I get a job?", ["If I learn Python, how long until I get a job?"]),
+        ("When hiring a junior, what do they do first?", ["When hiring a junior, what do they do first?"]),
+        ("Is it an admin job, where managing matters most?", ["Is it an admin job, where managing matters most?"]),
+        ("Hi, how are you doing?", ["Hi, how are you doing?"]),
+    ],
+)
+def test_questions_strung_with_commas_are_split_only_after_a_question(text: str, expected: list[str]) -> None:
+    assert [q.text for q in split_questions(text)] == expected
+
+
 def test_a_question_after_a_label_is_split_from_the_next_one() -> None:
     questions = split_questions("hey bot, quick q: whats the salary for a junior and what languages should i know?")
     assert [q.text for q in questions] == ["hey bot, quick q: whats the salary for a junior", "what languages should i know?"]
