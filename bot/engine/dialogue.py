@@ -22,7 +22,12 @@ from bot.engine.policy import Decision, decide, missing_variant
 from bot.engine.text import Question, fill, is_question, points_back, readable, split_questions
 
 _BACK_REFERENCE = re.compile(r"\b(?:it|its|that|this|them|those|these|they|their|which one|that one|this one)\b", re.IGNORECASE)
-_CONTINUATION = re.compile(r"^\W*(?:ok(?:ay)?\W+|so\W+)?(?:and|what about|how about|same for|also|for|but|with)\b", re.IGNORECASE)
+_CONTINUATION = re.compile(
+    r"^\W*(?:(?:ok(?:ay)?|so|no|nope|sorry|oops)\W+)*(?:and|what about|how about|same for|also|for|but|with|i\s+mean|i\s+meant)\b",
+    re.IGNORECASE,
+)
+"""A message that goes on from the last one ("and for Python?", "what about seniors?"), or corrects it ("no, I meant
+Java"): what it leaves unsaid is the last topic's."""
 
 
 _NO_ENTITIES: Mapping[str, str] = MappingProxyType({})
