@@ -118,10 +118,16 @@ def test_a_bare_question_word_after_and_belongs_to_the_clause_before(text: str, 
     ("text", "expected"),
     [
         # Questions strung with commas, each opening like a question: one question each.
-        ("what is backend, how much do they earn, what to learn first", ["what is backend", "how much do they earn", "what to learn first"]),
+        (
+            "what is backend, how much do they earn, what to learn first",
+            ["what is backend", "how much do they earn", "what to learn first"],
+        ),
         ("hey, whats the pay, why is it so low?", ["hey, whats the pay", "why is it so low?"]),
         # What comes before the comma sets the scene or opens a relative clause: one question.
-        ("Apart from the technical knowledge, what kind of mindset helps?", ["Apart from the technical knowledge, what kind of mindset helps?"]),
+        (
+            "Apart from the technical knowledge, what kind of mindset helps?",
+            ["Apart from the technical knowledge, what kind of mindset helps?"],
+        ),
         ("If I learn Python, how long until I get a job?", ["If I learn Python, how long until I get a job?"]),
         ("When hiring a junior, what do they do first?", ["When hiring a junior, what do they do first?"]),
         ("Is it an admin job, where managing matters most?", ["Is it an admin job, where managing matters most?"]),
