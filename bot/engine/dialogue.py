@@ -461,6 +461,13 @@ def _follow_up(sentence: str, analysis: Analysis, context: Context, engine: Engi
         intent = engine.kb.intents.get(intent_id)
         if intent is not None and intent.entity in analysis.entities:
             return intent.id
+    # No recent topic takes that kind of value; a related topic of the last one may ("how much do they earn?" ...
+    # "and Java developers?": pay by language, not what Java is).
+    last = engine.kb.intents.get(context.history[-1])
+    for related in last.follow_ups if last is not None else ():
+        intent = engine.kb.intents.get(related)
+        if intent is not None and intent.entity in analysis.entities:
+            return intent.id
     return None
 
 
