@@ -28,6 +28,10 @@ _CONTINUATION = re.compile(
 )
 """A message that goes on from the last one ("and for Python?", "what about seniors?"), or corrects it ("no, I meant
 Java"): what it leaves unsaid is the last topic's."""
+_CORRECTION = re.compile(r"^\W*(?:(?:no|nope|sorry|oops|oh)\W+)*i\s+meant?\b\W*", re.IGNORECASE)
+"""A message that corrects the last question ("no, I meant in Europe"): that question again, with what it says."""
+_QUALIFIER = re.compile(r"^\W*(?:for|in|with|at|as|on|about|from)\b", re.IGNORECASE)
+"""Words after "I meant" that narrow the last question rather than ask another ("for a beginner", "in Europe")."""
 
 
 _NO_ENTITIES: Mapping[str, str] = MappingProxyType({})
@@ -381,6 +385,11 @@ def _respond_one(sentence: str, analysis: Analysis, asks: bool, context: Context
     if follow_up is not None:
         entities = {**context.entities, **analysis.entities}
         return _reply(engine, Decision(Reason.FOLLOW_UP, follow_up), None, 1.0, entities, context)
+    correction = _CORRECTION.match(sentence) if context.said else None
+    if correction is not None:
+        corrected = _corrected(sentence[correction.end() :], context.said, engine)
+        if corrected is not None:
+            sentence, analysis, asks = corrected, engine.matcher.analyzer.analyse(corrected), True
     match = engine.matcher.match_analysis(sentence, analysis)
     if message is not None and message.anchored and _names_no_subject(analysis, match):
         # "What is a backend dev? What are the required skills?": a part that names no subject is about what its
@@ -410,6 +419,22 @@ def _respond_one(sentence: str, analysis: Analysis, asks: bool, context: Context
             # frameworks; the same from an earlier part of the message ("Which language first? And which frameworks?").
             entities[slot] = context.entities[slot]
     return _reply(engine, decision, match, match.score, entities, context)
+
+
+def _corrected(rest: str, said: str, engine: Engine) -> str | None:
+    """What a correction asks, given the words after its "I meant" and the last question: the last question with them
+    when they narrow it ("how much do they earn?" ... "no, I meant in Europe") or ask nothing alone, those words alone
+    when they ask something ("oh, I meant the salary"); None when they say nothing of their own ("I mean it") or are small talk
+    ("I mean, thanks"), and the message is read as it is."""
+    analysis = engine.matcher.analyzer.analyse(rest)
+    if not analysis.content:
+        return None
+    if _QUALIFIER.match(rest):
+        return f"{said} {rest}"
+    decision = decide(engine.matcher.match_analysis(rest, analysis), engine.kb, engine.tuning, False, is_question(rest))
+    if decision.reason is Reason.SMALLTALK:
+        return None
+    return f"{said} {rest}" if decision.reason in (Reason.UNSURE, Reason.OFF_TOPIC, Reason.CLARIFY) else rest
 
 
 def _names_no_subject(analysis: Analysis, match: Match) -> bool:
