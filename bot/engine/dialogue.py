@@ -22,13 +22,14 @@ from bot.engine.policy import Decision, decide, missing_variant
 from bot.engine.text import Question, fill, is_question, points_back, readable, split_questions
 
 _BACK_REFERENCE = re.compile(r"\b(?:it|its|that|this|them|those|these|they|their|which one|that one|this one)\b", re.IGNORECASE)
+_I_MEANT = r"i\s+meant?"
 _CONTINUATION = re.compile(
-    r"^\W*(?:(?:ok(?:ay)?|so|no|nope|sorry|oops)\W+)*(?:and|what about|how about|same for|also|for|but|with|i\s+mean|i\s+meant)\b",
+    rf"^\W*(?:(?:ok(?:ay)?|so|no|nope|sorry|oops)\W+)*(?:and|what about|how about|same for|also|for|but|with|{_I_MEANT})\b",
     re.IGNORECASE,
 )
 """A message that goes on from the last one ("and for Python?", "what about seniors?"), or corrects it ("no, I meant
 Java"): what it leaves unsaid is the last topic's."""
-_CORRECTION = re.compile(r"^\W*(?:(?:no|nope|sorry|oops|oh)\W+)*i\s+meant?\b\W*", re.IGNORECASE)
+_CORRECTION = re.compile(rf"^\W*(?:(?:no|nope|sorry|oops|oh)\W+)*{_I_MEANT}\b\W*", re.IGNORECASE)
 """A message that corrects the last question ("no, I meant in Europe"): that question again, with what it says."""
 _QUALIFIER = re.compile(r"^\W*(?:for|in|with|at|as|on|about|from)\b", re.IGNORECASE)
 """Words after "I meant" that narrow the last question rather than ask another ("for a beginner", "in Europe")."""
@@ -389,7 +390,7 @@ def _respond_one(sentence: str, analysis: Analysis, asks: bool, context: Context
     if correction is not None:
         corrected = _corrected(sentence[correction.end() :], context.said, engine)
         if corrected is not None:
-            sentence, analysis, asks = corrected, engine.matcher.analyzer.analyse(corrected), True
+            (sentence, analysis), asks = corrected, True
     match = engine.matcher.match_analysis(sentence, analysis)
     if message is not None and message.anchored and _names_no_subject(analysis, match):
         # "What is a backend dev? What are the required skills?": a part that names no subject is about what its
@@ -421,20 +422,23 @@ def _respond_one(sentence: str, analysis: Analysis, asks: bool, context: Context
     return _reply(engine, decision, match, match.score, entities, context)
 
 
-def _corrected(rest: str, said: str, engine: Engine) -> str | None:
-    """What a correction asks, given the words after its "I meant" and the last question: the last question with them
-    when they narrow it ("how much do they earn?" ... "no, I meant in Europe") or ask nothing alone, those words alone
-    when they ask something ("oh, I meant the salary"); None when they say nothing of their own ("I mean it") or are small talk
-    ("I mean, thanks"), and the message is read as it is."""
-    analysis = engine.matcher.analyzer.analyse(rest)
+def _corrected(rest: str, said: str, engine: Engine) -> tuple[str, Analysis] | None:
+    """What a correction asks, as the text to read and its analysis, given the words after its "I meant" and the last
+    question: the last question with them when they narrow it ("how much do they earn?" ... "no, I meant in Europe")
+    or ask nothing alone; those words alone when they ask something ("oh, I meant the salary"); None when they say
+    nothing of their own ("I mean it") or are small talk ("I mean, thanks"), and the message is read as it is."""
+    analyzer = engine.matcher.analyzer
+    analysis = analyzer.analyse(rest)
     if not analysis.content:
         return None
-    if _QUALIFIER.match(rest):
-        return f"{said} {rest}"
-    decision = decide(engine.matcher.match_analysis(rest, analysis), engine.kb, engine.tuning, False, is_question(rest))
-    if decision.reason is Reason.SMALLTALK:
-        return None
-    return f"{said} {rest}" if decision.reason in (Reason.UNSURE, Reason.OFF_TOPIC, Reason.CLARIFY) else rest
+    if not _QUALIFIER.match(rest):
+        decision = decide(engine.matcher.match_analysis(rest, analysis), engine.kb, engine.tuning, False, is_question(rest))
+        if decision.reason is Reason.SMALLTALK:
+            return None
+        if decision.reason not in (Reason.UNSURE, Reason.OFF_TOPIC, Reason.CLARIFY):
+            return rest, analysis  # already analysed: not done again
+    joined = f"{said} {rest}"
+    return joined, analyzer.analyse(joined)
 
 
 def _names_no_subject(analysis: Analysis, match: Match) -> bool:
@@ -482,15 +486,11 @@ def _follow_up(sentence: str, analysis: Analysis, context: Context, engine: Engi
     others = [word for word in analysis.content if not word.startswith(ENTITY_MARK) and word not in values]
     if others and (len(others) > engine.tuning.max_follow_up_extra or not _CONTINUATION.match(sentence)):
         return None
-    for intent_id in reversed(context.history):
-        intent = engine.kb.intents.get(intent_id)
-        if intent is not None and intent.entity in analysis.entities:
-            return intent.id
-    # No recent topic takes that kind of value; a related topic of the last one may ("how much do they earn?" ...
-    # "and Java developers?": pay by language, not what Java is).
+    # The recent topics first, then the last one's related topics ("how much do they earn?" ... "and Java developers?":
+    # pay by language, not what Java is).
     last = engine.kb.intents.get(context.history[-1])
-    for related in last.follow_ups if last is not None else ():
-        intent = engine.kb.intents.get(related)
+    for intent_id in (*reversed(context.history), *(last.follow_ups if last is not None else ())):
+        intent = engine.kb.intents.get(intent_id)
         if intent is not None and intent.entity in analysis.entities:
             return intent.id
     return None
