@@ -99,8 +99,7 @@ class Analysis:
     server"), when any was; the semantic signal embeds it, as the model reads "servr" or "ror" as noise. (Keeping the text
     as written, with only those words replaced, answered 3 fewer real questions of the tune sets.)"""
     lacking: Mapping[str, str] = field(default_factory=dict)
-    """Entity type -> the first value named that the sources do not cover ("Rust vs Go?"), for the types of which
-    the question names no value they do cover ("Go or Python?" lacks nothing)."""
+    """Entity type -> the first value named that the sources do not cover ("Rust vs Go?", "Go or Python?")."""
 
     @property
     def text(self) -> str:
@@ -174,7 +173,7 @@ class Analyzer:
         tokens: list[str] = []
         entities: dict[str, str] = {}
         lacking: dict[str, str] = {}
-        covered: dict[str, set[str]] = {}
+        covered: dict[str, dict[str, None]] = {}  # type -> the covered values named, in order
         i = 0
         while i < len(words):
             phrase = self._phrase_at(known, i)
@@ -184,7 +183,7 @@ class Analyzer:
             if entity is not None:
                 entities.setdefault(entity[0], entity[1])
                 if entity[1] not in self.lexicon.uncovered:
-                    covered.setdefault(entity[0], set()).add(entity[1])
+                    covered.setdefault(entity[0], {})[entity[1]] = None
                 else:
                     lacking.setdefault(entity[0], entity[1])
                     unknown.append(entity[1])
@@ -198,10 +197,15 @@ class Analyzer:
         content = tuple(dict.fromkeys(t for t in tokens if t not in stop))
         for etype, value in self._experience(normalised):
             entities.setdefault(etype, value)
-            covered.setdefault(etype, set()).add(value)
+            covered.setdefault(etype, {})[value] = None
         corrected = " ".join(spelled) if tuple(spelled) != normalised else None
-        lacking = {etype: value for etype, value in lacking.items() if etype not in covered}
-        entities = {etype: value for etype, value in entities.items() if len(covered.get(etype, ())) < 2}
+        # One covered value named beside uncovered ones ("java or golang?") is the value answered; the uncovered
+        # one stays lacking whatever the order, so the reply does not depend on which was named first.
+        entities = {
+            etype: (next(iter(covered[etype])) if value in self.lexicon.uncovered and etype in covered else value)
+            for etype, value in entities.items()
+            if len(covered.get(etype, ())) < 2
+        }
         return Analysis(tuple(tokens), content, tuple(unknown), entities, normalised, corrected, lacking)
 
     def asks_the_answerer(self, analysis: Analysis) -> bool:

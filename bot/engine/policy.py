@@ -74,15 +74,16 @@ def decide(match: Match, kb: KnowledgeBase, tuning: Tuning, in_conversation: boo
 
 def _value_it_lacks(match: Match, kb: KnowledgeBase, intent_id: str) -> tuple[str, str] | None:
     """The (entity type, value) the question names that the intent has nothing on: a value without a variant answer
-    when the intent has variants by its entity, or a value the sources cover nowhere (named without any value of
-    its type that they do cover) when the intent's answer is about a value of that type (`about`, as the first
+    when the intent has variants by its entity, or a value the sources cover nowhere (even beside one they do cover:
+    "Java or Go?") when the intent answers per value of that type or its answer is about one (`about`, as the first
     language's is about Python). Other topics answer as usual: the pay figures hold for a Go developer too."""
     intent = kb.intents[intent_id]
     missing = missing_variant(intent, match.entities)
     if missing is not None:
         return missing
     if intent.kind == "answer":
-        return next(((etype, value) for etype, value in match.lacking.items() if etype in intent.about), None)
+        per_value = intent.entity if intent.variants else None
+        return next(((etype, value) for etype, value in match.lacking.items() if etype in intent.about or etype == per_value), None)
     return None
 
 

@@ -68,15 +68,19 @@ def test_languages_the_article_never_mentions_count_as_unknown(engine: Engine) -
     ("question", "lacking"),
     [
         ("rust vs golang, which one?", {"language": "rust"}),
-        ("golang or python, which one?", {}),  # a value the sources cover is named too
+        ("golang or python, which one?", {"language": "go"}),  # a value the sources cover is named too
+        ("python or golang, which one?", {"language": "go"}),
         ("python or java?", {}),
         ("salary of a senior", {}),
     ],
 )
-def test_values_the_sources_lack_are_reported_only_when_no_covered_value_is_named(
-    engine: Engine, question: str, lacking: dict[str, str]
-) -> None:
+def test_values_the_sources_lack_are_reported_whatever_else_is_named(engine: Engine, question: str, lacking: dict[str, str]) -> None:
     assert dict(engine.matcher.analyzer.analyse(question).lacking) == lacking
+
+
+@pytest.mark.parametrize("question", ["golang or python, which one?", "python or golang, which one?"])
+def test_the_covered_value_is_the_one_answered_whichever_comes_first(engine: Engine, question: str) -> None:
+    assert engine.matcher.analyzer.analyse(question).entities == {"language": "python"}
 
 
 @pytest.mark.parametrize(
@@ -84,7 +88,7 @@ def test_values_the_sources_lack_are_reported_only_when_no_covered_value_is_name
     [
         ("django or flask?", {"language": "python"}),  # one language, two of its frameworks
         ("django or laravel?", {}),  # two languages compared: no single one
-        ("rust or python?", {"language": "rust"}),  # one covered value: nothing is compared
+        ("rust or python?", {"language": "python"}),  # one covered value: it is the one answered, rust is lacking
         ("junior or senior pay?", {}),
         ("a senior with 10 years", {"seniority": "senior"}),
     ],

@@ -73,6 +73,14 @@ def test_a_value_the_topic_has_no_answer_for(fixture_kb: KnowledgeBase) -> None:
     assert decide(match(("frameworks", 0.9), entities={"language": covered}), fixture_kb, TUNING, False).reason is Reason.ANSWERED
 
 
+def test_a_value_the_sources_lack_beside_one_the_topic_answers(fixture_kb: KnowledgeBase) -> None:
+    covered = next(iter(fixture_kb.intents["frameworks"].variants))
+    both = replace(match(("frameworks", 0.9), entities={"language": covered}), lacking={"language": "rust"})
+    decision = decide(both, fixture_kb, TUNING, False)
+    assert decision.reason is Reason.VALUE_NOT_COVERED
+    assert decision.lacking == ("language", "rust")
+
+
 def test_a_value_the_sources_lack_in_a_topic_about_that_entity(fixture_kb: KnowledgeBase) -> None:
     about_python = replace(fixture_kb.intents["salary"], about={"language": "python"})
     kb = replace(fixture_kb, intents={**fixture_kb.intents, "salary": about_python})
