@@ -178,7 +178,7 @@ class Analyzer:
         while i < len(words):
             phrase = self._phrase_at(known, i)
             raw = " ".join(phrase) if phrase else words[i]
-            i += len(phrase) if phrase else 1
+            start, i = i, i + (len(phrase) if phrase else 1)
             entity = self.lexicon.entity_aliases.get(raw)
             if entity is not None:
                 entities.setdefault(entity[0], entity[1])
@@ -187,6 +187,13 @@ class Analyzer:
                 else:
                     lacking.setdefault(entity[0], entity[1])
                     unknown.append(entity[1])
+                    # An alias that needs a word beside the name to be told from an ordinary word ("learn go",
+                    # "go developers") keeps that word: "should I learn go?" still asks what to learn.
+                    tokens.extend(
+                        self.lexicon.synonyms.get(word, word)
+                        for written, word in zip(known[start:i], words[start:i], strict=True)
+                        if written != entity[1] and self.lexicon.entity_aliases.get(written) != entity
+                    )
                     tokens.append(entity[1])
                     continue
             # A framework name is both a synonym ("framework") and an entity alias (its language).

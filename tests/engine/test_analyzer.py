@@ -58,6 +58,12 @@ def test_a_lone_letter_or_digit_is_no_unknown_word(engine: Engine, text: str) ->
     assert analysis.unknown == (stem("zeppelin"),)
 
 
+def test_the_word_an_alias_needs_beside_a_name_keeps_its_meaning(engine: Engine) -> None:
+    analysis = engine.matcher.analyzer.analyse("should i learn go")  # "learn go" is an alias of Go
+    assert analysis.lacking == {"language": "go"}
+    assert "learn" in analysis.content
+
+
 def test_languages_the_article_never_mentions_count_as_unknown(engine: Engine) -> None:
     analysis = engine.matcher.analyzer.analyse("rust frameworks")
     assert analysis.entities["language"] == "rust"
