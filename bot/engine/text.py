@@ -163,9 +163,12 @@ def _noun_phrases(clauses: Iterable[str]) -> Iterator[tuple[str, str]]:
 
 
 _GREETINGS = r"hi|hey|hello"
-_LEAD_INS = rf"and|so|but|also|plus|btw|then|ok|okay|oh|well|(?:{_GREETINGS})\s+there|{_GREETINGS}|bot"
+_LEAD_INS = (
+    rf"and|so|but|also|plus|btw|then|ok|okay|oh|well|(?:{_GREETINGS})\s+there|{_GREETINGS}|bot|guys|folks|everyone|sorry"
+    r"|(?:(?:a|one|quick|small|simple|random|dumb|stupid|silly|noob)\s+)+(?:question|q)"
+)
 """Words a chat message puts before its question ("also do I need a degree", "hey, how much do they earn", "hey bot,
-how much...", "hello there, which...")."""
+how much...", "hello there, which...", "hi guys, quick question - what...")."""
 _QUESTION_START = re.compile(rf"^\W*(?:(?:{_LEAD_INS})\W+)*(?:{_QUESTION_WORDS}|any|tell|explain|list)\b", re.IGNORECASE)
 
 
