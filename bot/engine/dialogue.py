@@ -198,8 +198,13 @@ def _reply_to_message(
     # "...How long does it take and what's the pay?": a question the sources are silent on, beside answered ones,
     # gets its note after the answers instead of silence.
     silent_on = [p for p in asked if p.asks and p.reply.reason in _NOTES]
+    previous = context.history[-1] if context.history else None
     reply = _join(answered, [p.reply for p in silent_on], context, engine, now)
-    context.said = answered[-1].text[:SAID_CHARS]
+    last = answered[-1]
+    # "what's the pay?" ... "is that before tax?" ... "and in India?": a question that points back and stays on the
+    # last topic says nothing of its own subject, so the next short one is read with the question that named it.
+    if not (context.said and last.reply.intent == previous and points_back(last.text)):
+        context.said = last.text[:SAID_CHARS]
     return reply, answered + silent_on
 
 
@@ -449,16 +454,16 @@ def _names_no_subject(analysis: Analysis, match: Match) -> bool:
 
 def _elliptic(sentence: str, analysis: Analysis, match: Match, engine: Engine) -> bool:
     """True when a sentence that is about nothing alone may lean on the last question: it points back at a thing ("do
-    I need to know it?", "which ones?"), or it continues the last question about nothing it names that the sources
-    do not know ("and in Europe?", not "and for plumbers?" nor "what about pizza?"). Not when its own closest topic is
+    I need to know it?", "which ones?") or continues the last question ("and in Europe?"), and names nothing the
+    sources do not know (not "and for plumbers?", "what about pizza?" nor "is it raining in London?"). Not when its own closest topic is
     one the sources are silent on, close enough to be offered ("I want to become a backend dev" ... "where do I
     start?" ... "and how long will it take?" would get the roadmap again, not the time it takes)."""
     best = match.candidates[0] if match.candidates else None
     if best is not None and best.score >= engine.tuning.suggest and engine.kb.intents[best.intent].kind == "uncovered":
         return False
-    if points_back(sentence):
-        return True
-    return bool(_CONTINUATION.match(sentence)) and not analysis.unknown and not match.other_subject
+    if not (points_back(sentence) or _CONTINUATION.match(sentence)):
+        return False
+    return not analysis.unknown and not match.other_subject
 
 
 def _in_context(match: Match, context: Context, engine: Engine) -> Match:
