@@ -91,6 +91,9 @@ def test_split_questions(text: str, expected: list[str]) -> None:
         ("should I learn java? is a master's worth it", ["should I learn java?", "is a master's worth it"]),
         ("what is docker? is it worth it", ["what is docker?", "what is docker? is it worth it"]),
         ("I am 40. will I make it", ["I am 40.", "will I make it"]),
+        # "which is the best?" picks among what was named before; a relative "which" does not.
+        ("Python, Java or PHP? which is the easiest", ["Python, Java or PHP?", "Python, Java or PHP? which is the easiest"]),
+        ("I use Node and which is such a good choice", ["I use Node", "which is such a good choice"]),
     ],
 )
 def test_a_clause_that_points_back_is_read_with_its_antecedent(text: str, reads: list[str]) -> None:
