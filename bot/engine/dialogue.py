@@ -18,7 +18,7 @@ from bot.engine.analyzer import ENTITY_MARK, Analysis
 from bot.engine.core import Engine
 from bot.engine.language import other_language
 from bot.engine.models import Match, PartTrace, Reason, Reply, ReplyKind, Suggestion
-from bot.engine.policy import Decision, decide, missing_variant
+from bot.engine.policy import Decision, decide, missing_variant, value_beside
 from bot.engine.text import Question, fill, is_question, points_back, readable, split_questions
 
 _BACK_REFERENCE = re.compile(r"\b(?:it|its|that|this|them|those|these|they|their|which one|that one|this one)\b", re.IGNORECASE)
@@ -540,6 +540,13 @@ def _reply(engine: Engine, decision: Decision, match: Match | None, score: float
     value = entities.get(intent.entity) if intent.entity else None
     if intent.entity and value is not None and value in intent.variants:
         text, used = intent.variants[value], {intent.entity: value}
+    beside = value_beside(match, kb, intent_id) if match is not None and reason is Reason.ANSWERED else None
+    if beside is not None:
+        # "Java or Go?": the answer for Java, and a word that the sources say nothing of Go.
+        etype, missing = beside
+        known = ", ".join(spec.label for v, spec in kb.entities[etype].items() if v not in kb.lexicon.uncovered)
+        note = fill(kb.messages["not_covered"], {"value": kb.entities[etype][missing].label, "topic": intent.title, "known": known})
+        text = f"{text.rstrip()}\n\n{note}"
     kind: ReplyKind = "smalltalk" if intent.kind == "smalltalk" else "answer"
     return Reply(text, kind, intent_id, score, (), follow_ups, {**intent.about, **used}, reason, match)
 

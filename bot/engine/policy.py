@@ -74,17 +74,33 @@ def decide(match: Match, kb: KnowledgeBase, tuning: Tuning, in_conversation: boo
 
 def _value_it_lacks(match: Match, kb: KnowledgeBase, intent_id: str) -> tuple[str, str] | None:
     """The (entity type, value) the question names that the intent has nothing on: a value without a variant answer
-    when the intent has variants by its entity, or a value the sources cover nowhere (even beside one they do cover:
-    "Java or Go?") when the intent answers per value of that type or its answer is about one (`about`, as the first
-    language's is about Python). Other topics answer as usual: the pay figures hold for a Go developer too."""
+    when the intent has variants by its entity, or a value the sources cover nowhere, named without any value of its
+    type that they do cover ("Rust or Go?"), when the intent answers per value of that type or its answer is about
+    one (`about`, as the first language's is about Python). Other topics answer as usual: the pay figures hold for a
+    Go developer too. Named beside a covered value ("Java or Go?"), it is `value_beside` the answer instead."""
     intent = kb.intents[intent_id]
     missing = missing_variant(intent, match.entities)
     if missing is not None:
         return missing
-    if intent.kind == "answer":
-        per_value = intent.entity if intent.variants else None
-        return next(((etype, value) for etype, value in match.lacking.items() if etype in intent.about or etype == per_value), None)
-    return None
+    return next(((etype, value) for etype, value in _lacking_for(match, intent) if match.entities.get(etype) in kb.lexicon.uncovered), None)
+
+
+def value_beside(match: Match, kb: KnowledgeBase, intent_id: str) -> tuple[str, str] | None:
+    """The (entity type, value) the sources cover nowhere that the question names beside one they do cover ("Java or
+    Go?", "can I learn both PostgreSQL and MySQL?"), on a topic that answers per value of that type or is about one:
+    the answer is for what they cover, with a word that they say nothing of the other."""
+    intent = kb.intents[intent_id]
+    return next(
+        ((etype, value) for etype, value in _lacking_for(match, intent) if match.entities.get(etype) not in kb.lexicon.uncovered), None
+    )
+
+
+def _lacking_for(match: Match, intent: Intent) -> list[tuple[str, str]]:
+    """The uncovered values named, of the entity types `intent` answers per value or is about (answer topics only)."""
+    if intent.kind != "answer":
+        return []
+    per_value = intent.entity if intent.variants else None
+    return [(etype, value) for etype, value in match.lacking.items() if etype in intent.about or etype == per_value]
 
 
 def missing_variant(intent: Intent, entities: Mapping[str, str]) -> tuple[str, str] | None:

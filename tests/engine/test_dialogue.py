@@ -158,10 +158,10 @@ def test_a_language_the_article_does_not_cover_in_a_topic_about_languages(dialog
     assert covered
     assert all(languages[v].label in reply.text for v in covered)
     assert "Rust" not in reply.text  # only the values the sources do cover are offered
-    # Naming a value they cover as well, in either order: the value they lack is still said to be missing.
+    # Naming a value they cover as well, in either order: the topic is answered, with a word that Kotlin is not covered.
     for question in ("kotlin or python as a first language for backend?", "python or kotlin as a first language for backend?"):
         other = dialogue.respond(question)
-        assert other.reason is Reason.VALUE_NOT_COVERED
+        assert other.reason is Reason.ANSWERED
         assert "Kotlin" in other.text
 
 

@@ -9,7 +9,7 @@ import pytest
 from bot.engine.config import Tuning
 from bot.engine.knowledge import KnowledgeBase
 from bot.engine.models import Candidate, Match, Parts, Reason
-from bot.engine.policy import decide
+from bot.engine.policy import decide, value_beside
 
 TUNING = replace(Tuning(), threshold=0.5, suggest=0.3, smalltalk_threshold=0.5, margin=0.0, sure=0.8, off_topic_margin=0.0)
 
@@ -76,9 +76,10 @@ def test_a_value_the_topic_has_no_answer_for(fixture_kb: KnowledgeBase) -> None:
 def test_a_value_the_sources_lack_beside_one_the_topic_answers(fixture_kb: KnowledgeBase) -> None:
     covered = next(iter(fixture_kb.intents["frameworks"].variants))
     both = replace(match(("frameworks", 0.9), entities={"language": covered}), lacking={"language": "rust"})
-    decision = decide(both, fixture_kb, TUNING, False)
-    assert decision.reason is Reason.VALUE_NOT_COVERED
-    assert decision.lacking == ("language", "rust")
+    assert decide(both, fixture_kb, TUNING, False).reason is Reason.ANSWERED
+    assert value_beside(both, fixture_kb, "frameworks") == ("language", "rust")
+    alone = replace(match(("frameworks", 0.9), entities={"language": "rust"}), lacking={"language": "rust"})
+    assert value_beside(alone, fixture_kb, "frameworks") is None
 
 
 def test_a_value_the_sources_lack_in_a_topic_about_that_entity(fixture_kb: KnowledgeBase) -> None:
