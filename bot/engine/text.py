@@ -33,7 +33,10 @@ _LIST_MARKER = re.compile(r"^\(?\d{1,2}[.)](?:\s+|$)")
 _QUESTION_WORDS = r"what|whats|which|how|hows|who|whos|where|wheres|why|when|do|does|did|is|are|can|could|should|will|would|am"
 """Question words, with the apostrophe chat leaves out ("whats the pay", "hows the market")."""
 _POINTS_BACK = re.compile(
-    r"\b(?:it|its|this|that|them|both|ones)\b|\bone\W*$|^\W*which\s+(?:is|are)\s+(?:the\s+)?(?:best|better|worse|worst|most|least|more|less|\w+est|\w+er)\b",
+    r"\b(?:it|its|this|that|them|both|ones)\b|\bone\W*$|^\W*which\s+(?:is|are)\s+(?:the\s+)?(?:{})\b".format(
+        "best|better|worse|worst|most|least|more|less|easiest|easier|hardest|harder|fastest|faster|simplest|simpler"
+        "|cheapest|cheaper|safest|safer|highest|higher|greatest|greater|preferred|recommended"
+    ),
     re.IGNORECASE,
 )
 """A thing named before ("it", "become one", "which ones?", "which is the most important?", "which is easier?"); not
