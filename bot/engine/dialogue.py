@@ -16,8 +16,9 @@ from types import MappingProxyType
 
 from bot.engine.analyzer import ENTITY_MARK, Analysis
 from bot.engine.core import Engine
+from bot.engine.knowledge import KnowledgeBase
 from bot.engine.language import other_language
-from bot.engine.models import Match, PartTrace, Reason, Reply, ReplyKind, Suggestion
+from bot.engine.models import Intent, Match, PartTrace, Reason, Reply, ReplyKind, Suggestion
 from bot.engine.policy import Decision, decide, missing_variant, value_beside
 from bot.engine.text import Question, fill, is_question, points_back, readable, split_questions
 
@@ -528,13 +529,8 @@ def _reply(engine: Engine, decision: Decision, match: Match | None, score: float
     lacking = decision.lacking or missing_variant(intent, entities)
     if lacking is not None:
         etype, missing = lacking
-        values = kb.entities[etype]
-        offered = intent.variants if etype == intent.entity and intent.variants else [v for v in values if v not in kb.lexicon.uncovered]
-        known = ", ".join(values[v].label for v in offered)
-        # A value the sources cover elsewhere ("C#" for frameworks: a language they name, with no framework) is not unknown.
-        key = "not_covered" if missing in kb.lexicon.uncovered or etype != intent.entity else "not_covered_here"
-        note = fill(kb.messages[key], {"value": values[missing].label, "topic": intent.title, "known": known})
         suggestion = (Suggestion(intent.id, intent.title),)
+        note = _not_covered_note(kb, intent, etype, missing)
         return Reply(note, "fallback", intent_id, score, suggestion, (), {etype: missing}, Reason.VALUE_NOT_COVERED, match)
     text, used = intent.answer, {}
     value = entities.get(intent.entity) if intent.entity else None
@@ -543,12 +539,20 @@ def _reply(engine: Engine, decision: Decision, match: Match | None, score: float
     beside = value_beside(match, kb, intent_id) if match is not None and reason is Reason.ANSWERED else None
     if beside is not None:
         # "Java or Go?": the answer for Java, and a word that the sources say nothing of Go.
-        etype, missing = beside
-        known = ", ".join(spec.label for v, spec in kb.entities[etype].items() if v not in kb.lexicon.uncovered)
-        note = fill(kb.messages["not_covered"], {"value": kb.entities[etype][missing].label, "topic": intent.title, "known": known})
-        text = f"{text.rstrip()}\n\n{note}"
+        text = f"{text.rstrip()}\n\n{_not_covered_note(kb, intent, *beside)}"
     kind: ReplyKind = "smalltalk" if intent.kind == "smalltalk" else "answer"
     return Reply(text, kind, intent_id, score, (), follow_ups, {**intent.about, **used}, reason, match)
+
+
+def _not_covered_note(kb: KnowledgeBase, intent: Intent, etype: str, missing: str) -> str:
+    """ "I don't know about Go here..." for `intent`: the values it does answer for (its variants, when it has them by
+    that entity, or else every value the sources cover)."""
+    values = kb.entities[etype]
+    offered = intent.variants if etype == intent.entity and intent.variants else [v for v in values if v not in kb.lexicon.uncovered]
+    known = ", ".join(values[v].label for v in offered)
+    # A value the sources cover elsewhere ("C#" for frameworks: a language they name, with no framework) is not unknown.
+    key = "not_covered" if missing in kb.lexicon.uncovered or etype != intent.entity else "not_covered_here"
+    return fill(kb.messages[key], {"value": values[missing].label, "topic": intent.title, "known": known})
 
 
 def _next_topic(context: Context, engine: Engine) -> str | None:
