@@ -203,8 +203,10 @@ def _reply_to_message(
     reply = _join(answered, [p.reply for p in silent_on], context, engine, now)
     last = answered[-1]
     # "what's the pay?" ... "is that before tax?" ... "and in India?": a question that points back and stays on the
-    # last topic says nothing of its own subject, so the next short one is read with the question that named it.
-    if not (context.said and last.reply.intent == previous and points_back(last.text)):
+    # last topic says nothing of its own subject, nor does one that only names a new value ("and juniors?"), so the
+    # next short one is read with the question that named it.
+    borrowed = last.reply.reason is Reason.FOLLOW_UP or (last.reply.intent == previous and points_back(last.text))
+    if not (context.said and borrowed):
         context.said = last.text[:SAID_CHARS]
     return reply, answered + silent_on
 

@@ -33,14 +33,14 @@ _LIST_MARKER = re.compile(r"^\(?\d{1,2}[.)](?:\s+|$)")
 _QUESTION_WORDS = r"what|whats|which|how|hows|who|whos|where|wheres|why|when|do|does|did|is|are|can|could|should|will|would|am"
 """Question words, with the apostrophe chat leaves out ("whats the pay", "hows the market")."""
 _POINTS_BACK = re.compile(
-    r"\b(?:it|its|this|that|them|both|ones)\b|\bone\W*$|^\W*which\s+(?:is|are)\s+(?:the\s+)?(?:{})\b".format(
+    r"\b(?:it|its|this|that|them|both|ones)\b|\bone\W*$|^\W*which\s+one\b|^\W*which\s+(?:is|are)\s+(?:the\s+)?(?:{})\b".format(
         "best|better|worse|worst|most|least|more|less|easiest|easier|hardest|harder|fastest|faster|simplest|simpler"
         "|cheapest|cheaper|safest|safer|highest|higher|greatest|greater|preferred|recommended"
     ),
     re.IGNORECASE,
 )
-"""A thing named before ("it", "become one", "which ones?", "which is the most important?", "which is easier?"); not
-"they", which in these questions means the developers, named or not."""
+"""A thing named before ("it", "become one", "which ones?", "which one do you recommend?", "which is the most important?",
+"which is easier?"); not "they", which in these questions means the developers, named or not."""
 _DUMMY_IT = re.compile(r"\b(?:worth|make)\s+it\b", re.IGNORECASE)
 """Idioms whose "it" names nothing ("is a master's worth it?", "will I make it?"): no pointing back."""
 _AND_QUESTION = re.compile(rf",?\s+(?:and|also|plus)\s+(?=(?:{_QUESTION_WORDS})\b)", re.IGNORECASE)

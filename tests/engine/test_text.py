@@ -94,6 +94,8 @@ def test_split_questions(text: str, expected: list[str]) -> None:
         # "which is the best?" picks among what was named before; a relative "which" does not.
         ("Python, Java or PHP? which is the easiest", ["Python, Java or PHP?", "Python, Java or PHP? which is the easiest"]),
         ("I use Node and which is such a good choice", ["I use Node", "which is such a good choice"]),
+        # "which one ..." picks among what was named before, wherever "one" stands.
+        ("Django or Flask? which one would you pick for a beginner", ["Django or Flask?", "Django or Flask? which one would you pick for a beginner"]),
     ],
 )
 def test_a_clause_that_points_back_is_read_with_its_antecedent(text: str, reads: list[str]) -> None:
@@ -207,6 +209,7 @@ def test_fill_replaces_known_placeholders_and_keeps_every_other_brace() -> None:
 
 def test_full_width_and_styled_letters_are_made_plain_and_punctuation_is_kept() -> None:
     assert compatible_letters("ｓａｌａｒｙ 𝐨𝐟 ａ ｊｕｎｉｏｒ… “dev” café") == "salary of a junior… “dev” café"
+
 
 
 @pytest.mark.parametrize(
