@@ -252,8 +252,23 @@ def readable(text: str, known: Container[str] = frozenset()) -> str:
 
 
 def compatible_letters(text: str) -> str:
-    """`text` with full-width and styled letters and digits ("ｓａｌａｒｙ", "𝐬𝐚𝐥𝐚𝐫𝐲") made plain, as NFKC does; other
-    characters ("…", quotes) are kept, so that sentences split where they did."""
+    """`text` with full-width and styled letters and digits ("ｓａｌａｒｙ", "𝐬𝐚𝐥𝐚𝐫𝐲") made plain, as NFKC does, and the
+    Cyrillic or Greek look-alikes inside a Latin word made Latin ("Backеnd" with a Cyrillic "е", typed on a switched
+    keyboard or pasted from a page that hides its words); other characters ("…", quotes) and words wholly in another
+    script are kept, so that sentences split where they did and another language is still told."""
     if text.isascii():
         return text
-    return "".join(unicodedata.normalize("NFKC", c) if c.isalnum() and not c.isascii() else c for c in text)
+    plain = "".join(unicodedata.normalize("NFKC", c) if c.isalnum() and not c.isascii() else c for c in text)
+    return _MIXED_WORD.sub(_latin_word, plain)
+
+
+_LOOKALIKES = str.maketrans(
+    "аеорсухіјѕԁһӏАВЕКМНОРСТХУІЈЅοαεικνρτυχΑΒΕΖΗΙΚΜΝΟΡΤΥΧ",
+    "aeopcyxijsdhlABEKMHOPCTXYIJSoaeikvptuxABEZHIKMNOPTYX",
+)
+_MIXED_WORD = re.compile(r"\w*[A-Za-z]\w*[^\W\x00-\x7f]\w*|\w*[^\W\x00-\x7f]\w*[A-Za-z]\w*")
+"""A word with both ASCII letters and others: only there are look-alikes made Latin."""
+
+
+def _latin_word(found: re.Match[str]) -> str:
+    return found.group(0).translate(_LOOKALIKES)

@@ -211,6 +211,20 @@ def test_full_width_and_styled_letters_are_made_plain_and_punctuation_is_kept() 
     assert compatible_letters("ｓａｌａｒｙ 𝐨𝐟 ａ ｊｕｎｉｏｒ… “dev” café") == "salary of a junior… “dev” café"
 
 
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        # Cyrillic "е" and "а" inside Latin words (a switched keyboard, or a page hiding its words) read as Latin letters.
+        ("Is Back\u0435nd Engin\u0435\u0435ring in D\u0435mand?", "Is Backend Engineering in Demand?"),
+        ("j\u0430v\u0430 or python", "java or python"),
+        # Words wholly in another script are kept, so that another language is still told; accents are not look-alikes.
+        ("\u0437\u0430\u0440\u043f\u043b\u0430\u0442\u0430 backend", "\u0437\u0430\u0440\u043f\u043b\u0430\u0442\u0430 backend"),
+        ("caf\u00e9 r\u00e9sum\u00e9", "caf\u00e9 r\u00e9sum\u00e9"),
+    ],
+)
+def test_look_alike_letters_inside_a_latin_word_are_made_latin(raw: str, expected: str) -> None:
+    assert compatible_letters(raw) == expected
+
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
