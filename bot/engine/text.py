@@ -41,8 +41,9 @@ _POINTS_BACK = re.compile(
 )
 """A thing named before ("it", "become one", "which ones?", "which one do you recommend?", "which is the most important?",
 "which is easier?"); not "they", which in these questions means the developers, named or not."""
-_DUMMY_IT = re.compile(r"\b(?:worth|make)\s+it\b", re.IGNORECASE)
-"""Idioms whose "it" names nothing ("is a master's worth it?", "will I make it?"): no pointing back."""
+_DUMMY_IT = re.compile(r"\b(?:worth|make)\s+it\b|\bthat(?=\s+(?:i|you|we|they|he|she)\b)", re.IGNORECASE)
+"""Words that name nothing: the "it" of idioms ("is a master's worth it?", "will I make it?") and the "that" that opens a
+clause ("do companies care that I don't have a degree?", "I heard that they pay well"): no pointing back."""
 _AND_QUESTION = re.compile(rf",?\s+(?:and|also|plus)\s+(?=(?:{_QUESTION_WORDS})\b)", re.IGNORECASE)
 _COMMA_QUESTION = re.compile(r",\s*(?=(?:what|whats|how|hows|why)\b)", re.IGNORECASE)
 """A comma before a question word, where a chat message strings its questions ("what is backend, how much do they

@@ -91,6 +91,9 @@ def test_split_questions(text: str, expected: list[str]) -> None:
         ("should I learn java? is a master's worth it", ["should I learn java?", "is a master's worth it"]),
         ("what is docker? is it worth it", ["what is docker?", "what is docker? is it worth it"]),
         ("I am 40. will I make it", ["I am 40.", "will I make it"]),
+        # The "that" that opens a clause names nothing; a demonstrative "that" still points back.
+        ("should I learn java? do companies care that I have no degree", ["should I learn java?", "do companies care that I have no degree"]),
+        ("should I learn java? is that a good idea", ["should I learn java?", "should I learn java? is that a good idea"]),
         # "which is the best?" picks among what was named before; a relative "which" does not.
         ("Python, Java or PHP? which is the easiest", ["Python, Java or PHP?", "Python, Java or PHP? which is the easiest"]),
         ("I use Node and which is such a good choice", ["I use Node", "which is such a good choice"]),
