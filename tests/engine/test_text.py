@@ -92,13 +92,19 @@ def test_split_questions(text: str, expected: list[str]) -> None:
         ("what is docker? is it worth it", ["what is docker?", "what is docker? is it worth it"]),
         ("I am 40. will I make it", ["I am 40.", "will I make it"]),
         # The "that" that opens a clause names nothing; a demonstrative "that" still points back.
-        ("should I learn java? do companies care that I have no degree", ["should I learn java?", "do companies care that I have no degree"]),
+        (
+            "should I learn java? do companies care that I have no degree",
+            ["should I learn java?", "do companies care that I have no degree"],
+        ),
         ("should I learn java? is that a good idea", ["should I learn java?", "should I learn java? is that a good idea"]),
         # "which is the best?" picks among what was named before; a relative "which" does not.
         ("Python, Java or PHP? which is the easiest", ["Python, Java or PHP?", "Python, Java or PHP? which is the easiest"]),
         ("I use Node and which is such a good choice", ["I use Node", "which is such a good choice"]),
         # "which one ..." picks among what was named before, wherever "one" stands.
-        ("Django or Flask? which one would you pick for a beginner", ["Django or Flask?", "Django or Flask? which one would you pick for a beginner"]),
+        (
+            "Django or Flask? which one would you pick for a beginner",
+            ["Django or Flask?", "Django or Flask? which one would you pick for a beginner"],
+        ),
     ],
 )
 def test_a_clause_that_points_back_is_read_with_its_antecedent(text: str, reads: list[str]) -> None:
