@@ -41,7 +41,7 @@ _POINTS_BACK = re.compile(
 )
 """A thing named before ("it", "become one", "which ones?", "which one do you recommend?", "which is the most important?",
 "which is easier?"); not "they", which in these questions means the developers, named or not."""
-_DUMMY_IT = re.compile(r"\b(?:worth|make)\s+it\b|\bthat(?=\s+(?:i|you|we|they|he|she)\b)", re.IGNORECASE)
+_POINTS_NOWHERE = re.compile(r"\b(?:worth|make)\s+it\b|\bthat(?=\s+(?:i|you|we|they|he|she)\b)", re.IGNORECASE)
 """Words that name nothing: the "it" of idioms ("is a master's worth it?", "will I make it?") and the "that" that opens a
 clause ("do companies care that I don't have a degree?", "I heard that they pay well"): no pointing back."""
 _AND_QUESTION = re.compile(rf",?\s+(?:and|also|plus)\s+(?=(?:{_QUESTION_WORDS})\b)", re.IGNORECASE)
@@ -80,7 +80,7 @@ def normalise(text: str, symbols: Mapping[str, str] | None = None) -> str:
 
 def points_back(clause: str) -> bool:
     """True when `clause` points back at a thing named before it ("why do we use it?", "how do I become one?")."""
-    return bool(_POINTS_BACK.search(_DUMMY_IT.sub(" ", clause)))
+    return bool(_POINTS_BACK.search(_POINTS_NOWHERE.sub(" ", clause)))
 
 
 def split_sentences(text: str) -> list[str]:
