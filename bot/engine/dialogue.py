@@ -195,6 +195,11 @@ def _reply_to_message(
         best = _best_unanswered(asked)
         if too_long and best.reply.reason in (Reason.OFF_TOPIC, Reason.UNSURE):
             return _message(engine, "too_long", Reason.TOO_LONG, best.reply.suggestions), []
+        if best.reply.reason in _NOTES and best.reply.intent is not None:
+            # "is rust used for backend?" ... "what about golang?": a note on what the sources lack is still the topic
+            # the chat is on, as it is beside answers (`_join`).
+            context.remember(best.reply.intent, best.reply.entities, now, engine.tuning.history)
+            context.said = best.text[:SAID_CHARS]
         return best.reply, [best]
     # "...How long does it take and what's the pay?": a question the sources are silent on, beside answered ones,
     # gets its note after the answers instead of silence.
