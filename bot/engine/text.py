@@ -232,18 +232,24 @@ _VOCATIVE = re.compile(
     rf"\b((?i:{_GREETINGS}|dear|thanks|thank you|thx|cheers|congrats|congratulations))(,?[ \t]+)"
     r"([A-Z][a-z'’]+(?:[ \t][A-Z][a-z'’]+)?)(?=[ \t]*(?:[,!.:;?\n]|$))"
 )
+_LAST_VOCATIVE = re.compile(r",[ \t]+([A-Z][a-z'’]+(?:[ \t][A-Z][a-z'’]+)?)(?=[ \t]*(?:[!.?]|\n|$))")
+"""A name after the comma that ends a sentence ("how's it going, Sarah?")."""
 
 
 def without_vocatives(text: str, known: Container[str] = frozenset()) -> str:
-    """`text` without the names it greets or thanks people by ("Thanks Roeland!", "Hey, Kent!" -> "Thanks!",
-    "Hey!"): like a handle, a name says who is spoken to, never what is asked, and would count as a word the bot
-    does not know. Only capitalised words right after a greeting or thanks, ending there, are taken for a name, and
-    not when one of them is a word in `known` (lower case): "Hey Python devs, ..." addresses people by a topic."""
+    """`text` without the names it greets, thanks or asks people by ("Thanks Roeland!", "Hey, Kent!", "how are you,
+    Dinda?" -> "Thanks!", "Hey!", "how are you?"): like a handle, a name says who is spoken to, never what is asked,
+    and would count as a word the bot does not know. Only capitalised words right after a greeting or thanks, ending
+    there, or after the comma that ends a sentence, are taken for a name, and not when one of them is a word in
+    `known` (lower case): "Hey Python devs, ..." addresses people by a topic, "which one, Django?" names one."""
 
     def unless_known(found: re.Match[str]) -> str:
         return found.group(0) if any(word.lower() in known for word in found.group(3).split()) else found.group(1)
 
-    return _VOCATIVE.sub(unless_known, text)
+    def unless_known_last(found: re.Match[str]) -> str:
+        return found.group(0) if any(word.lower() in known for word in found.group(1).split()) else ""
+
+    return _LAST_VOCATIVE.sub(unless_known_last, _VOCATIVE.sub(unless_known, text))
 
 
 def readable(text: str, known: Container[str] = frozenset()) -> str:
