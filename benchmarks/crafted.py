@@ -15,10 +15,8 @@ from __future__ import annotations
 import argparse
 import time
 
-from benchmarks.common import ROOT
+from benchmarks.common import bench_engine
 from bot.engine.dialogue import Dialogue
-from bot.maintenance.vector_cache import cached_engine
-from bot.settings import Settings
 
 SHAPES: dict[str, str] = {
     "a long word, then a letter beyond ASCII": "a" * 3990 + " é",
@@ -57,8 +55,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    settings = Settings()
-    engine = cached_engine(ROOT, settings.faqbot_cache_dir, settings.tuning())
+    engine = bench_engine()
     dialogue = Dialogue(lambda: engine)
     limit = engine.tuning.max_input_chars
     slowest: dict[str, float] = {}

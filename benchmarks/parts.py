@@ -16,11 +16,9 @@ import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from benchmarks.common import ROOT
+from benchmarks.common import ROOT, bench_engine
 from bot.engine.semantic import PARALLEL
 from bot.engine.text import split_questions
-from bot.maintenance.vector_cache import cached_engine
-from bot.settings import Settings
 
 SETS = ("real-tune.jsonl", "real-holdout.jsonl")
 
@@ -29,8 +27,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=6)
     args = parser.parse_args()
-    settings = Settings()
-    engine = cached_engine(ROOT, settings.faqbot_cache_dir, settings.tuning())
+    engine = bench_engine()
     vectors = engine.vectors
     assert vectors is not None
     texts = [json.loads(line)["text"] for name in SETS for line in (ROOT / "tests" / "eval" / name).read_text().splitlines()]

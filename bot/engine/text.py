@@ -229,10 +229,10 @@ def without_handles(text: str) -> str:
 
 
 _VOCATIVE = re.compile(
-    rf"\b((?i:{_GREETINGS}|dear|thanks|thank you|thx|cheers|congrats|congratulations))(,?[ \t]+)"
-    r"([A-Z][a-z'’]+(?:[ \t][A-Z][a-z'’]+)?)(?=[ \t]*(?:[,!.:;?\n]|$))"
+    rf"\b(?P<keep>(?i:{_GREETINGS}|dear|thanks|thank you|thx|cheers|congrats|congratulations))(,?[ \t]+)"
+    r"(?P<name>[A-Z][a-z'’]+(?:[ \t][A-Z][a-z'’]+)?)(?=[ \t]*(?:[,!.:;?\n]|$))"
 )
-_LAST_VOCATIVE = re.compile(r",[ \t]+([A-Z][a-z'’]+(?:[ \t][A-Z][a-z'’]+)?)(?=[ \t]*(?:[!.?]|\n|$))")
+_LAST_VOCATIVE = re.compile(r"(?P<keep>),[ \t]+(?P<name>[A-Z][a-z'’]+(?:[ \t][A-Z][a-z'’]+)?)(?=[ \t]*(?:[!.?]|\n|$))")
 """A name after the comma that ends a sentence ("how's it going, Sarah?")."""
 
 
@@ -244,12 +244,9 @@ def without_vocatives(text: str, known: Container[str] = frozenset()) -> str:
     `known` (lower case): "Hey Python devs, ..." addresses people by a topic, "which one, Django?" names one."""
 
     def unless_known(found: re.Match[str]) -> str:
-        return found.group(0) if any(word.lower() in known for word in found.group(3).split()) else found.group(1)
+        return found.group(0) if any(word.lower() in known for word in found["name"].split()) else found["keep"]
 
-    def unless_known_last(found: re.Match[str]) -> str:
-        return found.group(0) if any(word.lower() in known for word in found.group(1).split()) else ""
-
-    return _LAST_VOCATIVE.sub(unless_known_last, _VOCATIVE.sub(unless_known, text))
+    return _LAST_VOCATIVE.sub(unless_known, _VOCATIVE.sub(unless_known, text))
 
 
 def readable(text: str, known: Container[str] = frozenset()) -> str:
