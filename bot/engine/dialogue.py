@@ -25,7 +25,7 @@ from bot.engine.text import Question, fill, is_question, points_back, readable, 
 _BACK_REFERENCE = re.compile(r"\b(?:it|its|that|this|them|those|these|they|their|which one|that one|this one)\b", re.IGNORECASE)
 _I_MEANT = r"i\s+meant?"
 _CONTINUATION = re.compile(
-    rf"^\W*(?:(?:ok(?:ay)?|so|no|nope|sorry|oops)\W+)*(?:and|what about|how about|same for|also|for|but|with|{_I_MEANT})\b",
+    rf"^\W*(?:(?:ok(?:ay)?|so|no|nope|sorry|oops)\W+)*(?:and|what about|how about|same for|also|for|but|with|in|at|as|{_I_MEANT})\b",
     re.IGNORECASE,
 )
 """A message that goes on from the last one ("and for Python?", "what about seniors?"), or corrects it ("no, I meant
@@ -212,7 +212,10 @@ def _reply_to_message(
     # next short one is read with the question that named it.
     borrowed = last.reply.reason is Reason.FOLLOW_UP or (last.reply.intent == previous and points_back(last.text))
     if not (context.said and borrowed):
-        context.said = last.text[:SAID_CHARS]
+        # "what does a backend dev earn?" ... "and in canada?" ... "and in nepal?": a continuation says nothing of its
+        # own subject either, so it adds to the question it continues rather than replacing it.
+        goes_on = context.said and _CONTINUATION.match(last.text)
+        context.said = f"{context.said} {last.text}"[-SAID_CHARS:] if goes_on else last.text[:SAID_CHARS]
     return reply, answered + silent_on
 
 
