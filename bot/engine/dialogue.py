@@ -415,13 +415,15 @@ def _respond_one(sentence: str, analysis: Analysis, asks: bool, context: Context
     if context.history and _BACK_REFERENCE.search(sentence):
         match = _in_context(match, context, engine)
     decision = decide(match, engine.kb, engine.tuning, bool(context.history), asks)
-    if decision.reason in (Reason.UNSURE, Reason.OFF_TOPIC) and context.said and _elliptic(sentence, analysis, match, engine):
+    on = context.history[-1] if context.history else None
+    if decision.reason in (Reason.UNSURE, Reason.OFF_TOPIC) and context.said and _elliptic(sentence, analysis, match, engine, on):
         # "what's a CMS?" ... "do I need to know it?": on its own the question is about nothing; read with the
         # message it points back at, as a clause is read with the one before it in the same message.
         joined = f"{context.said} {sentence}"
         again = engine.matcher.match_analysis(joined, engine.matcher.analyzer.analyse(joined))
         retried = decide(again, engine.kb, engine.tuning, True, asks)
-        if retried.reason is Reason.ANSWERED:
+        # "is docker needed?" ... "what about kubernetes?": going on from a note gets the note again, for the new thing.
+        if retried.reason is Reason.ANSWERED or (retried.reason in _NOTES and retried.intent == on):
             match, decision = again, retried
     entities = dict(match.entities)
     intent = engine.kb.intents.get(decision.intent) if decision.intent else None
@@ -463,14 +465,20 @@ def _names_no_subject(analysis: Analysis, match: Match) -> bool:
     return not (match.anchored or match.other_subject or match.about_answerer or analysis.unknown)
 
 
-def _elliptic(sentence: str, analysis: Analysis, match: Match, engine: Engine) -> bool:
+def _elliptic(sentence: str, analysis: Analysis, match: Match, engine: Engine, on: str | None) -> bool:
     """True when a sentence that is about nothing alone may lean on the last question: it points back at a thing ("do
     I need to know it?", "which ones?") or continues the last question ("and in Europe?"), and names nothing the
     sources do not know (not "and for plumbers?", "what about pizza?" nor "is it raining in London?"). Not when its own closest topic is
     one the sources are silent on, close enough to be offered ("I want to become a backend dev" ... "where do I
-    start?" ... "and how long will it take?" would get the roadmap again, not the time it takes)."""
+    start?" ... "and how long will it take?" would get the roadmap again, not the time it takes), unless that is the
+    topic the chat is on (`on`: "is docker needed?" ... "what about kubernetes?")."""
     best = match.candidates[0] if match.candidates else None
-    if best is not None and best.score >= engine.tuning.suggest and engine.kb.intents[best.intent].kind == "uncovered":
+    if (
+        best is not None
+        and best.intent != on
+        and best.score >= engine.tuning.suggest
+        and engine.kb.intents[best.intent].kind == "uncovered"
+    ):
         return False
     if not (points_back(sentence) or _CONTINUATION.match(sentence)):
         return False

@@ -22,6 +22,8 @@ def test_conversation(dialogue: Dialogue, conversation: dict[str, Any]) -> None:
         if "intent" in turn:
             assert reply.intent == turn["intent"], f"{where}: got {reply.intent} ({reply.kind})"
             assert reply.kind in ("answer", "smalltalk"), where
+        if "topic" in turn:  # the topic of any reply, a note on what the sources lack included
+            assert reply.intent == turn["topic"], f"{where}: got {reply.intent} ({reply.kind})"
         if "kind" in turn:
             assert reply.kind == turn["kind"], f"{where}: got {reply.kind} ({reply.intent})"
         if "reason" in turn:
