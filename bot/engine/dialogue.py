@@ -28,7 +28,7 @@ _CONTINUATION = re.compile(
     rf"^\W*(?:(?:ok(?:ay)?|so|no|nope|sorry|oops)\W+)*(?:and|what about|how about|same for|also|for|but|with|in|at|as|{_I_MEANT})\b",
     re.IGNORECASE,
 )
-"""A message that goes on from the last one ("and for Python?", "what about seniors?"), or corrects it ("no, I meant
+"""A message that goes on from the last one ("and for Python?", "what about seniors?", "in Canada?"), or corrects it ("no, I meant
 Java"): what it leaves unsaid is the last topic's."""
 _CORRECTION = re.compile(rf"^\W*(?:(?:no|nope|sorry|oops|oh)\W+)*{_I_MEANT}\b\W*", re.IGNORECASE)
 """A message that corrects the last question ("no, I meant in Europe"): that question again, with what it says."""
@@ -215,7 +215,7 @@ def _reply_to_message(
         # "what does a backend dev earn?" ... "and in canada?" ... "and in nepal?": a continuation says nothing of its
         # own subject either, so it adds to the question it continues rather than replacing it.
         goes_on = context.said and _CONTINUATION.match(last.text)
-        context.said = f"{context.said} {last.text}"[-SAID_CHARS:] if goes_on else last.text[:SAID_CHARS]
+        context.said = f"{context.said} {last.text}"[:SAID_CHARS] if goes_on else last.text[:SAID_CHARS]
     return reply, answered + silent_on
 
 
