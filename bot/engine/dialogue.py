@@ -52,8 +52,14 @@ class Context:
     shown: tuple[str, ...] = ()
     """Topics already answered in this conversation ("tell me more" moves on to one not yet shown)."""
     said: str = ""
-    """The start of the last question answered: what a next question's "it" may point back at."""
+    """The start of the last question answered, with the continuations that followed it ("... and in Canada?"):
+    what a next question's "it" may point back at."""
     updated: float = 0.0
+
+    @property
+    def topic(self) -> str | None:
+        """The topic the chat is on: the last one remembered, if any."""
+        return self.history[-1] if self.history else None
 
     def remember(self, intent: str, entities: Mapping[str, str], now: float, size: int) -> None:
         self.entities, self.updated = {**self.entities, **entities}, now
@@ -204,7 +210,7 @@ def _reply_to_message(
     # "...How long does it take and what's the pay?": a question the sources are silent on, beside answered ones,
     # gets its note after the answers instead of silence.
     silent_on = [p for p in asked if p.asks and p.reply.reason in _NOTES]
-    previous = context.history[-1] if context.history else None
+    previous = context.topic
     reply = _join(answered, [p.reply for p in silent_on], context, engine, now)
     last = answered[-1]
     # "what's the pay?" ... "is that before tax?" ... "and in India?": a question that points back and stays on the
@@ -415,7 +421,7 @@ def _respond_one(sentence: str, analysis: Analysis, asks: bool, context: Context
     if context.history and _BACK_REFERENCE.search(sentence):
         match = _in_context(match, context, engine)
     decision = decide(match, engine.kb, engine.tuning, bool(context.history), asks)
-    on = context.history[-1] if context.history else None
+    on = context.topic
     if decision.reason in (Reason.UNSURE, Reason.OFF_TOPIC) and context.said and _elliptic(sentence, analysis, match, engine, on):
         # "what's a CMS?" ... "do I need to know it?": on its own the question is about nothing; read with the
         # message it points back at, as a clause is read with the one before it in the same message.
@@ -487,7 +493,7 @@ def _elliptic(sentence: str, analysis: Analysis, match: Match, engine: Engine, o
 
 def _in_context(match: Match, context: Context, engine: Engine) -> Match:
     """The match with `Tuning.context_bonus` added to the related topics of the last answer (the question refers back to it)."""
-    last = engine.kb.intents.get(context.history[-1])
+    last = engine.kb.intents.get(context.topic or "")
     bonus = engine.tuning.context_bonus
     if last is None or not bonus:
         return match
@@ -512,7 +518,7 @@ def _follow_up(sentence: str, analysis: Analysis, context: Context, engine: Engi
         return None
     # The recent topics first, then the last one's related topics ("how much do they earn?" ... "and Java developers?":
     # pay by language, not what Java is).
-    last = engine.kb.intents.get(context.history[-1])
+    last = engine.kb.intents.get(context.topic or "")
     for intent_id in (*reversed(context.history), *(last.follow_ups if last is not None else ())):
         intent = engine.kb.intents.get(intent_id)
         if intent is not None and intent.entity in analysis.entities:
