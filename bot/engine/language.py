@@ -1,4 +1,4 @@
-"""Is a message in French, Spanish, German, Portuguese or Italian, or in a script the bot cannot read? For replying
+"""Is a message in French, Spanish, German, Portuguese, Italian or Indonesian, or in a script the bot cannot read? For replying
 "I only speak English".
 
 The bot answers in English only. A question in another language ("combien gagne un
@@ -29,7 +29,7 @@ import re
 import unicodedata
 from typing import Literal
 
-Language = Literal["fr", "es", "de", "pt", "it", "other"]
+Language = Literal["fr", "es", "de", "pt", "it", "id", "other"]
 
 
 def _words(text: str) -> frozenset[str]:
@@ -71,8 +71,16 @@ _ITALIAN = _words(
     "sviluppatori sviluppatrice imparare lavoro linguaggio grazie buongiorno buonasera anche molto più dovrei posso "
     "voglio"
 )
+_INDONESIAN = _words(
+    "apa apakah bagaimana berapa kenapa mengapa siapa kapan mana yang dan atau untuk dengan dari pada saya aku kamu "
+    "anda kita kami mereka ini itu ada tidak bukan belum sudah masih bisa harus mau ingin perlu lebih sangat juga "
+    "gaji kerja pekerjaan bekerja belajar mempelajari menjadi jadi bahasa pemrograman kuliah lulusan jurusan "
+    "terima kasih halo selamat pagi tolong mohon"
+)
+"""Indonesian: many of the real askers found on Indonesian Q&A boards write in it ("apakah gaji backend lebih
+besar?"); "di", "ke" and "per" read as developers' shorthand or English and are left out."""
 _LISTS: tuple[tuple[Language, frozenset[str]], ...] = (
-    ("fr", _FRENCH), ("es", _SPANISH), ("de", _GERMAN), ("pt", _PORTUGUESE), ("it", _ITALIAN),
+    ("fr", _FRENCH), ("es", _SPANISH), ("de", _GERMAN), ("pt", _PORTUGUESE), ("it", _ITALIAN), ("id", _INDONESIAN),
 )  # fmt: skip
 """Words that also read as English ("was", "die", "per", "come", "um") or as developers' shorthand ("ci", "di"), and
 most that read as another of these languages ("des", "das", "quanto", "porque"), are in none of them; the few left
@@ -86,7 +94,8 @@ _GREETINGS: dict[str, Language] = {
 
 
 def other_language(text: str) -> Language | None:
-    """ "fr", "es", "de", "pt" or "it" when `text` is clearly French, Spanish, German, Portuguese or Italian, "other"
+    """ "fr", "es", "de", "pt", "it" or "id" when `text` is clearly French, Spanish, German, Portuguese, Italian or
+    Indonesian, "other"
     when most of its letters are not Latin ones,
     else None (English, or too little to tell). `text` has its full-width letters made plain (`compatible_letters`),
     as the dialogue does on entry."""

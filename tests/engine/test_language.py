@@ -21,6 +21,8 @@ from bot.engine.models import Reason
         ("O que faz um desenvolvedor back-end?", "pt"),
         ("Quanto guadagna uno sviluppatore backend?", "it"),
         ("che linguaggio devo imparare per il backend?", "it"),
+        ("apakah gaji backend developer lebih besar?", "id"),
+        ("saya mau belajar bahasa pemrograman apa untuk backend?", "id"),
         ("merci", "fr"),
         ("danke", "de"),
         ("obrigado", "pt"),
@@ -43,6 +45,8 @@ def test_a_message_in_another_language_is_recognised(text: str, language: str) -
         "um, is a degree needed? ciao",
         "Is Django a good choice, or should I use Laravel for my website.com project?",
         "hallo",
+        "is Ada a backend language, or is it only used in planes and trains?",
+        "I know Ada and some Python, can I become a backend dev? mana points aside, it's my dream",
         "do backend devs set up the CI and use DI containers, or is it the devops team?",
     ],
 )
