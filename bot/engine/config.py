@@ -57,8 +57,9 @@ class Tuning:
     """Added to the related topics of the conversation's last answer, only when the question refers back to it
     ("what does it depend on?"): a question that stands on its own inside a conversation gets its own topic.
     Moves with `threshold` (0.08 under 0.42, 0.1 under 0.44, 0.12 under 0.46: with 0.1 under 0.46, "what does it
-    depend on?" after the pay got the pay again instead of its factors), so that such a follow-up reaches it as before (not fitted: single
-    messages cannot measure it; the conversation cases of cases.jsonl and real-conversations.jsonl check it)."""
+    depend on?" after the pay got the pay again instead of its factors), so that such a follow-up reaches it as
+    before (not fitted: single messages cannot measure it; the conversation cases of cases.jsonl and
+    real-conversations.jsonl check it)."""
 
     # --- the decision policy (bot.engine.policy) -------------------------------------------------
     threshold: float = 0.46

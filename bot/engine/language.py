@@ -95,10 +95,8 @@ _GREETINGS: dict[str, Language] = {
 
 def other_language(text: str) -> Language | None:
     """ "fr", "es", "de", "pt", "it" or "id" when `text` is clearly French, Spanish, German, Portuguese, Italian or
-    Indonesian, "other"
-    when most of its letters are not Latin ones,
-    else None (English, or too little to tell). `text` has its full-width letters made plain (`compatible_letters`),
-    as the dialogue does on entry."""
+    Indonesian, "other" when most of its letters are not Latin ones, else None (English, or too little to tell).
+    `text` has its full-width letters made plain (`compatible_letters`), as the dialogue does on entry."""
     if _mostly_other_script(text):
         return "other"
     words = [w.strip("'") for w in _WORD.findall(text.casefold())]
